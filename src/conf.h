@@ -1,0 +1,207 @@
+/*
+ * conf — the parsed configuration (SPEC section 3).
+ *
+ * conf_load() reads a file into a fresh, immutable snapshot; nothing in it is
+ * shared with a previous snapshot, so a reload either swaps in a whole new
+ * one or refuses it and keeps the old (STYLE 12).  Snapshots are
+ * reference-counted: sessions hold the snapshot they started under until they
+ * end (conf_ref / conf_unref).  Every statement of the language is parsed and
+ * stored, including settings whose behaviour arrives in later work.
+ *
+ * Durations are stored in seconds (greet-wait in milliseconds), sizes in
+ * bytes.  Strings are owned by the snapshot.  A `dns`/`external-dns`/
+ * connector `dns` setting always resolves to a struct conf_dnslist in
+ * conf->dnslists (inline server lists become unnamed lists), so that every
+ * DNS question has exactly one resolver profile.
+ */
+#ifndef POSTERN_CONF_H
+#define POSTERN_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "netaddr.h"
+
+#define CONF_ERR_MAX	512	/* "FILE:LINE: message" */
+
+enum conf_log { CONF_LOG_DEFAULT, CONF_LOG_STDERR, CONF_LOG_SYSLOG };
+enum conf_tls_policy { TLS_NONE, TLS_MAY, TLS_ENCRYPT, TLS_VERIFY };
+enum conf_route { ROUTE_DNS, ROUTE_SMARTHOST };
+enum conf_dir_type { DIR_NONE, DIR_FILE, DIR_LDAP };
+
+struct conf_dnslist {
+	char	*name;		/* "internal", a dns-list name, or "external"
+				   for an unnamed external-dns list */
+	int	 line;
+	int	 use_resolv_conf; /* internal list with no `dns` statement */
+	int	 unnamed;	/* written inline where a list was expected:
+				   conf_dnslist_find never returns it */
+	char	**servers;	/* "ip" or "ip:port" / "[ip6]:port" text */
+	size_t	 nservers;
+};
+
+struct conf_listen {
+	struct sockaddr_storage	ss;
+	socklen_t		sslen;
+	int			tls;	/* implicit TLS (RFC 8314) */
+	int			line;
+	char			*text;	/* as written, for messages */
+};
+
+struct conf_filter {
+	char		**block_sender;	/* "a@b", "@domain", "<>" lowercase */
+	size_t		  nblock_sender;
+	char		 *block_senders_file;
+	char		**block_recipient; /* addresses, lowercase */
+	size_t		  nblock_recipient;
+	struct cidr	 *block_client;
+	size_t		  nblock_client;
+	struct cidr	 *allow_client;
+	size_t		  nallow_client;
+	char		**dnsbl;
+	size_t		  ndnsbl;
+	unsigned	  rate_limit;		/* messages per minute, 0 = off */
+	unsigned	  greet_wait_ms;	/* 0 = off */
+};
+
+struct conf_vserver {
+	char			*name;
+	int			 line;
+	struct conf_listen	*listen;
+	size_t			 nlisten;
+
+	/* relay: deny (nothing set), allow CIDR..., authenticated, or both */
+	struct cidr		*relay_allow;
+	size_t			 nrelay_allow;
+	int			 relay_authenticated;
+
+	int			 anonymous;		/* default yes */
+	struct conf_dnslist	*dns;			/* default: internal */
+	struct conf_dnslist	*external_dns;		/* optional */
+	char			*hostname;		/* optional */
+	char			*banner;		/* default "ESMTP postern" */
+	char			*tls_cert;
+	char			*tls_key;
+	int			 tls_required;
+	char			*auth_file;
+	unsigned		 max_auth_failures;	/* default 5 */
+	uint64_t		 max_message_size;	/* default 35M */
+	unsigned		 max_recipients;	/* default 500 */
+	unsigned		 max_connections;	/* default 2000 */
+	unsigned		 max_connections_per_ip; /* default 50 */
+	unsigned		 timeout;		/* seconds, default 300 */
+	unsigned		 max_errors;		/* default 10 */
+	unsigned		 max_unknown_recipients; /* default 20 */
+	struct conf_filter	 filter;
+};
+
+struct conf_addrspace {
+	char		*pattern;	/* "*", "example.com", "*.example.com",
+					   lowercase */
+	unsigned	 cost;		/* default 1 */
+	int		 relay;
+	int		 line;
+};
+
+struct conf_connector {
+	char			*name;
+	int			 line;
+	struct conf_addrspace	*spaces;
+	size_t			 nspaces;
+	char			*home_name;
+	int			 home_line;
+	struct conf_vserver	*home;		/* resolved by the checker */
+	enum conf_route		 route;		/* default dns */
+	char			**smarthosts;	/* "[10.0.0.25]:25", "name", ... */
+	size_t			 nsmarthosts;
+	struct conf_dnslist	*dns;		/* optional override */
+	unsigned		 port;		/* default 25 */
+	enum conf_tls_policy	 tls;		/* default may */
+	char			*tls_ca;
+	char			*source;	/* optional bind address text */
+	struct sockaddr_storage	 source_ss;
+	socklen_t		 source_sslen;
+};
+
+struct conf_queue {
+	unsigned	*retry;		/* seconds; default 1m 5m 15m 30m 1h 2h 4h */
+	size_t		 nretry;
+	unsigned	 expire;	/* default 5d */
+	unsigned	 delay_warning;	/* 0 = off (default) */
+	unsigned	 concurrency;	/* default 200 */
+	unsigned	 per_destination; /* default 20 */
+};
+
+struct conf_ldap {
+	char		**uri;
+	size_t		  nuri;
+	char		 *base;
+	char		 *bind_dn;
+	char		 *password_file;
+	char		 *filter;	/* default "(mail=%s)" */
+	char		 *host_attribute;
+	char		 *alias_attribute;
+	int		  starttls;
+	unsigned	  timeout;	/* default 5s */
+	unsigned	  cache;	/* default 60s, 0 = off */
+	int		  line;
+};
+
+struct conf {
+	int			 refcnt;
+	char			*path;		/* the file it was read from */
+	char			*hostname;	/* default: gethostname() */
+	char			*spool;		/* default /var/spool/postern */
+	char			*user;		/* optional */
+	char			*control;	/* default SPOOL/control.sock */
+	enum conf_log		 log;
+	int			 log_debug;
+	char			*metrics;	/* optional "ip:port" text */
+
+	struct conf_dnslist	**dnslists;	/* [0] is always "internal" */
+	size_t			 ndnslists;
+
+	char			**local_domains; /* lowercase */
+	size_t			 nlocal_domains;
+	int			 local_domain_line; /* first one, for errors */
+
+	enum conf_dir_type	 directory;
+	char			*directory_file;
+	int			 directory_line;
+	struct conf_ldap	 ldap;
+
+	unsigned		 mailbox_port;	/* default 25 */
+	enum conf_tls_policy	 mailbox_tls;	/* default may */
+	char			*mailbox_store;	/* default SPOOL/mailboxes */
+
+	struct conf_vserver	**vservers;
+	size_t			 nvservers;
+	struct conf_connector	**connectors;
+	size_t			 nconnectors;
+	struct conf_queue	 queue;
+};
+
+/*
+ * Read and check `path`.  On success *out is a new snapshot with refcnt 1
+ * and 0 is returned; on failure -1 and err holds "FILE:LINE: message"
+ * (or "FILE: message" when no line applies).
+ */
+int	conf_load(const char *path, struct conf **out, char *err, size_t errlen);
+/* The same, from a string (name is used in messages); for tests. */
+int	conf_load_string(const char *name, const char *text, struct conf **out,
+	    char *err, size_t errlen);
+struct conf *conf_ref(struct conf *c);
+void	conf_unref(struct conf *c);
+
+/* Lookups over a snapshot. */
+struct conf_vserver	*conf_vserver_find(const struct conf *c, const char *name);
+struct conf_connector	*conf_connector_find(const struct conf *c,
+			    const char *name);
+struct conf_dnslist	*conf_dnslist_find(const struct conf *c,
+			    const char *name);
+/* Is `domain` (lowercase, no trailing dot) a local domain? */
+int			 conf_is_local_domain(const struct conf *c,
+			    const char *domain);
+
+#endif

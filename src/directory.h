@@ -1,0 +1,109 @@
+/*
+ * directory — who the local recipients are and which mailbox server holds
+ * each (STYLE 3: one lookup interface, several backends, three results).
+ *
+ * A backend answers one question, asynchronously: what is the entry for
+ * this key?  Keys are lowercase "local@domain" or "@domain".  The generic
+ * layer (directory.c) does the rest for every backend alike: exact address
+ * first, then the "@domain" catch-all; alias lists expanded recursively,
+ * each address at most once, up to DIRECTORY_DEPTH_MAX levels and
+ * DIRECTORY_EXPAND_MAX addresses; a TEMPFAIL anywhere makes the whole answer
+ * TEMPFAIL (451 4.3.0 at RCPT, never 550).
+ *
+ * Callbacks run on the loop thread.  A backend may answer before
+ * directory_resolve() returns (the file backend does); callers must cope.
+ */
+#ifndef POSTERN_DIRECTORY_H
+#define POSTERN_DIRECTORY_H
+
+#include <stddef.h>
+
+struct conf;
+
+enum dir_status { DIR_FOUND, DIR_NOTFOUND, DIR_TEMPFAIL, DIR_TOO_MANY };
+/* DIR_TOO_MANY: expansion past the depth or count limit: 550 5.4.6 */
+
+enum dir_entry_kind { DIR_ENTRY_MAILBOX, DIR_ENTRY_ALIAS };
+
+/* One entry as a backend returns it; owned by the backend's answer. */
+struct dir_entry {
+	enum dir_entry_kind	  kind;
+	const char		 *host;	    /* MAILBOX: "mbx1.winery.local",
+					       "[10.0.0.32]:25", "local" */
+	const char *const	 *members;  /* ALIAS: addresses */
+	size_t			  nmembers;
+};
+
+typedef void (*dir_entry_cb)(void *arg, enum dir_status st,
+	    const struct dir_entry *e);
+
+struct directory;
+
+struct directory_backend {
+	const char	*name;			/* "file", "ldap" */
+	/* 0, or -1 with a message ("FILE:LINE: ...") in err */
+	int	(*open)(struct directory *d, const struct conf *c,
+		    char *err, size_t errlen);
+	/* Answer for exactly this key, once, through cb. */
+	void	(*lookup)(struct directory *d, const char *key,
+		    dir_entry_cb cb, void *arg);
+	void	(*close)(struct directory *d);
+};
+
+struct directory {
+	const struct directory_backend	*backend;
+	void				*priv;
+	int				 refcnt;
+};
+
+/*
+ * Open the backend the configuration names (file now, ldap later).  The
+ * directory keeps its own copy of the local domains: a list member in a
+ * local domain is resolved again (and skipped, with a warning, when it has
+ * no entry); a member elsewhere becomes a target with host NULL.
+ */
+struct directory *directory_open(const struct conf *c, char *err,
+	    size_t errlen);
+/*
+ * The same over a given backend (directory_open picks it from the
+ * configuration; tests use fake backends through this).  c may be NULL:
+ * then no domain is local.
+ */
+struct directory *directory_open_backend(const struct directory_backend *b,
+	    const struct conf *c, char *err, size_t errlen);
+struct directory *directory_ref(struct directory *d);
+void	directory_unref(struct directory *d);
+
+/* One final recipient of a resolution. */
+struct dir_target {
+	char	*addr;		/* lowercase "local@domain" */
+	char	*host;		/* mailbox server text, as in the entry; NULL
+				   for a list member outside the local
+				   domains (routed by the connectors) */
+};
+
+struct dir_result {
+	enum dir_status		 status;
+	struct dir_target	*targets;	/* FOUND: at least one */
+	size_t			 ntargets;
+	char			 reason[128];	/* for logs and replies */
+};
+
+typedef void (*dir_resolve_cb)(void *arg, struct dir_result *res);
+
+/*
+ * Resolve a lowercase address: exact entry, else "@domain", aliases
+ * expanded.  The callback owns res and frees it with dir_result_free().
+ * Returns a handle that directory_cancel() can use while the answer is
+ * pending (after which the callback never runs); NULL if the answer was
+ * already delivered.
+ */
+struct dir_request *directory_resolve(struct directory *d, const char *addr,
+	    dir_resolve_cb cb, void *arg);
+void	directory_cancel(struct dir_request *r);
+void	dir_result_free(struct dir_result *res);
+
+/* Backends. */
+extern const struct directory_backend directory_backend_file;
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * netaddr — IP addresses, listen addresses and CIDR blocks.
+ *
+ * Pure functions: parsing of the forms the configuration uses
+ * (`IPv4`, `IPv4:port`, `[IPv6]:port`, `[IPv6]`, `CIDR`) and matching a
+ * peer address against CIDR blocks.  IPv4-mapped IPv6 peers
+ * (::ffff:a.b.c.d) match IPv4 blocks, and IPv4 peers match blocks written
+ * in that form (::ffff:10.0.0.0/104), so a dual-stack listener and an IPv4
+ * one apply the same rules.
+ */
+#ifndef POSTERN_NETADDR_H
+#define POSTERN_NETADDR_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define NETADDR_STRLEN 64	/* "[ipv6]:port" text, with room to spare */
+
+struct cidr {
+	int	family;		/* AF_INET or AF_INET6 */
+	uint8_t	addr[16];	/* network byte order; IPv4 in the first 4 */
+	int	prefix;		/* 0..32 or 0..128 */
+};
+
+/* "10.0.0.0/8", "::1/128", or a bare address (host prefix).  0 or -1. */
+int	netaddr_parse_cidr(const char *s, struct cidr *out);
+/* Does the peer address lie within the block? */
+int	netaddr_cidr_match(const struct cidr *c, const struct sockaddr *sa);
+int	netaddr_cidr_match_any(const struct cidr *c, size_t n,
+	    const struct sockaddr *sa);
+
+/*
+ * "1.2.3.4", "1.2.3.4:25", "[::1]:25", "[::1]" into a sockaddr;
+ * defport is used when no port is given.  0 or -1.
+ */
+int	netaddr_parse_hostport(const char *s, int defport,
+	    struct sockaddr_storage *ss, socklen_t *len);
+/* Numeric IP text of a peer (no port), into buf of NETADDR_STRLEN. */
+const char *netaddr_ntop(const struct sockaddr *sa, char *buf, size_t len);
+/* "1.2.3.4:25" / "[::1]:25". */
+const char *netaddr_ntop_port(const struct sockaddr *sa, char *buf,
+	    size_t len);
+int	netaddr_port(const struct sockaddr *sa);
+/* Same address and port? */
+int	netaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * postern_limits — every input limit of postern in one place (STYLE 7).
+ *
+ * Each has a reply code where a peer can reach it, a log line, and a test
+ * that sends limit + 1.  Per-virtual-server limits (message size,
+ * recipients, connections, errors, timeout) live in the configuration; these
+ * are the fixed protocol ones.
+ */
+#ifndef POSTERN_LIMITS_H
+#define POSTERN_LIMITS_H
+
+/* RFC 5321 4.5.3.1.4: 512 octets with CRLF, plus the 4.5.3.1.6 / RFC 1869
+ * allowance for MAIL/RCPT parameters (SIZE, BODY, SMTPUTF8, RET, ENVID,
+ * NOTIFY, ORCPT): we grant 512 more. 500 5.5.2 past it. */
+#define SMTP_CMD_LINE_MAX	1024	/* octets, without CRLF */
+#define SMTP_TEXT_LINE_MAX	998	/* octets, without CRLF (RFC 5322) */
+#define SMTP_RECEIVED_MAX	50	/* more Received: = loop, 554 5.4.6 */
+#define SMTP_HEADER_BLOCK_MAX	(1024 * 1024)	/* header section */
+#define SMTP_HELO_MAX		255	/* a domain or address literal */
+#define SMTP_REPLY_MAX		512	/* one reply line we emit */
+#define SMTP_PIPELINE_MAX	(64 * 1024) /* unread pipelined input kept */
+#define SMTP_OUTPUT_MAX		(256 * 1024) /* unsent replies before we stop
+					       reading from that client */
+
+#define ADDR_LOCAL_MAX		64	/* RFC 5321 4.5.3.1.1 */
+#define ADDR_DOMAIN_MAX		255	/* RFC 5321 4.5.3.1.2 */
+#define ADDR_PATH_MAX		256	/* RFC 5321 4.5.3.1.3, with <> */
+#define ADDR_PARAM_MAX		500	/* an ENVID or ORCPT value (RFC 3461) */
+
+#define CONF_FILE_MAX		(4 * 1024 * 1024)
+#define CONF_LINE_MAX		8192
+#define DIRECTORY_FILE_MAX	(256 * 1024 * 1024)
+#define DIRECTORY_LINE_MAX	8192
+#define DIRECTORY_DEPTH_MAX	10	/* alias nesting, then 550 5.4.6 */
+#define DIRECTORY_EXPAND_MAX	1000	/* addresses from one recipient */
+
+#define QUEUE_ENVELOPE_MAX	(16 * 1024 * 1024) /* envelope part of a file */
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * posternd — the gateway daemon: configuration, privileges, the event loop.
+ *
+ * Start-up order matters: read and check the configuration (nothing starts
+ * on any error), prepare the spool, bind every listener as root, drop
+ * privileges, load the spool, then serve.  SIGHUP reloads configuration and
+ * directory into fresh snapshots and swaps them in only if both load;
+ * SIGTERM/SIGINT stop accepting, let transactions in flight finish (within
+ * SHUTDOWN_GRACE seconds), and keep the queue.
+ */
+#include "conf.h"
+#include "directory.h"
+#include "log.h"
+#include "privdrop.h"
+#include "queue.h"
+#include "smtp_server.h"
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SHUTDOWN_GRACE	30	/* seconds for transactions in flight */
+
+struct daemon {
+	struct event_base	*base;
+	struct smtp_server	*server;
+	struct queue_writer	*writer;
+	struct conf		*conf;
+	struct directory	*dir;
+	const char		*path;
+	struct event		*grace;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: posternd [-dn] [-f file]\n");
+	exit(2);
+}
+
+static void
+reload(struct daemon *d)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *nc;
+	struct directory *nd;
+
+	log_info("reloading %s", d->path);
+	if (conf_load(d->path, &nc, err, sizeof(err)) == -1) {
+		log_warnx("reload refused, keeping the running configuration: "
+		    "%s", err);
+		return;
+	}
+	if ((nd = directory_open(nc, err, sizeof(err))) == NULL) {
+		log_warnx("reload refused, keeping the running configuration: "
+		    "%s", err);
+		conf_unref(nc);
+		return;
+	}
+	if (smtp_server_listen(d->server, nc, err, sizeof(err)) == -1) {
+		log_warnx("reload refused, keeping the running configuration: "
+		    "%s", err);
+		directory_unref(nd);
+		conf_unref(nc);
+		return;
+	}
+	smtp_server_set_config(d->server, nc, nd);
+	conf_unref(d->conf);
+	directory_unref(d->dir);
+	d->conf = nc;
+	d->dir = nd;
+	log_set_debug(nc->log_debug || log_debug_enabled());
+	log_info("configuration reloaded");
+}
+
+static void
+stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	log_info("all sessions closed");
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+grace_expired(evutil_socket_t fd, short ev, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)ev;
+	log_warnx("sessions still open after %d s: stopping anyway",
+	    SHUTDOWN_GRACE);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { SHUTDOWN_GRACE, 0 };
+
+	(void)ev;
+	if (sig == SIGHUP) {
+		reload(d);
+		return;
+	}
+	if (d->grace)
+		return;		/* already stopping */
+	log_info("signal %d: stopping", (int)sig);
+	d->grace = evtimer_new(d->base, grace_expired, d);
+	evtimer_add(d->grace, &tv);
+	smtp_server_shutdown(d->server, stopped, d);
+}
+
+static void
+count_message(void *arg, struct queue_envelope *env)
+{
+	long *n = arg;
+
+	(*n)++;
+	queue_envelope_free(env);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon d;
+	struct event *sigs[4];
+	const int signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
+	char err[CONF_ERR_MAX];
+	int ch, check_only = 0, debug = 0;
+	long queued = 0;
+
+	memset(&d, 0, sizeof(d));
+	d.path = "/etc/postern/postern.conf";
+	while ((ch = getopt(argc, argv, "df:n")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			d.path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("posternd", 0, debug);
+	if (conf_load(d.path, &d.conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if ((d.dir = directory_open(d.conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		conf_unref(d.conf);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration OK\n", d.path);
+		directory_unref(d.dir);
+		conf_unref(d.conf);
+		return 0;
+	}
+	log_init("posternd", d.conf->log == CONF_LOG_SYSLOG,
+	    debug || d.conf->log_debug);
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() == -1)
+		fatalx("evthread_use_pthreads failed");
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (queue_init(d.conf->spool, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* The writer thread exists before privileges are dropped; glibc's
+	 * setresuid() changes every thread's credentials alike. */
+	if ((d.writer = queue_writer_new(d.base, d.conf->spool)) == NULL)
+		fatalx("cannot start the queue writer");
+	d.server = smtp_server_new(d.base, d.writer);
+	if (smtp_server_listen(d.server, d.conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (privdrop(d.conf->user, d.conf->spool, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (queue_scan(d.conf->spool, count_message, &queued) < 0)
+		fatalx("cannot read the spool %s", d.conf->spool);
+	log_info("%ld message(s) in the queue", queued);
+	smtp_server_set_config(d.server, d.conf, d.dir);
+	for (int i = 0; signums[i]; i++) {
+		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
+		evsignal_add(sigs[i], NULL);
+	}
+	smtp_server_start(d.server);
+	log_info("posternd started, hostname %s", d.conf->hostname);
+	event_base_dispatch(d.base);
+
+	smtp_server_free(d.server);
+	queue_writer_free(d.writer);
+	for (int i = 0; signums[i]; i++)
+		event_free(sigs[i]);
+	if (d.grace)
+		event_free(d.grace);
+	directory_unref(d.dir);
+	conf_unref(d.conf);
+	event_base_free(d.base);
+	log_info("posternd stopped");
+	return 0;
+}

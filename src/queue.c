@@ -1,0 +1,841 @@
+/*
+ * queue — message ids, envelopes, the queue file format and the start-up
+ * side of the spool (queue_init, queue_scan).  The writer thread that makes
+ * messages durable is queue_writer.c; the layout and the commit protocol
+ * are described in docs/spool.md.
+ *
+ * A queue file is a versioned text envelope of "key value" records, a blank
+ * line, the message bytes and a mandatory "END\n" trailer.  Values are
+ * %XX-encoded so that they never hold a blank or a line end.  The reader is
+ * strict and bounded (it reads at most QUEUE_ENVELOPE_MAX bytes of
+ * envelope and never past what it read): anything that is not exactly a
+ * complete file as the writer makes it is invalid, and start-up moves it to
+ * corrupt/.  Every function here is safe on any thread.
+ */
+#include "queue.h"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "postern_limits.h"
+#include "log.h"
+#include "smtp_parse.h"
+#include "xmalloc.h"
+
+#define QUEUE_MAGIC	"postern-queue 1"
+#define QUEUE_TRAILER	"END\n"
+#define NOTIFY_MASK	(SMTP_NOTIFY_NEVER | SMTP_NOTIFY_SUCCESS | \
+			    SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY)
+
+/* ---- ids ---- */
+
+/* In ASCII order, so that ids sort as the numbers they encode. */
+static const char b62[] =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/*
+ * 9 digits of microseconds (62^9 us lasts until the year 2398), 4 of a
+ * per-process counter (ids made in one microsecond by one process stay
+ * distinct and ordered), 7 of random bits (about 41 bits: distinct across
+ * processes and gateways that share a clock tick).
+ */
+#define ID_TIME_DIGITS	9
+#define ID_COUNT_DIGITS	4
+#define ID_RAND_DIGITS	7
+
+static _Atomic uint32_t id_counter;
+
+static void
+put_b62(char *p, int width, uint64_t v)
+{
+	while (width-- > 0) {
+		p[width] = b62[v % 62];
+		v /= 62;
+	}
+}
+
+static uint64_t
+id_random(void)
+{
+	struct timespec ts;
+	uint64_t r;
+	ssize_t n;
+
+	do
+		n = getrandom(&r, sizeof(r), 0);
+	while (n == -1 && errno == EINTR);
+	if (n == (ssize_t)sizeof(r))
+		return r;
+	/* No getrandom (seccomp, ancient kernel): pid and clock still keep
+	 * processes apart. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)getpid() << 32 ^ (uint64_t)ts.tv_nsec) *
+	    0x9e3779b97f4a7c15ULL;
+}
+
+/* Digits wrap (put_b62 keeps the low ones): the counter every 62^4 ids,
+ * the random part is reduced modulo 62^7. */
+void
+queue_id_new(char *buf)
+{
+	struct timespec ts;
+	uint64_t us;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	put_b62(buf, ID_TIME_DIGITS, us);
+	put_b62(buf + ID_TIME_DIGITS, ID_COUNT_DIGITS,
+	    atomic_fetch_add(&id_counter, 1));
+	put_b62(buf + ID_TIME_DIGITS + ID_COUNT_DIGITS, ID_RAND_DIGITS,
+	    id_random());
+	buf[QUEUE_ID_LEN] = '\0';
+}
+
+int
+queue_id_valid(const char *id)
+{
+	size_t i;
+
+	if (id == NULL)
+		return 0;
+	for (i = 0; i < QUEUE_ID_LEN; i++)
+		if (id[i] == '\0' || strchr(b62, id[i]) == NULL)
+			return 0;
+	return id[QUEUE_ID_LEN] == '\0';
+}
+
+/* ---- envelopes ---- */
+
+void
+queue_envelope_free(struct queue_envelope *env)
+{
+	size_t i;
+
+	if (env == NULL)
+		return;
+	free(env->vserver);
+	free(env->client_addr);
+	free(env->helo);
+	free(env->sender);
+	free(env->envid);
+	free(env->auth_user);
+	for (i = 0; i < env->nrcpts; i++) {
+		free(env->rcpts[i].addr);
+		free(env->rcpts[i].orcpt);
+	}
+	free(env->rcpts);
+	free(env);
+}
+
+/* rcpts grows by doubling from 4; only this function allocates it, so its
+ * capacity follows from nrcpts. */
+static size_t
+rcpt_cap(size_t n)
+{
+	size_t c = 4;
+
+	while (c < n)
+		c *= 2;
+	return c;
+}
+
+void
+queue_envelope_add_rcpt(struct queue_envelope *env, const char *addr,
+    const char *orcpt, unsigned notify)
+{
+	struct queue_rcpt *r;
+	size_t n = env->nrcpts;
+
+	if (n == 0 || (n >= 4 && n == rcpt_cap(n)))
+		env->rcpts = xreallocarray(env->rcpts, rcpt_cap(n + 1),
+		    sizeof(*env->rcpts));
+	r = &env->rcpts[n];
+	r->addr = xstrdup(addr);
+	r->orcpt = orcpt ? xstrdup(orcpt) : NULL;
+	r->notify = notify;
+	env->nrcpts = n + 1;
+}
+
+/* ---- encoding ---- */
+
+static const char *const bool_words[] = { "0", "1", NULL };
+static const char *const body_words[] = { "7bit", "8bitmime", NULL };
+static const char *const ret_words[] = { "none", "full", "hdrs", NULL };
+
+static int
+must_encode(unsigned char c)
+{
+	return c <= 0x20 || c == '%' || c == 0x7f;
+}
+
+/* Append s with the bytes that could end a value or a line as %XX. */
+static int
+put_value(struct buf *b, const char *s)
+{
+	const char *run;
+	int rc = 0;
+
+	if (s == NULL)
+		return 0;
+	for (run = s; *s != '\0'; s++) {
+		if (!must_encode((unsigned char)*s))
+			continue;
+		rc |= buf_append(b, run, (size_t)(s - run));
+		rc |= buf_appendf(b, "%%%02X", (unsigned char)*s);
+		run = s + 1;
+	}
+	rc |= buf_append(b, run, (size_t)(s - run));
+	return rc;
+}
+
+static int
+put_record(struct buf *b, const char *key, const char *value)
+{
+	int rc;
+
+	rc = buf_appendf(b, "%s ", key);
+	rc |= put_value(b, value);
+	rc |= buf_appendc(b, '\n');
+	return rc;
+}
+
+char *
+queue_envelope_encode(const struct queue_envelope *env, size_t *len)
+{
+	const struct queue_rcpt *r;
+	struct buf b;
+	size_t i;
+	int rc = 0;
+
+	/* Refuse what the reader would refuse: a file the writer makes must
+	 * always be one that start-up accepts. */
+	if (!queue_id_valid(env->id) || env->received < 0 ||
+	    env->ret < SMTP_RET_NONE || env->ret > SMTP_RET_HDRS ||
+	    env->nrcpts == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	for (i = 0; i < env->nrcpts; i++) {
+		r = &env->rcpts[i];
+		if (r->addr == NULL || r->addr[0] == '\0' ||
+		    (r->notify & ~(unsigned)NOTIFY_MASK) != 0) {
+			errno = EINVAL;
+			return NULL;
+		}
+	}
+
+	buf_init(&b, QUEUE_ENVELOPE_MAX);
+	rc |= buf_appendf(&b, QUEUE_MAGIC "\nid %s\nreceived %lld\n",
+	    env->id, (long long)env->received);
+	rc |= put_record(&b, "vserver", env->vserver);
+	rc |= put_record(&b, "client", env->client_addr);
+	rc |= put_record(&b, "helo", env->helo);
+	rc |= put_record(&b, "sender", env->sender);
+	rc |= buf_appendf(&b, "smtputf8 %d\nbody %s\nret %s\n",
+	    env->smtputf8 ? 1 : 0, env->body_8bit ? "8bitmime" : "7bit",
+	    ret_words[env->ret]);
+	if (env->envid != NULL)
+		rc |= put_record(&b, "envid", env->envid);
+	if (env->auth_user != NULL)
+		rc |= put_record(&b, "auth", env->auth_user);
+	for (i = 0; i < env->nrcpts && rc == 0; i++) {
+		r = &env->rcpts[i];
+		rc |= buf_append(&b, "rcpt ", 5);
+		rc |= put_value(&b, r->addr);
+		rc |= buf_appendf(&b, " %u ", r->notify);
+		if (r->orcpt == NULL || r->orcpt[0] == '\0')
+			rc |= buf_appendc(&b, '-');
+		else if (strcmp(r->orcpt, "-") == 0)
+			rc |= buf_append(&b, "%2D", 3);	/* not "none" */
+		else
+			rc |= put_value(&b, r->orcpt);
+		rc |= buf_appendc(&b, '\n');
+	}
+	rc |= buf_appendf(&b, "size %llu\n\n", (unsigned long long)env->size);
+	if (rc != 0) {
+		buf_free(&b);
+		errno = E2BIG;
+		return NULL;
+	}
+	return buf_release(&b, len);
+}
+
+/* ---- decoding ---- */
+
+#define ENV_STR(f)	offsetof(struct queue_envelope, f)
+
+/* Every record; its index is its bit in the decoder's `seen` mask. */
+#define REC_MANDATORY	0x1
+#define REC_REPEAT	0x2
+static const struct record {
+	const char		*key;
+	int			 flags;
+	size_t			 str;	/* string field, or 0 */
+	const char *const	*words;	/* the value is one of these */
+} records[] = {
+	{ "id",		REC_MANDATORY, 0, NULL },
+	{ "received",	REC_MANDATORY, 0, NULL },
+	{ "vserver",	REC_MANDATORY, ENV_STR(vserver), NULL },
+	{ "client",	REC_MANDATORY, ENV_STR(client_addr), NULL },
+	{ "helo",	REC_MANDATORY, ENV_STR(helo), NULL },
+	{ "sender",	REC_MANDATORY, ENV_STR(sender), NULL },
+	{ "smtputf8",	REC_MANDATORY, 0, bool_words },
+	{ "body",	REC_MANDATORY, 0, body_words },
+	{ "ret",	REC_MANDATORY, 0, ret_words },
+	{ "envid",	0, ENV_STR(envid), NULL },
+	{ "auth",	0, ENV_STR(auth_user), NULL },
+	{ "size",	REC_MANDATORY, 0, NULL },
+	{ "rcpt",	REC_MANDATORY | REC_REPEAT, 0, NULL },
+};
+#define NRECORDS	(sizeof(records) / sizeof(records[0]))
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode s[0..n) into a new string; NULL on a raw byte that should have
+ * been encoded, a bad %XX or an encoded NUL. */
+static char *
+get_value(const char *s, size_t n)
+{
+	char *out, *o;
+	size_t i;
+	int hi, lo;
+
+	o = out = xmalloc(n + 1);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '%') {
+			if (n - i < 3 ||
+			    (hi = hexval((unsigned char)s[i + 1])) == -1 ||
+			    (lo = hexval((unsigned char)s[i + 2])) == -1 ||
+			    (hi | lo) == 0)
+				goto bad;
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (must_encode(c))
+			goto bad;
+		else
+			*o++ = (char)c;
+	}
+	*o = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/* Plain decimal, no sign, no leading zeros beyond "0", within max. */
+static int
+get_number(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0, d;
+	size_t i;
+
+	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		d = (uint64_t)(s[i] - '0');
+		if (d > max || v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+word_is(const char *s, size_t n, const char *word)
+{
+	return strlen(word) == n && memcmp(s, word, n) == 0;
+}
+
+/* "ADDR NOTIFY ORCPT", exactly two separating blanks. */
+static int
+get_rcpt(struct queue_envelope *env, const char *v, size_t n)
+{
+	const char *sp1, *sp2, *end = v + n;
+	char *addr, *orcpt = NULL;
+	uint64_t notify;
+
+	if ((sp1 = memchr(v, ' ', n)) == NULL ||
+	    (sp2 = memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1))) == NULL)
+		return -1;
+	if (sp1 == v || get_number(sp1 + 1, (size_t)(sp2 - sp1 - 1),
+	    NOTIFY_MASK, &notify) == -1)
+		return -1;
+	if ((addr = get_value(v, (size_t)(sp1 - v))) == NULL)
+		return -1;
+	if (!word_is(sp2 + 1, (size_t)(end - sp2 - 1), "-")) {
+		orcpt = get_value(sp2 + 1, (size_t)(end - sp2 - 1));
+		if (orcpt == NULL || orcpt[0] == '\0') {
+			free(addr);
+			free(orcpt);
+			return -1;
+		}
+	}
+	queue_envelope_add_rcpt(env, addr, orcpt, (unsigned)notify);
+	free(addr);
+	free(orcpt);
+	return 0;
+}
+
+/* One record; -1 with a message in err. */
+static int
+get_record(struct queue_envelope *env, unsigned *seen, const char *key,
+    size_t klen, const char *v, size_t vlen, char *err, size_t errlen)
+{
+	const struct record *rec;
+	uint64_t num = 0;
+	size_t i;
+	char **field;
+
+	for (rec = records; rec < records + NRECORDS; rec++)
+		if (word_is(key, klen, rec->key))
+			break;
+	if (rec == records + NRECORDS) {
+		/* Quote the key only if it is printable: it goes to logs. */
+		for (i = 0; i < klen && i < 32; i++)
+			if (key[i] < 0x21 || key[i] > 0x7e)
+				break;
+		if (i == klen || i == 32)
+			snprintf(err, errlen, "unknown record \"%.*s\"",
+			    (int)i, key);
+		else
+			snprintf(err, errlen, "unknown record");
+		return -1;
+	}
+	if ((*seen & (1u << (rec - records))) &&
+	    !(rec->flags & REC_REPEAT)) {
+		snprintf(err, errlen, "duplicate record \"%s\"", rec->key);
+		return -1;
+	}
+	*seen |= 1u << (rec - records);
+	if (rec->str != 0) {
+		field = (char **)((char *)env + rec->str);
+		if ((*field = get_value(v, vlen)) == NULL)
+			goto bad;
+		return 0;
+	}
+	if (rec->words != NULL) {
+		for (num = 0; rec->words[num] != NULL; num++)
+			if (word_is(v, vlen, rec->words[num]))
+				break;
+		if (rec->words[num] == NULL)
+			goto bad;
+	}
+	if (strcmp(rec->key, "id") == 0) {
+		if (vlen != QUEUE_ID_LEN)
+			goto bad;
+		memcpy(env->id, v, QUEUE_ID_LEN);
+		env->id[QUEUE_ID_LEN] = '\0';
+		if (!queue_id_valid(env->id))
+			goto bad;
+	} else if (strcmp(rec->key, "received") == 0) {
+		if (get_number(v, vlen, INT64_MAX, &num) == -1)
+			goto bad;
+		env->received = (time_t)num;
+	} else if (strcmp(rec->key, "size") == 0) {
+		if (get_number(v, vlen, INT64_MAX, &num) == -1)
+			goto bad;
+		env->size = num;
+	} else if (strcmp(rec->key, "rcpt") == 0) {
+		if (get_rcpt(env, v, vlen) == -1)
+			goto bad;
+	} else if (strcmp(rec->key, "smtputf8") == 0)
+		env->smtputf8 = (int)num;
+	else if (strcmp(rec->key, "body") == 0)
+		env->body_8bit = (int)num;
+	else
+		env->ret = (int)num;
+	return 0;
+bad:
+	snprintf(err, errlen, "bad value in record \"%s\"", rec->key);
+	return -1;
+}
+
+struct queue_envelope *
+queue_envelope_decode(const char *buf, size_t len, size_t *envlen, char *err,
+    size_t errlen)
+{
+	struct queue_envelope *env;
+	const char *line, *nl, *sp;
+	size_t limit, off = 0, linelen, i;
+	char msg[160];
+	unsigned seen = 0;
+	int lineno = 0;
+
+	limit = len < QUEUE_ENVELOPE_MAX ? len : QUEUE_ENVELOPE_MAX;
+	env = xcalloc(1, sizeof(*env));
+	for (;;) {
+		line = buf + off;
+		if ((nl = memchr(line, '\n', limit - off)) == NULL) {
+			if (len >= QUEUE_ENVELOPE_MAX)
+				snprintf(err, errlen, "envelope longer than "
+				    "%d bytes", QUEUE_ENVELOPE_MAX);
+			else
+				snprintf(err, errlen, "truncated envelope "
+				    "(no blank line after line %d)", lineno);
+			goto fail;
+		}
+		linelen = (size_t)(nl - line);
+		off += linelen + 1;
+		lineno++;
+		if (lineno == 1) {
+			if (word_is(line, linelen, QUEUE_MAGIC))
+				continue;
+			if (linelen >= 14 &&
+			    memcmp(line, "postern-queue ", 14) == 0)
+				snprintf(err, errlen, "unsupported queue file "
+				    "version");
+			else
+				snprintf(err, errlen, "not a postern queue "
+				    "file");
+			goto fail;
+		}
+		if (linelen == 0)
+			break;
+		if ((sp = memchr(line, ' ', linelen)) == NULL || sp == line) {
+			snprintf(err, errlen, "line %d: malformed record",
+			    lineno);
+			goto fail;
+		}
+		if (get_record(env, &seen, line, (size_t)(sp - line), sp + 1,
+		    linelen - (size_t)(sp - line) - 1, msg,
+		    sizeof(msg)) == -1) {
+			snprintf(err, errlen, "line %d: %s", lineno, msg);
+			goto fail;
+		}
+	}
+	for (i = 0; i < NRECORDS; i++) {
+		if ((records[i].flags & REC_MANDATORY) &&
+		    !(seen & (1u << i))) {
+			snprintf(err, errlen, "missing record \"%s\"",
+			    records[i].key);
+			goto fail;
+		}
+	}
+	if (envlen != NULL)
+		*envlen = off;
+	return env;
+fail:
+	queue_envelope_free(env);
+	return NULL;
+}
+
+/* ---- reading files ---- */
+
+struct queue_envelope *
+queue_read_envelope(const char *path, uint64_t *body_offset, char *err,
+    size_t errlen)
+{
+	struct queue_envelope *env = NULL;
+	struct stat st;
+	char *buf = NULL, trailer[4];
+	size_t len = 0, cap = 0, scan;
+	uint64_t end;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		snprintf(err, errlen, "open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "fstat: %s", strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		goto done;
+	}
+
+	/* Read only as far as the blank line (or the envelope limit). */
+	for (;;) {
+		if (len == cap) {
+			if (cap == QUEUE_ENVELOPE_MAX)
+				break;
+			cap = cap ? cap * 2 : 4096;
+			if (cap > QUEUE_ENVELOPE_MAX)
+				cap = QUEUE_ENVELOPE_MAX;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		scan = len ? len - 1 : 0;
+		if ((r = read(fd, buf + len, cap - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "read: %s", strerror(errno));
+			goto done;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (memmem(buf + scan, len - scan, "\n\n", 2) != NULL)
+			break;
+	}
+	if ((env = queue_envelope_decode(buf, len, &scan, err,
+	    errlen)) == NULL)
+		goto done;
+
+	/* The body is exactly `size` bytes, then the trailer, then nothing. */
+	end = (uint64_t)scan + env->size;
+	if ((uint64_t)st.st_size < end + sizeof(trailer)) {
+		snprintf(err, errlen, "truncated: %llu bytes, size record "
+		    "needs %llu", (unsigned long long)st.st_size,
+		    (unsigned long long)(end + sizeof(trailer)));
+		goto bad;
+	}
+	do
+		r = pread(fd, trailer, sizeof(trailer), (off_t)end);
+	while (r == -1 && errno == EINTR);
+	if (r != (ssize_t)sizeof(trailer)) {
+		snprintf(err, errlen, "cannot read the trailer: %s",
+		    r == -1 ? strerror(errno) : "short read");
+		goto bad;
+	}
+	if (memcmp(trailer, QUEUE_TRAILER, sizeof(trailer)) != 0) {
+		snprintf(err, errlen, "no END trailer at offset %llu "
+		    "(size record wrong or file damaged)",
+		    (unsigned long long)end);
+		goto bad;
+	}
+	if ((uint64_t)st.st_size != end + sizeof(trailer)) {
+		snprintf(err, errlen, "%llu extra bytes after the END trailer",
+		    (unsigned long long)((uint64_t)st.st_size - end -
+		    sizeof(trailer)));
+		goto bad;
+	}
+	if (body_offset != NULL)
+		*body_offset = scan;
+	goto done;
+bad:
+	queue_envelope_free(env);
+	env = NULL;
+done:
+	free(buf);
+	close(fd);
+	return env;
+}
+
+/* ---- start-up ---- */
+
+/* 1 created, 0 already there, -1 error (in err). */
+static int
+make_dir(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0)
+		return 1;
+	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	if (errno == EEXIST)
+		errno = ENOTDIR;
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return -1;
+}
+
+static int
+sync_dir(const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+queue_init(const char *spool, char *err, size_t errlen)
+{
+	static const char *const subdirs[] = { "incoming", "queue", "corrupt" };
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+	size_t i;
+	int rc, created = 0, purged = 0;
+
+	if ((rc = make_dir(spool, err, errlen)) == -1)
+		return -1;
+	created |= rc;
+	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool,
+		    subdirs[i]) >= sizeof(path)) {
+			snprintf(err, errlen, "%s: path too long", spool);
+			return -1;
+		}
+		if ((rc = make_dir(path, err, errlen)) == -1)
+			return -1;
+		created |= rc;
+	}
+	/* New directories must be durable before the first commit relies
+	 * on them. */
+	if (created && sync_dir(spool) == -1) {
+		snprintf(err, errlen, "fsync %s: %s", spool, strerror(errno));
+		return -1;
+	}
+
+	/* What is in incoming/ was never renamed into queue/, so never
+	 * acknowledged: it goes. */
+	snprintf(path, sizeof(path), "%s/incoming", spool);
+	if ((dir = opendir(path)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		/* A leftover we cannot remove is harmless: nothing reads
+		 * incoming/, and new ids never collide with old ones. */
+		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+			purged++;
+		else if (errno != ENOENT)
+			log_warn("queue: cannot remove %s/%s", path,
+			    de->d_name);
+	}
+	if (errno != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		closedir(dir);
+		return -1;
+	}
+	closedir(dir);
+	if (purged)
+		log_info("queue: removed %d uncommitted file%s from %s",
+		    purged, purged == 1 ? "" : "s", path);
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Move a bad file aside without ever overwriting an earlier one. */
+static void
+quarantine(const char *spool, int qfd, int cfd, const char *name,
+    const char *why)
+{
+	char alt[NAME_MAX + 16];
+	int i;
+
+	if (renameat2(qfd, name, cfd, name, RENAME_NOREPLACE) == 0)
+		goto moved;
+	for (i = 1; i < 1000 && (errno == EEXIST); i++) {
+		snprintf(alt, sizeof(alt), "%.*s.%d", NAME_MAX - 8, name, i);
+		if (renameat2(qfd, name, cfd, alt, RENAME_NOREPLACE) == 0)
+			goto moved;
+	}
+	/* No RENAME_NOREPLACE on this file system: plain rename. */
+	if (errno == EINVAL && renameat(qfd, name, cfd, name) == 0)
+		goto moved;
+	log_warn("queue: %s/queue/%s is invalid (%s) and could not be moved "
+	    "to corrupt/", spool, name, why);
+	return;
+moved:
+	log_warnx("queue: %s/queue/%s is invalid: %s; moved to corrupt/",
+	    spool, name, why);
+}
+
+long
+queue_scan(const char *spool, void (*cb)(void *arg,
+    struct queue_envelope *env), void *arg)
+{
+	struct queue_envelope *env;
+	struct dirent *de;
+	char qpath[PATH_MAX], path[PATH_MAX], err[256];
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	long valid = 0;
+	int moved = 0, cfd;
+	DIR *dir;
+
+	snprintf(qpath, sizeof(qpath), "%s/queue", spool);
+	snprintf(path, sizeof(path), "%s/corrupt", spool);
+	if ((cfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("queue: %s", path);
+		return -1;
+	}
+	if ((dir = opendir(qpath)) == NULL) {
+		log_warn("queue: %s", qpath);
+		close(cfd);
+		return -1;
+	}
+	/* Oldest first: ids sort by time. */
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			names = xreallocarray(names, cap, sizeof(*names));
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	if (errno != 0) {
+		log_warn("queue: %s", qpath);
+		valid = -1;
+		goto done;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
+
+	for (i = 0; i < n; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", qpath,
+		    names[i]) >= sizeof(path)) {
+			log_warnx("queue: %s/%s: path too long", qpath,
+			    names[i]);
+			continue;
+		}
+		env = queue_read_envelope(path, NULL, err, sizeof(err));
+		if (env != NULL && strcmp(env->id, names[i]) != 0) {
+			snprintf(err, sizeof(err), "id %s differs from the "
+			    "file name", env->id);
+			queue_envelope_free(env);
+			env = NULL;
+		}
+		if (env == NULL) {
+			quarantine(spool, dirfd(dir), cfd, names[i], err);
+			moved = 1;
+			continue;
+		}
+		valid++;
+		cb(arg, env);
+	}
+	/* A quarantine that a crash undoes is only done again; syncing keeps
+	 * the two directories consistent for whoever looks. */
+	if (moved && (fsync(dirfd(dir)) == -1 || fsync(cfd) == -1))
+		log_warn("queue: fsync after moving files to corrupt/");
+done:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(dir);
+	close(cfd);
+	return valid;
+}

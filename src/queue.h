@@ -1,0 +1,141 @@
+/*
+ * queue — the durable spool: message files, their envelope, and the commit.
+ *
+ * Layout under the spool directory (docs/spool.md):
+ *   incoming/  files being written; never complete; purged at start
+ *   queue/     committed messages, one file per message, named by its id
+ *   corrupt/   files that failed validation at start (quarantine)
+ * A message becomes durable by: write the file in incoming/, fsync it,
+ * rename it into queue/, fsync queue/.  Only then does the caller learn of
+ * success (and send 250).  The rename is the one commit point, so a crash
+ * leaves either no file in queue/ or a complete, fsynced one.
+ *
+ * The writer runs on its own thread: queue_commit() hands a request over and
+ * returns at once; the thread writes every pending request, fsyncs them,
+ * renames them, fsyncs the directory once for the whole batch (group
+ * commit), then calls each request's callback on the event loop thread.
+ * Requests that arrive while a batch is being synced form the next batch,
+ * so the batch size adapts to load and an idle gateway adds no delay.
+ * evthread_use_pthreads() must have been called before queue_writer_new().
+ */
+#ifndef POSTERN_QUEUE_H
+#define POSTERN_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct event_base;
+
+#define QUEUE_ID_LEN	20	/* see queue_id_new() */
+
+struct queue_rcpt {
+	char		*addr;		/* "local@domain" as accepted */
+	char		*orcpt;		/* RFC 3461 ORCPT, or NULL */
+	unsigned	 notify;	/* SMTP_NOTIFY_* bits, 0 = not given */
+};
+
+/* The envelope; every string is owned by the struct (queue_envelope_free). */
+struct queue_envelope {
+	char			 id[QUEUE_ID_LEN + 1];
+	time_t			 received;	/* seconds since the epoch */
+	char			*vserver;	/* receiving virtual server */
+	char			*client_addr;	/* numeric IP */
+	char			*helo;		/* as the client said it */
+	char			*sender;	/* "" = the null sender */
+	int			 smtputf8;
+	int			 body_8bit;	/* BODY=8BITMIME */
+	int			 ret;		/* SMTP_RET_* */
+	char			*envid;		/* or NULL */
+	char			*auth_user;	/* or NULL */
+	struct queue_rcpt	*rcpts;
+	size_t			 nrcpts;
+	uint64_t		 size;		/* body bytes */
+};
+
+/* A fresh id, unique across gateways and time: 20 characters of
+ * [0-9A-Za-z] built from the time in microseconds, a per-process counter
+ * and random bits.  buf must hold QUEUE_ID_LEN + 1. */
+void	queue_id_new(char *buf);
+int	queue_id_valid(const char *id);
+
+void	queue_envelope_free(struct queue_envelope *env);
+/* Append a recipient (strings copied). */
+void	queue_envelope_add_rcpt(struct queue_envelope *env, const char *addr,
+	    const char *orcpt, unsigned notify);
+
+/*
+ * The envelope part of a queue file (docs/spool.md), as pure functions over
+ * memory so that the format can be tested and fuzzed without files.
+ * queue_envelope_encode: the records and the blank line, malloc'ed, length
+ * in *len; NULL with errno set (EINVAL: a field that cannot be stored, such
+ * as an invalid id or no recipient; E2BIG: over QUEUE_ENVELOPE_MAX).
+ * queue_envelope_decode: parse buf[0..len) (which may go on past the
+ * envelope into the body); on success the envelope, with *envlen the offset
+ * of the body; NULL with a message in err otherwise.  The body's `size`
+ * and END trailer are checked by queue_read_envelope, not here.
+ */
+char	*queue_envelope_encode(const struct queue_envelope *env, size_t *len);
+struct queue_envelope *queue_envelope_decode(const char *buf, size_t len,
+	    size_t *envlen, char *err, size_t errlen);
+
+/*
+ * Create the spool layout if needed and purge incoming/.  0 or -1 with a
+ * message in err.
+ */
+int	queue_init(const char *spool, char *err, size_t errlen);
+
+/* ---- the writer thread (group commit) ---- */
+
+struct queue_writer;
+
+struct queue_writer_stats {
+	uint64_t	batches;
+	uint64_t	messages;
+	uint64_t	max_batch;
+	uint64_t	failures;
+};
+
+struct queue_writer *queue_writer_new(struct event_base *base,
+	    const char *spool);
+/* Finish every pending request (callbacks run), then stop the thread. */
+void	queue_writer_free(struct queue_writer *w);
+void	queue_writer_stats(struct queue_writer *w,
+	    struct queue_writer_stats *out);
+
+/*
+ * Called on the loop thread once the message is durable (error == 0) or
+ * could not be made so (error is an errno value; nothing of it remains in
+ * queue/).  `env` is the envelope given to queue_commit: the callback owns
+ * it now and must queue_envelope_free() it.
+ */
+typedef void (*queue_commit_cb)(void *arg, int error,
+	    struct queue_envelope *env);
+
+/*
+ * Take ownership of env and of body (malloc'ed, bodylen bytes, as the
+ * message should be stored: with the Received: header already prepended)
+ * and commit them.  env->id must be set (queue_id_new).  The callback always
+ * runs exactly once, later, on the loop thread.
+ */
+void	queue_commit(struct queue_writer *w, struct queue_envelope *env,
+	    char *body, size_t bodylen, queue_commit_cb cb, void *arg);
+
+/* ---- reading the spool ---- */
+
+/*
+ * Read the envelope of a committed file.  Returns a new envelope (caller
+ * frees) and, if body_offset is not NULL, where the body starts in the
+ * file; NULL with err set when the file is not a complete, valid queue file.
+ */
+struct queue_envelope *queue_read_envelope(const char *path,
+	    uint64_t *body_offset, char *err, size_t errlen);
+
+/*
+ * At start: call cb for every valid message in queue/, moving invalid ones
+ * to corrupt/ (logged).  Returns the number of valid messages, -1 on error.
+ */
+long	queue_scan(const char *spool,
+	    void (*cb)(void *arg, struct queue_envelope *env), void *arg);
+
+#endif

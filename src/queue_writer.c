@@ -1,0 +1,409 @@
+/*
+ * queue_writer — the thread that makes messages durable, with group commit
+ * (STYLE 10 and 11; docs/spool.md).
+ *
+ * queue_commit() runs on the loop thread: it appends a request to the
+ * pending list and wakes the writer.  The writer takes every pending
+ * request as one batch: it writes and fsyncs each file in incoming/,
+ * renames each into queue/, and fsyncs queue/ once for the whole batch.
+ * Requests that arrive meanwhile wait for the next batch, so the batch
+ * grows with the load and an idle gateway adds no delay (no timer).  The
+ * finished batch goes onto the done list and an event wakes the loop, which
+ * runs the callbacks there.  Only the two lists and the stats are shared;
+ * they are under one mutex, never held across a system call that touches
+ * the disk.
+ */
+#include "queue.h"
+
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+struct queue_req {
+	struct queue_req	*next;
+	struct queue_envelope	*env;
+	char			*body;
+	size_t			 bodylen;
+	queue_commit_cb		 cb;
+	void			*arg;
+	int			 error;	/* errno, 0 = durable */
+	int			 in_queue;	/* renamed into queue/ */
+};
+
+struct req_list {
+	struct queue_req	*head;
+	struct queue_req	**tailp;
+};
+
+struct queue_writer {
+	struct event_base	*base;
+	struct event		*done_ev;
+	char			*spool;
+	int			 incoming_fd;
+	int			 queue_fd;
+	pthread_t		 thread;
+
+	/* Shared with the writer thread, under mu. */
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct req_list		 pending;
+	struct req_list		 done;
+	int			 stopping;
+	struct queue_writer_stats stats;
+};
+
+static void
+list_init(struct req_list *l)
+{
+	l->head = NULL;
+	l->tailp = &l->head;
+}
+
+static void
+list_append(struct req_list *l, struct queue_req *r)
+{
+	r->next = NULL;
+	*l->tailp = r;
+	l->tailp = &r->next;
+}
+
+/* Append a chain of requests linked by next. */
+static void
+list_append_chain(struct req_list *l, struct queue_req *chain)
+{
+	*l->tailp = chain;
+	while (*l->tailp != NULL)
+		l->tailp = &(*l->tailp)->next;
+}
+
+static struct queue_req *
+list_take(struct req_list *l)
+{
+	struct queue_req *head = l->head;
+
+	list_init(l);
+	return head;
+}
+
+/* ---- the disk work (writer thread, or the loop thread in free) ---- */
+
+static int
+write_iov(int fd, struct iovec *iov, int iovcnt)
+{
+	ssize_t n;
+
+	while (iovcnt > 0) {
+		if ((n = writev(fd, iov, iovcnt)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		/* Short write: skip what went out and go on. */
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* Write, fsync and close incoming/ID.  0 or an errno, with no file left. */
+static int
+write_one(struct queue_writer *w, struct queue_req *r)
+{
+	struct iovec iov[3];
+	char *hdr;
+	size_t hdrlen;
+	int fd, e;
+
+	if ((hdr = queue_envelope_encode(r->env, &hdrlen)) == NULL)
+		return errno;
+	fd = openat(w->incoming_fd, r->env->id,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		/* EEXIST: the file is someone else's; never unlink it. */
+		e = errno;
+		free(hdr);
+		return e;
+	}
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = hdrlen;
+	iov[1].iov_base = r->body;
+	iov[1].iov_len = r->bodylen;
+	iov[2].iov_base = (void *)"END\n";
+	iov[2].iov_len = 4;
+	/* fsync, not fdatasync: the file is new, so its size and its
+	 * directory entry's inode must reach the disk too. */
+	if (write_iov(fd, iov, 3) == -1 || fsync(fd) == -1) {
+		e = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		e = errno;
+		goto fail;
+	}
+	free(hdr);
+	return 0;
+fail:
+	free(hdr);
+	unlinkat(w->incoming_fd, r->env->id, 0);
+	return e;
+}
+
+static void
+writer_batch(struct queue_writer *w, struct queue_req *batch)
+{
+	struct queue_req *r;
+	int renamed = 0, e;
+
+	for (r = batch; r != NULL; r = r->next)
+		r->error = write_one(w, r);
+	for (r = batch; r != NULL; r = r->next) {
+		if (r->error != 0)
+			continue;
+		/* The commit point of one message. */
+		if (renameat(w->incoming_fd, r->env->id, w->queue_fd,
+		    r->env->id) == -1) {
+			r->error = errno;
+			unlinkat(w->incoming_fd, r->env->id, 0);
+			continue;
+		}
+		r->in_queue = 1;
+		renamed++;
+	}
+	/* One directory fsync makes every rename of the batch durable.  If
+	 * it fails, none of them can be promised: all are undone (a crash
+	 * may still bring some back: delivered twice, never lost). */
+	if (renamed > 0 && fsync(w->queue_fd) == -1) {
+		e = errno;
+		log_warn("queue: fsync of %s/queue", w->spool);
+		for (r = batch; r != NULL; r = r->next) {
+			if (r->in_queue)
+				unlinkat(w->queue_fd, r->env->id, 0);
+			r->in_queue = 0;
+			if (r->error == 0)
+				r->error = e;
+		}
+	}
+	for (r = batch; r != NULL; r = r->next)
+		if (r->error != 0)
+			log_warnx("queue: commit of %s failed: %s", r->env->id,
+			    strerror(r->error));
+}
+
+static void
+writer_account(struct queue_writer *w, struct queue_req *batch)
+{
+	struct queue_req *r;
+	uint64_t n = 0, failed = 0;
+
+	for (r = batch; r != NULL; r = r->next) {
+		n++;
+		if (r->error != 0)
+			failed++;
+	}
+	/* Called with mu held. */
+	w->stats.batches++;
+	w->stats.messages += n;
+	w->stats.failures += failed;
+	if (n > w->stats.max_batch)
+		w->stats.max_batch = n;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct queue_writer *w = arg;
+	struct queue_req *batch;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->pending.head == NULL && !w->stopping)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->pending.head == NULL)
+			break;		/* stopping, nothing left */
+		batch = list_take(&w->pending);
+		pthread_mutex_unlock(&w->mu);
+
+		writer_batch(w, batch);
+
+		pthread_mutex_lock(&w->mu);
+		writer_account(w, batch);
+		list_append_chain(&w->done, batch);
+		pthread_mutex_unlock(&w->mu);
+		/* Thread-safe with evthread_use_pthreads(): wakes the loop. */
+		event_active(w->done_ev, EV_TIMEOUT, 0);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* ---- the loop side ---- */
+
+static void
+run_done(struct queue_writer *w)
+{
+	struct queue_req *r, *next;
+
+	pthread_mutex_lock(&w->mu);
+	r = list_take(&w->done);
+	pthread_mutex_unlock(&w->mu);
+	for (; r != NULL; r = next) {
+		next = r->next;
+		free(r->body);
+		r->cb(r->arg, r->error, r->env);
+		free(r);
+	}
+}
+
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	run_done(arg);
+}
+
+static int
+open_dir(const char *spool, const char *sub)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool, sub) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+struct queue_writer *
+queue_writer_new(struct event_base *base, const char *spool)
+{
+	struct queue_writer *w;
+	sigset_t all, old;
+	int e;
+
+	w = xcalloc(1, sizeof(*w));
+	w->base = base;
+	w->spool = xstrdup(spool);
+	w->incoming_fd = w->queue_fd = -1;
+	list_init(&w->pending);
+	list_init(&w->done);
+	if ((w->incoming_fd = open_dir(spool, "incoming")) == -1 ||
+	    (w->queue_fd = open_dir(spool, "queue")) == -1) {
+		e = errno;
+		log_warn("queue: %s", spool);
+		goto fail;
+	}
+	if ((w->done_ev = event_new(base, -1, 0, done_cb, w)) == NULL) {
+		e = ENOMEM;
+		log_warnx("queue: event_new failed");
+		goto fail;
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	/* Signals are for the loop thread: the writer blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&w->thread, NULL, writer_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		log_warnx("queue: pthread_create: %s", strerror(e));
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		goto fail;
+	}
+	return w;
+fail:
+	if (w->done_ev != NULL)
+		event_free(w->done_ev);
+	if (w->incoming_fd != -1)
+		close(w->incoming_fd);
+	if (w->queue_fd != -1)
+		close(w->queue_fd);
+	free(w->spool);
+	free(w);
+	errno = e;
+	return NULL;
+}
+
+void
+queue_commit(struct queue_writer *w, struct queue_envelope *env, char *body,
+    size_t bodylen, queue_commit_cb cb, void *arg)
+{
+	struct queue_req *r;
+
+	r = xcalloc(1, sizeof(*r));
+	env->size = bodylen;
+	r->env = env;
+	r->body = body;
+	r->bodylen = bodylen;
+	r->cb = cb;
+	r->arg = arg;
+	pthread_mutex_lock(&w->mu);
+	list_append(&w->pending, r);
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+queue_writer_free(struct queue_writer *w)
+{
+	struct queue_req *batch;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	/* The thread leaves only once pending is empty. */
+	pthread_join(w->thread, NULL);
+	run_done(w);
+	/* A callback may have committed again: the thread is gone, so do
+	 * that work here, on the loop thread, until nothing is left. */
+	while (w->pending.head != NULL) {
+		batch = list_take(&w->pending);
+		writer_batch(w, batch);
+		writer_account(w, batch);
+		list_append_chain(&w->done, batch);
+		run_done(w);
+	}
+	event_free(w->done_ev);
+	close(w->incoming_fd);
+	close(w->queue_fd);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w->spool);
+	free(w);
+}
+
+void
+queue_writer_stats(struct queue_writer *w, struct queue_writer_stats *out)
+{
+	pthread_mutex_lock(&w->mu);
+	*out = w->stats;
+	pthread_mutex_unlock(&w->mu);
+}

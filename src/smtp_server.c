@@ -1,0 +1,519 @@
+/*
+ * smtp_server — listeners and client connections; see smtp_server.h.
+ *
+ * A connection's bytes wait in its bufferevent's input buffer until the
+ * session consumes them, so pipelined commands stay queued, in order,
+ * while the session waits for the directory or for the commit; reading is
+ * disabled meanwhile (and when the client does not read our replies).  A
+ * connection that closes while its commit is in flight stays allocated
+ * (a zombie) until the commit calls back, so no callback ever lands on
+ * freed memory.
+ */
+#include "smtp_server.h"
+#include "conf.h"
+#include "directory.h"
+#include "postern_limits.h"
+#include "log.h"
+#include "netaddr.h"
+#include "queue.h"
+#include "smtp_session.h"
+#include "strmap.h"
+#include "xmalloc.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct listener {
+	TAILQ_ENTRY(listener)	 entry;
+	struct smtp_server	*srv;
+	struct evconnlistener	*evl;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			*vsname;
+	char			 text[NETADDR_STRLEN];
+	int			 keep;	/* reload bookkeeping */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct smtp_server	*srv;
+	struct bufferevent	*bev;
+	struct smtp_session	*sess;
+	char			*vsname;
+	char			 limkey[NETADDR_STRLEN + 64];
+	int			 zombie;	/* socket gone, commit pending */
+	int			 throttled;	/* reading off: output full */
+};
+
+struct smtp_server {
+	struct event_base		*base;
+	struct queue_writer		*writer;
+	struct conf			*conf;
+	struct directory		*dir;
+	TAILQ_HEAD(, listener)		 listeners;
+	TAILQ_HEAD(, conn)		 conns;
+	struct strmap			*per_ip;	/* "vs ip" -> count */
+	struct strmap			*per_vs;	/* "vs" -> count */
+	uint64_t			 next_id;
+	struct smtp_server_stats	 stats;
+	int				 stopping;
+	void				(*stop_done)(void *);
+	void				*stop_arg;
+	struct smtp_session_counters	 counters;
+};
+
+static void	conn_pump(struct conn *);
+static void	conn_close(struct conn *);
+
+/* ---- connection counting ---- */
+
+static unsigned
+count_adjust(struct strmap *m, const char *key, int delta)
+{
+	uintptr_t n = (uintptr_t)strmap_get(m, key);
+
+	n = (uintptr_t)((intptr_t)n + delta);
+	if (n == 0)
+		strmap_del(m, key);
+	else
+		strmap_put(m, key, (void *)n);
+	return (unsigned)n;
+}
+
+/* ---- session glue ---- */
+
+static void
+commit_done(void *arg, int error, struct queue_envelope *env)
+{
+	struct conn *c = arg;
+
+	if (error == 0)
+		log_info("%s: client=%s, vserver=%s, from=<%s>, size=%llu, "
+		    "nrcpt=%zu (queued)", env->id, env->client_addr,
+		    env->vserver, env->sender,
+		    (unsigned long long)env->size, env->nrcpts);
+	if (c->zombie) {
+		/* The client left before the 250: the message is queued
+		 * all the same (delivery is at least once). */
+		smtp_session_free(c->sess);
+		free(c->vsname);
+		free(c);
+	} else
+		smtp_session_commit_done(c->sess, error, env->id);
+	queue_envelope_free(env);
+}
+
+static void
+sess_commit(struct smtp_session *s, struct queue_envelope *env, char *body,
+    size_t len)
+{
+	struct conn *c = s->owner;
+
+	queue_commit(c->srv->writer, env, body, len, commit_done, c);
+}
+
+static void
+sess_wakeup(struct smtp_session *s)
+{
+	conn_pump(s->owner);
+}
+
+static const struct smtp_session_ops sess_ops = {
+	.commit = sess_commit,
+	.wakeup = sess_wakeup,
+};
+
+/* Send pending replies; feed buffered input; decide whether to read. */
+static void
+conn_pump(struct conn *c)
+{
+	struct smtp_session *s = c->sess;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t len, used;
+
+	for (;;) {
+		if (s->out.len) {
+			bufferevent_write(c->bev, s->out.p, s->out.len);
+			buf_reset(&s->out);
+		}
+		if (smtp_session_closing(s) || smtp_session_waiting(s))
+			break;
+		len = evbuffer_get_length(in);
+		if (len == 0)
+			break;
+		if (evbuffer_get_length(out) > SMTP_OUTPUT_MAX) {
+			c->throttled = 1;	/* resumed by write_cb */
+			break;
+		}
+		used = smtp_session_input(s,
+		    (const char *)evbuffer_pullup(in, (ssize_t)len), len);
+		evbuffer_drain(in, used);
+		if (used == 0 && s->out.len == 0)
+			break;	/* a partial line: wait for more */
+	}
+	if (s->out.len) {
+		bufferevent_write(c->bev, s->out.p, s->out.len);
+		buf_reset(&s->out);
+	}
+	if (smtp_session_closing(s)) {
+		bufferevent_disable(c->bev, EV_READ);
+		if (evbuffer_get_length(out) == 0)
+			conn_close(c);
+		return;		/* else write_cb closes once drained */
+	}
+	if (smtp_session_waiting(s) || c->throttled)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_pump(arg);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (smtp_session_closing(c->sess)) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_close(c);
+		return;
+	}
+	if (c->throttled) {
+		c->throttled = 0;
+		conn_pump(c);
+	}
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		smtp_session_timeout(c->sess);
+		conn_pump(c);
+		return;
+	}
+	/* EOF or error: the client is gone. */
+	if (what & BEV_EVENT_ERROR)
+		log_debug("session=%016llx client=%s: connection error: %s",
+		    (unsigned long long)c->sess->id, c->sess->peer_ip,
+		    strerror(EVUTIL_SOCKET_ERROR()));
+	conn_close(c);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	struct smtp_server *srv = c->srv;
+
+	log_info("session=%016llx client=%s disconnect state=%s",
+	    (unsigned long long)c->sess->id, c->sess->peer_ip,
+	    smtp_state_name(c->sess->state));
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	count_adjust(srv->per_ip, c->limkey, -1);
+	count_adjust(srv->per_vs, c->vsname, -1);
+	srv->stats.active--;
+	if (smtp_session_waiting(c->sess) == SMTP_WAIT_COMMIT)
+		c->zombie = 1;
+	else {
+		smtp_session_free(c->sess);
+		free(c->vsname);
+		free(c);
+	}
+	if (srv->stopping && TAILQ_EMPTY(&srv->conns) && srv->stop_done) {
+		void (*done)(void *) = srv->stop_done;
+		srv->stop_done = NULL;
+		done(srv->stop_arg);
+	}
+}
+
+/* Refuse a connection over a limit without building a session. */
+static void
+refuse_fd(evutil_socket_t fd, const char *text)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%s\r\n", text);
+
+	/* Best effort, non-blocking: the socket is fresh, its buffer empty. */
+	if (write(fd, line, (size_t)n) < 0)
+		(void)0;
+	evutil_closesocket(fd);
+}
+
+static void
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct listener *l = arg;
+	struct smtp_server *srv = l->srv;
+	const struct conf_vserver *vs;
+	struct timeval tv;
+	struct conn *c;
+	char ip[NETADDR_STRLEN];
+	char limkey[NETADDR_STRLEN + 64];
+
+	(void)evl;
+	(void)salen;
+	srv->stats.connections++;
+	vs = conf_vserver_find(srv->conf, l->vsname);
+	netaddr_ntop(sa, ip, sizeof(ip));
+	if (vs == NULL || srv->stopping) {
+		refuse_fd(fd, "421 4.3.2 Service not available, closing "
+		    "connection");
+		return;
+	}
+	snprintf(limkey, sizeof(limkey), "%s %s", vs->name, ip);
+	if ((uintptr_t)strmap_get(srv->per_vs, vs->name) >=
+	    vs->max_connections ||
+	    (uintptr_t)strmap_get(srv->per_ip, limkey) >=
+	    vs->max_connections_per_ip) {
+		log_info("client=%s vserver=%s refused: too many connections",
+		    ip, vs->name);
+		srv->stats.refused_connections++;
+		refuse_fd(fd, "421 4.7.0 Too many connections, try again "
+		    "later");
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->srv = srv;
+	c->vsname = xstrdup(vs->name);
+	snprintf(c->limkey, sizeof(c->limkey), "%s", limkey);
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("bufferevent_socket_new failed");
+		evutil_closesocket(fd);
+		free(c->vsname);
+		free(c);
+		return;
+	}
+	count_adjust(srv->per_ip, c->limkey, 1);
+	count_adjust(srv->per_vs, c->vsname, 1);
+	srv->stats.active++;
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	c->sess = smtp_session_new(++srv->next_id, srv->conf, vs, srv->dir,
+	    sa, &sess_ops, c);
+	c->sess->counters = &srv->counters;
+	log_info("session=%016llx connect from %s to %s (%s)",
+	    (unsigned long long)c->sess->id, ip, l->text, vs->name);
+	/* Bound what one client can make us buffer: unread pipelined input
+	 * beyond this is left in the kernel's socket buffer. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, SMTP_PIPELINE_MAX);
+	tv.tv_sec = vs->timeout;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	conn_pump(c);
+}
+
+/* ---- listeners ---- */
+
+static struct listener *
+listener_find(struct smtp_server *srv, const struct sockaddr *sa)
+{
+	struct listener *l;
+
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		if (netaddr_equal((struct sockaddr *)&l->ss, sa))
+			return l;
+	return NULL;
+}
+
+static void
+listener_free(struct listener *l)
+{
+	if (l->evl)
+		evconnlistener_free(l->evl);
+	free(l->vsname);
+	free(l);
+}
+
+int
+smtp_server_listen(struct smtp_server *srv, const struct conf *conf,
+    char *err, size_t errlen)
+{
+	TAILQ_HEAD(, listener) fresh = TAILQ_HEAD_INITIALIZER(fresh);
+	struct listener *l, *next;
+
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		l->keep = 0;
+	for (size_t i = 0; i < conf->nvservers; i++) {
+		const struct conf_vserver *vs = conf->vservers[i];
+
+		for (size_t j = 0; j < vs->nlisten; j++) {
+			const struct conf_listen *cl = &vs->listen[j];
+
+			l = listener_find(srv, (struct sockaddr *)&cl->ss);
+			if (l) {
+				l->keep = 1;
+				continue;
+			}
+			l = xcalloc(1, sizeof(*l));
+			l->srv = srv;
+			memcpy(&l->ss, &cl->ss, cl->sslen);
+			l->sslen = cl->sslen;
+			l->vsname = xstrdup(vs->name);
+			netaddr_ntop_port((struct sockaddr *)&cl->ss, l->text,
+			    sizeof(l->text));
+			l->evl = evconnlistener_new_bind(srv->base, accept_cb,
+			    l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+			    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED |
+			    (cl->ss.ss_family == AF_INET6 ?
+			    LEV_OPT_BIND_IPV6ONLY : 0), 1024,
+			    (struct sockaddr *)&cl->ss, (int)cl->sslen);
+			if (l->evl == NULL) {
+				snprintf(err, errlen, "%s:%d: cannot listen on "
+				    "%s: %s", conf->path, cl->line, l->text,
+				    strerror(errno));
+				listener_free(l);
+				while ((l = TAILQ_FIRST(&fresh))) {
+					TAILQ_REMOVE(&fresh, l, entry);
+					listener_free(l);
+				}
+				return -1;
+			}
+			TAILQ_INSERT_TAIL(&fresh, l, entry);
+		}
+	}
+	/* Everything bound: drop what the new configuration no longer has
+	 * and point the kept listeners at their (new) virtual server. */
+	for (l = TAILQ_FIRST(&srv->listeners); l; l = next) {
+		next = TAILQ_NEXT(l, entry);
+		if (!l->keep) {
+			log_info("closing listener %s", l->text);
+			TAILQ_REMOVE(&srv->listeners, l, entry);
+			listener_free(l);
+		}
+	}
+	for (size_t i = 0; i < conf->nvservers; i++)
+		for (size_t j = 0; j < conf->vservers[i]->nlisten; j++) {
+			l = listener_find(srv, (struct sockaddr *)
+			    &conf->vservers[i]->listen[j].ss);
+			if (l && l->keep) {
+				free(l->vsname);
+				l->vsname = xstrdup(conf->vservers[i]->name);
+			}
+		}
+	while ((l = TAILQ_FIRST(&fresh))) {
+		TAILQ_REMOVE(&fresh, l, entry);
+		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
+		if (srv->conf && !srv->stopping)	/* already started */
+			evconnlistener_enable(l->evl);
+		log_info("listening on %s for %s", l->text, l->vsname);
+	}
+	return 0;
+}
+
+/* ---- life cycle ---- */
+
+struct smtp_server *
+smtp_server_new(struct event_base *base, struct queue_writer *writer)
+{
+	struct smtp_server *srv = xcalloc(1, sizeof(*srv));
+
+	srv->base = base;
+	srv->writer = writer;
+	TAILQ_INIT(&srv->listeners);
+	TAILQ_INIT(&srv->conns);
+	srv->per_ip = strmap_new();
+	srv->per_vs = strmap_new();
+	return srv;
+}
+
+void
+smtp_server_set_config(struct smtp_server *srv, struct conf *conf,
+    struct directory *dir)
+{
+	struct conf *oc = srv->conf;
+	struct directory *od = srv->dir;
+
+	srv->conf = conf_ref(conf);
+	srv->dir = dir ? directory_ref(dir) : NULL;
+	if (oc)
+		conf_unref(oc);
+	if (od)
+		directory_unref(od);
+}
+
+void
+smtp_server_start(struct smtp_server *srv)
+{
+	struct listener *l;
+
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		evconnlistener_enable(l->evl);
+}
+
+void
+smtp_server_shutdown(struct smtp_server *srv, void (*done)(void *), void *arg)
+{
+	struct listener *l;
+	struct conn *c, *next;
+
+	srv->stopping = 1;
+	srv->stop_done = done;
+	srv->stop_arg = arg;
+	while ((l = TAILQ_FIRST(&srv->listeners))) {
+		TAILQ_REMOVE(&srv->listeners, l, entry);
+		listener_free(l);
+	}
+	for (c = TAILQ_FIRST(&srv->conns); c; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		smtp_session_shutdown(c->sess);
+		conn_pump(c);	/* may close and free c */
+	}
+	if (TAILQ_EMPTY(&srv->conns) && srv->stop_done) {
+		srv->stop_done = NULL;
+		done(arg);
+	}
+}
+
+void
+smtp_server_free(struct smtp_server *srv)
+{
+	struct listener *l;
+	struct conn *c;
+
+	if (srv == NULL)
+		return;
+	while ((l = TAILQ_FIRST(&srv->listeners))) {
+		TAILQ_REMOVE(&srv->listeners, l, entry);
+		listener_free(l);
+	}
+	srv->stop_done = NULL;
+	while ((c = TAILQ_FIRST(&srv->conns)))
+		conn_close(c);
+	strmap_free(srv->per_ip, NULL);
+	strmap_free(srv->per_vs, NULL);
+	if (srv->conf)
+		conf_unref(srv->conf);
+	if (srv->dir)
+		directory_unref(srv->dir);
+	free(srv);
+}
+
+void
+smtp_server_stats(const struct smtp_server *srv, struct smtp_server_stats *out)
+{
+	*out = srv->stats;
+}

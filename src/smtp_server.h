@@ -1,0 +1,59 @@
+/*
+ * smtp_server — the socket edge of the receiving side.
+ *
+ * Owns the listeners of every virtual server, one bufferevent per client
+ * connection, connection limits (per virtual server, per client address),
+ * idle timeouts and output back-pressure, and moves bytes between the
+ * socket and an smtp_session.  Everything here runs on one event loop
+ * (struct worker in STYLE 16 terms: base, sessions, commit writer), so a
+ * later `workers N` is a matter of running several.
+ */
+#ifndef POSTERN_SMTP_SERVER_H
+#define POSTERN_SMTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf;
+struct directory;
+struct event_base;
+struct queue_writer;
+struct smtp_server;
+
+struct smtp_server_stats {
+	uint64_t	connections;
+	uint64_t	refused_connections;	/* limits, block-client */
+	uint64_t	active;
+};
+
+struct smtp_server *smtp_server_new(struct event_base *base,
+	    struct queue_writer *writer);
+void	smtp_server_free(struct smtp_server *srv);
+
+/*
+ * Bind the listeners of conf (before privileges are dropped).  On reload,
+ * listeners whose address is unchanged are kept, new ones are bound and
+ * the rest closed.  0, or -1 with err set (nothing changed then).
+ */
+int	smtp_server_listen(struct smtp_server *srv, const struct conf *conf,
+	    char *err, size_t errlen);
+
+/* Sessions that start from now on use this configuration and directory
+ * (references taken); sessions in flight keep theirs. */
+void	smtp_server_set_config(struct smtp_server *srv, struct conf *conf,
+	    struct directory *dir);
+
+/* Start accepting (after privileges are dropped). */
+void	smtp_server_start(struct smtp_server *srv);
+
+/*
+ * Graceful stop: close the listeners, send 421 to idle sessions, let
+ * transactions in flight finish.  `done` runs once no session remains.
+ */
+void	smtp_server_shutdown(struct smtp_server *srv, void (*done)(void *),
+	    void *arg);
+
+void	smtp_server_stats(const struct smtp_server *srv,
+	    struct smtp_server_stats *out);
+
+#endif

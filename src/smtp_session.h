@@ -1,0 +1,138 @@
+/*
+ * smtp_session — the SMTP server protocol engine of one client session.
+ *
+ * Pure with respect to I/O: bytes from the client go in through
+ * smtp_session_input(), replies come out in s->out, and the two waits of a
+ * session — a directory answer at RCPT and the durable commit at the end of
+ * DATA — go through the directory interface and the ops->commit hook.  The
+ * socket layer (smtp_server.c) only moves bytes and timers, so the whole
+ * protocol runs in unit tests from memory buffers (golden transcripts).
+ *
+ * States (smtp_state_name() for logs): a session is CONNECTED until the
+ * client says HELO/EHLO, then READY; a transaction moves READY -> MAIL ->
+ * RCPT -> DATA and back to READY; QUIT (or a fatal error) moves to CLOSING,
+ * after which the server flushes s->out and closes.  Commands are
+ * dispatched by one table of {verb, allowed states, handler}.
+ */
+#ifndef POSTERN_SMTP_SESSION_H
+#define POSTERN_SMTP_SESSION_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "buf.h"
+#include "smtp_parse.h"
+
+struct conf;
+struct conf_vserver;
+struct directory;
+struct dir_request;
+struct queue_envelope;
+struct smtp_session;
+
+enum smtp_state {
+	SMTP_S_CONNECTED,	/* greeted by us, no HELO/EHLO yet */
+	SMTP_S_READY,		/* HELO/EHLO done, no transaction */
+	SMTP_S_MAIL,		/* MAIL accepted */
+	SMTP_S_RCPT,		/* at least one RCPT accepted */
+	SMTP_S_DATA,		/* reading the message */
+	SMTP_S_REJECTED,	/* refused at connect: only QUIT */
+	SMTP_S_CLOSING,		/* flush s->out, then close */
+};
+
+struct smtp_session_ops {
+	/*
+	 * Make env/body durable; call smtp_session_commit_done() later (never
+	 * from inside this call).  Takes ownership of env and body.
+	 */
+	void	(*commit)(struct smtp_session *s, struct queue_envelope *env,
+		    char *body, size_t bodylen);
+	/* An asynchronous answer arrived outside smtp_session_input(): the
+	 * server should flush s->out and feed any buffered input again. */
+	void	(*wakeup)(struct smtp_session *s);
+};
+
+struct smtp_session_counters {
+	uint64_t	refused_relay, refused_unknown, refused_sender,
+			refused_client, refused_other, accepted;
+};
+
+struct smtp_session {
+	uint64_t			 id;
+	struct conf			*conf;	/* reference held */
+	const struct conf_vserver	*vs;	/* within conf */
+	struct directory		*dir;	/* reference held */
+	const struct smtp_session_ops	*ops;
+	void				*owner;	/* the I/O layer's */
+	struct smtp_session_counters	*counters; /* may be NULL */
+	const char *const		*blocked_senders; /* file list */
+	size_t				 nblocked_senders;
+
+	struct sockaddr_storage		 peer;
+	char				 peer_ip[64];
+	int				 tls;
+	int				 authenticated;
+	int				 shutting_down;
+
+	enum smtp_state			 state;
+	int				 esmtp;
+	char				 helo[SMTP_HELO_MAX + 1];
+	unsigned			 errors;
+	unsigned			 unknown_rcpts;
+	unsigned			 messages;
+
+	struct smtp_framer		 framer;
+	struct smtp_data_reader		 data;
+	struct buf			 out;	/* replies not yet sent */
+
+	/* the transaction */
+	struct queue_envelope		*env;
+	struct buf			 msg;	/* Received: + message */
+	int				 data_failed; /* reply decided */
+
+	/* the wait, if any */
+	int				 waiting;	/* SMTP_WAIT_* */
+	struct dir_request		*dirreq;
+	char				*pending_rcpt;	/* key being looked up */
+	struct smtp_rcpt_args		*pending_args;
+	int				 in_input;
+};
+
+#define SMTP_WAIT_NONE		0
+#define SMTP_WAIT_DIRECTORY	1
+#define SMTP_WAIT_COMMIT	2
+
+/*
+ * A new session for a client that just connected: takes a reference on conf
+ * and dir.  Writes the greeting (or the connect-time refusal) to s->out.
+ */
+struct smtp_session *smtp_session_new(uint64_t id, struct conf *conf,
+	    const struct conf_vserver *vs, struct directory *dir,
+	    const struct sockaddr *peer, const struct smtp_session_ops *ops,
+	    void *owner);
+/* Free the session; a pending directory lookup is cancelled.  Must not be
+ * called while a commit is pending (see smtp_session_waiting()). */
+void	smtp_session_free(struct smtp_session *s);
+
+/*
+ * Feed client bytes.  Returns how many were consumed; the rest must be
+ * kept and given again (after more arrive, or after a wakeup).  Stops early
+ * while waiting or closing.
+ */
+size_t	smtp_session_input(struct smtp_session *s, const char *in, size_t len);
+
+/* The commit requested through ops->commit finished (error: errno or 0);
+ * id is the queue id.  Takes back nothing: env ownership stayed there. */
+void	smtp_session_commit_done(struct smtp_session *s, int error,
+	    const char *id);
+
+/* Idle timeout or shutdown: write the 421 and move to CLOSING. */
+void	smtp_session_timeout(struct smtp_session *s);
+void	smtp_session_shutdown(struct smtp_session *s);
+
+int	smtp_session_waiting(const struct smtp_session *s);
+int	smtp_session_closing(const struct smtp_session *s);
+const char *smtp_state_name(enum smtp_state st);
+
+#endif

@@ -1,0 +1,234 @@
+"""Fixtures for postern's integration tests.
+
+Every test starts its own posternd on loopback addresses (127.0.0.2 for the
+Internet-facing virtual server, 127.0.0.3 for the intranet one; clients
+connect from 127.0.0.10 "on the Internet" and 127.0.0.20 "on the
+intranet"), with its own spool under pytest's tmp_path, and stops it by
+PID.  POSTERND_BINS names the binaries to test (the normal and the
+ASan+UBSan build): every test runs against each.
+"""
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import time
+
+import pytest
+
+import spool
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BINS = os.environ.get("POSTERND_BINS", os.path.join(ROOT, "build", "posternd")).split()
+
+INTERNET = "127.0.0.2"
+INTRANET = "127.0.0.3"
+CLIENT_INTERNET = "127.0.0.10"
+CLIENT_INTRANET = "127.0.0.20"
+
+
+def free_port(addr="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((addr, 0))
+        return s.getsockname()[1]
+
+
+DIRECTORY = """\
+ericm@winery-co.co   mbx1.winery.local
+kimy@winery-co.co    [127.0.0.30]:2626
+postmaster@winery-co.co local
+@winery.local        mbx1.winery.local
+team@winery-co.co    -> ericm@winery-co.co kimy@winery-co.co
+"""
+
+
+def base_config(tmp, port, extra_internet="", extra_intranet="", extra_top=""):
+    return f"""\
+hostname gateway.winery-co.co
+spool {tmp}/spool
+log stderr
+dns 127.0.0.1:5353
+dns-list external 127.0.0.1:5354
+local-domain winery-co.co
+local-domain winery.local
+directory file {tmp}/directory
+{extra_top}
+virtual-server internet {{
+    listen {INTERNET}:{port}
+    relay deny
+    max-recipients 5
+    max-errors 3
+    max-unknown-recipients 3
+    max-message-size 100K
+    max-connections-per-ip 4
+    timeout 30s
+{extra_internet}
+}}
+
+virtual-server intranet {{
+    listen {INTRANET}:{port}
+    relay allow 127.0.0.20/32 127.0.0.3/32
+    external-dns external
+{extra_intranet}
+}}
+
+connector internet {{
+    address-space * cost 1
+    address-space partner.example cost 1 relay
+    home intranet
+    route dns
+}}
+"""
+
+
+class Gateway:
+    def __init__(self, binary, tmp, config, directory=DIRECTORY):
+        self.binary = binary
+        self.tmp = tmp
+        self.conf = os.path.join(tmp, "postern.conf")
+        self.spool = os.path.join(tmp, "spool")
+        self.logpath = os.path.join(tmp, "posternd.log")
+        with open(os.path.join(tmp, "directory"), "w") as f:
+            f.write(directory)
+        self.write_config(config)
+        self.proc = None
+
+    def write_config(self, text):
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def start(self, port_check=True):
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        self.logf = open(self.logpath, "ab")
+        mark = self.logf.tell()
+        self.proc = subprocess.Popen([self.binary, "-f", self.conf],
+                                     stdout=self.logf, stderr=self.logf, env=env)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("posternd exited: " + self.log())
+            if "posternd started" in self.log()[mark:]:
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("posternd did not start: " + self.log())
+
+    def log(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.logf.close()
+        return rc
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.logf.close()
+
+    def messages(self):
+        return spool.messages(self.spool)
+
+    def smtp(self, server="internet", source=None):
+        addr = INTERNET if server == "internet" else INTRANET
+        if source is None:
+            source = CLIENT_INTERNET if server == "internet" else CLIENT_INTRANET
+        return smtplib.SMTP(addr, self.port, source_address=(source, 0), timeout=30)
+
+    def raw(self, server="internet", source=None):
+        addr = INTERNET if server == "internet" else INTRANET
+        if source is None:
+            source = CLIENT_INTERNET if server == "internet" else CLIENT_INTRANET
+        s = socket.create_connection((addr, self.port), timeout=30,
+                                     source_address=(source, 0))
+        return RawClient(s)
+
+
+class RawClient:
+    """A byte-exact SMTP client for protocol abuse tests."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def reply(self):
+        """Read one (possibly multi-line) reply; returns (code, text)."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise EOFError("connection closed; got %r" % self.buf)
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            lines.append(line.decode("utf-8", "replace"))
+            if len(line) < 4 or line[3:4] != b"-":
+                break
+        return int(lines[-1][:3]), "\n".join(lines)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def closed(self):
+        try:
+            self.sock.settimeout(10)
+            data = self.sock.recv(1)
+            return data == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture(params=BINS, ids=lambda b: os.path.basename(os.path.dirname(b)))
+def posternd_bin(request):
+    if not os.path.exists(request.param):
+        pytest.fail("missing binary " + request.param)
+    return request.param
+
+
+@pytest.fixture
+def make_gateway(posternd_bin, tmp_path):
+    made = []
+
+    def make(config=None, directory=DIRECTORY, start=True, **kw):
+        port = free_port(INTERNET)
+        text = config(str(tmp_path), port) if callable(config) else \
+            base_config(str(tmp_path), port, **kw)
+        gw = Gateway(posternd_bin, str(tmp_path), text, directory)
+        gw.port = port
+        made.append(gw)
+        if start:
+            gw.start()
+        return gw
+
+    yield make
+    for gw in made:
+        rc = gw.stop()
+        log = gw.log()
+        # Sanitizer reports fail the test that caused them.
+        assert "ERROR: AddressSanitizer" not in log, log
+        assert "runtime error:" not in log, log
+        assert "LeakSanitizer" not in log, log
+        assert rc in (0, None, -9), "posternd exit status %r\n%s" % (rc, log)
+
+
+@pytest.fixture
+def gateway(make_gateway):
+    return make_gateway()

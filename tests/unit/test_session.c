@@ -1,0 +1,302 @@
+/*
+ * Golden transcripts against the SMTP session engine, driven from memory:
+ * no sockets, a directory backend answering from a table, and a commit
+ * hook that records what would be queued.  Each transcript is sent twice:
+ * in one piece and one byte at a time, and the replies must be identical
+ * (chunking invariance).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "directory.h"
+#include "queue.h"
+#include "smtp_session.h"
+
+static const char *config =
+    "hostname gw.test\n"
+    "spool /nonexistent\n"
+    "local-domain winery-co.co\n"
+    "directory file /nonexistent\n"
+    "virtual-server internet {\n"
+    "  listen 127.0.0.2:25\n"
+    "  max-recipients 3\n"
+    "  max-errors 2\n"
+    "  filter {\n"
+    "    block-sender @bad.example\n"
+    "  }\n"
+    "}\n"
+    "virtual-server intranet {\n"
+    "  listen 127.0.0.3:25\n"
+    "  relay allow 10.0.0.0/8\n"
+    "}\n"
+    "connector out {\n"
+    "  address-space * cost 1\n"
+    "  home intranet\n"
+    "}\n";
+
+/* A backend that knows two users and answers synchronously. */
+static void
+fake_lookup(struct directory *d, const char *key, dir_entry_cb cb, void *arg)
+{
+	struct dir_entry e = { DIR_ENTRY_MAILBOX, "mbx1", NULL, 0 };
+
+	(void)d;
+	if (strcmp(key, "ericm@winery-co.co") == 0 ||
+	    strcmp(key, "kimy@winery-co.co") == 0)
+		cb(arg, DIR_FOUND, &e);
+	else if (strcmp(key, "temp@winery-co.co") == 0)
+		cb(arg, DIR_TEMPFAIL, NULL);
+	else
+		cb(arg, DIR_NOTFOUND, NULL);
+}
+
+static int
+fake_open(struct directory *d, const struct conf *c, char *err, size_t len)
+{
+	(void)d;
+	(void)c;
+	(void)err;
+	(void)len;
+	return 0;
+}
+
+static const struct directory_backend fake_backend = {
+	"fake", fake_open, fake_lookup, NULL,
+};
+
+static struct queue_envelope *committed;
+static size_t committed_len;
+
+static void
+fake_commit(struct smtp_session *s, struct queue_envelope *env, char *body,
+    size_t len)
+{
+	(void)s;
+	queue_envelope_free(committed);
+	committed = env;
+	committed_len = len;
+	free(body);
+}
+
+static const struct smtp_session_ops ops = { fake_commit, NULL };
+
+static struct conf *conf;
+static struct directory *dir;
+
+static int
+setup(void **state)
+{
+	char err[CONF_ERR_MAX];
+
+	(void)state;
+	if (conf_load_string("test.conf", config, &conf, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	dir = directory_open_backend(&fake_backend, conf, err, sizeof(err));
+	return dir ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	directory_unref(dir);
+	conf_unref(conf);
+	queue_envelope_free(committed);
+	committed = NULL;
+	return 0;
+}
+
+/*
+ * Run a transcript; the commit completes at once with id "Q".  Returns
+ * the replies (caller frees).
+ */
+static char *
+run(const char *vsname, const char *peer, const char *input, size_t chunk)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct smtp_session *s;
+	size_t len = strlen(input), off = 0, pending = 0;
+	char *replies = calloc(1, 65536), *buffered = calloc(1, len + 1);
+
+	inet_pton(AF_INET, peer, &sin.sin_addr);
+	s = smtp_session_new(1, conf, conf_vserver_find(conf, vsname), dir,
+	    (struct sockaddr *)&sin, &ops, NULL);
+	while (off < len || pending) {
+		size_t n = len - off < chunk ? len - off : chunk, used;
+
+		memcpy(buffered + pending, input + off, n);
+		pending += n;
+		off += n;
+		used = smtp_session_input(s, buffered, pending);
+		memmove(buffered, buffered + used, pending - used);
+		pending -= used;
+		if (s->waiting == SMTP_WAIT_COMMIT)
+			smtp_session_commit_done(s, 0, "Q");
+		else if (n == 0 || smtp_session_closing(s))
+			break;
+	}
+	strncat(replies, s->out.p ? s->out.p : "", 65535);
+	smtp_session_free(s);
+	free(buffered);
+	return replies;
+}
+
+static void
+check(const char *vs, const char *peer, const char *in, const char *expect)
+{
+	char *whole = run(vs, peer, in, strlen(in) + 1);
+	char *bytes = run(vs, peer, in, 1);
+
+	assert_string_equal(whole, expect);
+	assert_string_equal(bytes, expect);
+	free(whole);
+	free(bytes);
+}
+
+static void
+test_internet_transaction(void **state)
+{
+	(void)state;
+	check("internet", "192.0.2.1",
+	    "EHLO c.example\r\n"
+	    "MAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<someone@example.net>\r\n"
+	    "RCPT TO:<nobody@winery-co.co>\r\n"
+	    "RCPT TO:<temp@winery-co.co>\r\n"
+	    "RCPT TO:<EricM@Winery-Co.Co>\r\n"
+	    "DATA\r\n"
+	    "Subject: x\r\n\r\n..dot\r\n.\r\n"
+	    "QUIT\r\n",
+	    "220 gw.test ESMTP postern\r\n"
+	    "250-gw.test Hello c.example [192.0.2.1]\r\n"
+	    "250-PIPELINING\r\n"
+	    "250-SIZE 36700160\r\n"
+	    "250-8BITMIME\r\n"
+	    "250-ENHANCEDSTATUSCODES\r\n"
+	    "250-SMTPUTF8\r\n"
+	    "250 DSN\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "550 5.7.1 Relay access denied\r\n"
+	    "550 5.1.1 Recipient address rejected: user unknown\r\n"
+	    "451 4.3.0 Directory temporarily unavailable, try again later\r\n"
+	    "250 2.1.5 Ok\r\n"
+	    "354 End data with <CR><LF>.<CR><LF>\r\n"
+	    "250 2.0.0 Ok: queued as Q\r\n"
+	    "221 2.0.0 Bye\r\n");
+	assert_non_null(committed);
+	assert_int_equal(committed->nrcpts, 1);
+	assert_string_equal(committed->rcpts[0].addr, "ericm@winery-co.co");
+	assert_string_equal(committed->sender, "a@example.org");
+}
+
+static void
+test_intranet_relay(void **state)
+{
+	(void)state;
+	check("intranet", "10.1.2.3",
+	    "HELO c\r\nMAIL FROM:<ericm@winery-co.co>\r\n"
+	    "RCPT TO:<x@example.org>\r\nRCPT TO:<x@[192.0.2.1]>\r\n",
+	    "220 gw.test ESMTP postern\r\n"
+	    "250 gw.test\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "250 2.1.5 Ok\r\n"
+	    "550 5.1.2 No route to the recipient's domain\r\n");
+	check("intranet", "192.0.2.1",
+	    "HELO c\r\nMAIL FROM:<ericm@winery-co.co>\r\n"
+	    "RCPT TO:<x@example.org>\r\n",
+	    "220 gw.test ESMTP postern\r\n"
+	    "250 gw.test\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "550 5.7.1 Relay access denied\r\n");
+}
+
+static void
+test_sequence_and_errors(void **state)
+{
+	(void)state;
+	check("internet", "192.0.2.1",
+	    "MAIL FROM:<a@example.org>\r\nDATA\r\nHELO\r\n",
+	    "220 gw.test ESMTP postern\r\n"
+	    "503 5.5.1 Bad sequence of commands: HELO/EHLO first, one MAIL "
+	    "per transaction\r\n"
+	    "503 5.5.1 Bad sequence of commands: MAIL first\r\n"
+	    "421 4.7.0 Too many errors, closing connection\r\n");
+}
+
+static void
+test_blocked_sender_and_limits(void **state)
+{
+	(void)state;
+	check("internet", "192.0.2.1",
+	    "EHLO c\r\nMAIL FROM:<x@bad.example>\r\n"
+	    "MAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\nRCPT TO:<kimy@winery-co.co>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\n"
+	    "RCPT TO:<postmaster>\r\n"
+	    "RSET\r\n",
+	    "220 gw.test ESMTP postern\r\n"
+	    "250-gw.test Hello c [192.0.2.1]\r\n"
+	    "250-PIPELINING\r\n"
+	    "250-SIZE 36700160\r\n"
+	    "250-8BITMIME\r\n"
+	    "250-ENHANCEDSTATUSCODES\r\n"
+	    "250-SMTPUTF8\r\n"
+	    "250 DSN\r\n"
+	    "550 5.7.1 Sender address rejected: blocked\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "250 2.1.5 Ok\r\n"
+	    "250 2.1.5 Ok\r\n"
+	    "250 2.1.5 Ok\r\n"
+	    "550 5.1.1 Recipient address rejected: user unknown\r\n"
+	    "250 2.0.0 Ok\r\n");
+}
+
+static void
+test_bare_lf_in_data_closes(void **state)
+{
+	(void)state;
+	check("internet", "192.0.2.1",
+	    "EHLO c\r\nMAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\nDATA\r\n"
+	    "x\n.\nMAIL FROM:<evil@example.org>\r\n.\r\n",
+	    "220 gw.test ESMTP postern\r\n"
+	    "250-gw.test Hello c [192.0.2.1]\r\n"
+	    "250-PIPELINING\r\n"
+	    "250-SIZE 36700160\r\n"
+	    "250-8BITMIME\r\n"
+	    "250-ENHANCEDSTATUSCODES\r\n"
+	    "250-SMTPUTF8\r\n"
+	    "250 DSN\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "250 2.1.5 Ok\r\n"
+	    "354 End data with <CR><LF>.<CR><LF>\r\n"
+	    "521 5.5.2 Bare CR or LF in message; only CRLF ends a line; "
+	    "closing connection\r\n");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_internet_transaction),
+		cmocka_unit_test(test_intranet_relay),
+		cmocka_unit_test(test_sequence_and_errors),
+		cmocka_unit_test(test_blocked_sender_and_limits),
+		cmocka_unit_test(test_bare_lf_in_data_closes),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
