@@ -4,6 +4,7 @@
 # `make run` starts the gateway on the example configuration.
 
 CC	?= cc
+MAKEFLAGS += --no-print-directory
 PKGS	 = libevent libevent_pthreads libevent_openssl libcares openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -26,7 +27,7 @@ ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 PYTEST	 = /usr/bin/python3 -m pytest
 
-.PHONY: all asan deps run check unit unit-asan integration layering clean
+.PHONY: all asan deps run check unit unit-bins unit-asan integration layering clean
 
 all: $(BUILD)/posternd $(BUILD)/posternctl
 
@@ -49,8 +50,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpostern.a
 	$(CC) $(CFLAGS_ALL) -iquote tests/unit -o $@ $< $(BUILD)/libpostern.a \
 		$(LDLIBS_ALL) -lcmocka
 
+# The sanitizer build uses clang, so that every `make check` also proves
+# the tree clean under the second compiler.
+ASAN_CC	 = clang
 asan:
-	$(MAKE) BUILD=build/asan OPT=-O1 SANFLAGS="$(ASAN_FLAGS)" all unit-bins
+	$(MAKE) CC=$(ASAN_CC) BUILD=build/asan OPT=-O1 SANFLAGS="$(ASAN_FLAGS)" all unit-bins
 
 unit-bins: $(UNIT_BIN)
 
@@ -66,7 +70,7 @@ unit: unit-bins
 		(cd tests/unit && ../../$$t); done
 
 unit-asan:
-	$(MAKE) BUILD=build/asan OPT=-O1 SANFLAGS="$(ASAN_FLAGS)" unit
+	$(MAKE) CC=$(ASAN_CC) BUILD=build/asan OPT=-O1 SANFLAGS="$(ASAN_FLAGS)" unit
 
 # src/lib is general purpose: it must never include mail headers (STYLE 2).
 layering:

@@ -2,7 +2,7 @@
 # Install the Debian packages postern needs to build and test, when run as
 # root on Debian; otherwise only report what is missing.
 set -e
-PKGS="gcc make pkg-config libevent-dev libc-ares-dev libssl-dev libcmocka-dev
+PKGS="gcc clang make pkg-config libevent-dev libc-ares-dev libssl-dev libcmocka-dev
 libcrypt-dev openssl python3 python3-pytest python3-aiosmtpd dnsmasq-base swaks"
 missing=""
 for p in $PKGS; do

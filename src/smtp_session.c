@@ -628,6 +628,7 @@ data_end(struct smtp_session *s)
 	}
 	env = s->env;
 	s->env = NULL;
+	env->received = time(NULL);
 	body = buf_release(&s->msg, &len);
 	s->waiting = SMTP_WAIT_COMMIT;
 	s->ops->commit(s, env, body, len);

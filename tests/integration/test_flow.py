@@ -1,6 +1,7 @@
 """The receive-side rows of SPEC section 1's flow table, on two virtual
 servers, plus the address tricks that must never open a relay."""
 import smtplib
+import time
 
 import pytest
 
@@ -40,6 +41,7 @@ def test_internet_to_local_user_is_queued(gateway):
     assert m["vserver"] == "internet"
     assert m["client"] == CLIENT_INTERNET
     assert m["sender"] == "someone@example.org"
+    assert abs(int(m["received"]) - time.time()) < 60
     assert m["body"].startswith(b"Received: from client.example ([127.0.0.10])")
     assert m["body"].endswith(b"\r\nhello\r\n")
 
