@@ -16,6 +16,8 @@
 #define SMTP_TEXT_LINE_MAX	998	/* octets, without CRLF (RFC 5322) */
 #define SMTP_RECEIVED_MAX	50	/* more Received: = loop, 554 5.4.6 */
 #define SMTP_HEADER_BLOCK_MAX	(1024 * 1024)	/* header section */
+#define SMTP_RCPT_EXPANDED_MAX	10000	/* final recipients of one message,
+					   lists expanded: 452 4.5.3 past it */
 #define SMTP_HELO_MAX		255	/* a domain or address literal */
 #define SMTP_REPLY_MAX		512	/* one reply line we emit */
 #define SMTP_PIPELINE_MAX	(64 * 1024) /* unread pipelined input kept */

@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "smtp_received.h"
+#include "strmap.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -125,7 +126,9 @@ tx_reset(struct smtp_session *s)
 		s->env = NULL;
 	}
 	buf_free(&s->msg);
-	s->data_failed = 0;
+	strmap_free(s->rcpt_set, NULL);
+	s->rcpt_set = NULL;
+	s->rcpts_given = 0;
 	if (s->waiting == SMTP_WAIT_DIRECTORY)
 		s->waiting = SMTP_WAIT_NONE;
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT ||
@@ -314,6 +317,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	s->env = xcalloc(1, sizeof(*s->env));
+	s->rcpt_set = strmap_new();
 	queue_id_new(s->env->id);
 	s->env->vserver = xstrdup(s->vs->name);
 	s->env->client_addr = xstrdup(s->peer_ip);
@@ -328,17 +332,48 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	reply(s, "250 2.1.0 Ok");
 }
 
-static void
-rcpt_accept(struct smtp_session *s, const char *key,
+/*
+ * Add one final recipient to the envelope, once.  List members carry the
+ * address the client gave as their ORCPT (RFC 3461), unless it gave one.
+ */
+static int
+rcpt_add(struct smtp_session *s, const char *addr, const char *given,
     const struct smtp_rcpt_args *a)
 {
-	for (size_t i = 0; i < s->env->nrcpts; i++)
-		if (strcmp(s->env->rcpts[i].addr, key) == 0) {
-			reply(s, "250 2.1.5 Ok");	/* duplicate: kept once */
-			return;
-		}
-	queue_envelope_add_rcpt(s->env, key, a->orcpt[0] ? a->orcpt : NULL,
+	char orcpt[ADDR_PARAM_MAX + 1];
+
+	if (strmap_get(s->rcpt_set, addr) != NULL)
+		return 0;		/* duplicate: kept once */
+	if (s->env->nrcpts >= SMTP_RCPT_EXPANDED_MAX)
+		return -1;
+	strmap_put(s->rcpt_set, addr, (void *)1);
+	if (a->orcpt[0])
+		snprintf(orcpt, sizeof(orcpt), "%s", a->orcpt);
+	else if (strcmp(addr, given) != 0)
+		snprintf(orcpt, sizeof(orcpt), "rfc822;%s", given);
+	else
+		orcpt[0] = '\0';
+	queue_envelope_add_rcpt(s->env, addr, orcpt[0] ? orcpt : NULL,
 	    a->notify);
+	return 0;
+}
+
+static void
+rcpt_accept(struct smtp_session *s, const char *key,
+    const struct smtp_rcpt_args *a, const struct dir_result *res)
+{
+	int rc = 0;
+
+	if (res == NULL)
+		rc = rcpt_add(s, key, key, a);
+	for (size_t i = 0; res && i < res->ntargets && rc == 0; i++)
+		rc = rcpt_add(s, res->targets[i].addr, key, a);
+	if (rc == -1) {
+		refusal(s, "RCPT", "max-recipients", key,
+		    "452 4.5.3 Too many recipients");
+		return;
+	}
+	s->rcpts_given++;
 	enter_state(s, SMTP_S_RCPT);
 	reply(s, "250 2.1.5 Ok");
 }
@@ -352,7 +387,7 @@ rcpt_dir_done(void *arg, struct dir_result *res)
 	s->waiting = SMTP_WAIT_NONE;
 	switch (res->status) {
 	case DIR_FOUND:
-		rcpt_accept(s, s->pending_rcpt, s->pending_args);
+		rcpt_accept(s, s->pending_rcpt, s->pending_args, res);
 		break;
 	case DIR_NOTFOUND:
 		if (s->counters)
@@ -428,7 +463,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    s->conf->local_domains[0]);
 	}
 	addr_format_key(&a.rcpt, key, sizeof(key));
-	if (s->env->nrcpts >= s->vs->max_recipients) {
+	if (s->rcpts_given >= s->vs->max_recipients) {
 		refusal(s, "RCPT", "max-recipients", key,
 		    "452 4.5.3 Too many recipients");
 		return;
@@ -441,7 +476,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	if (pr.verdict == POLICY_RCPT_RELAY) {
-		rcpt_accept(s, key, &a);
+		rcpt_accept(s, key, &a, NULL);
 		return;
 	}
 	blocked = policy_rcpt_blocked(s->vs, key);

@@ -88,8 +88,9 @@ struct smtp_session {
 
 	/* the transaction */
 	struct queue_envelope		*env;
+	struct strmap			*rcpt_set;	/* final rcpts, once */
+	unsigned			 rcpts_given;	/* accepted RCPTs */
 	struct buf			 msg;	/* Received: + message */
-	int				 data_failed; /* reply decided */
 
 	/* the wait, if any */
 	int				 waiting;	/* SMTP_WAIT_* */

@@ -146,3 +146,9 @@ def test_blocked_sender_and_client(make_gateway):
     c.ehlo("x")
     assert c.mail("spam@bad.example")[0] == 250
     c.quit()
+
+
+def test_alias_expanded_into_envelope(gateway):
+    assert send(gateway, "internet", ["team@winery-co.co", "ericm@winery-co.co"]) == {}
+    [m] = gateway.messages()
+    assert sorted(m["rcpts"]) == ["ericm@winery-co.co", "kimy@winery-co.co"]

@@ -29,7 +29,7 @@ static const char *config =
     "directory file /nonexistent\n"
     "virtual-server internet {\n"
     "  listen 127.0.0.2:25\n"
-    "  max-recipients 3\n"
+    "  max-recipients 4\n"
     "  max-errors 2\n"
     "  filter {\n"
     "    block-sender @bad.example\n"

@@ -1,0 +1,43 @@
+/*
+ * bounce — delivery status notifications (RFC 3464, RFC 3461).
+ *
+ * Pure: builds the text of a multipart/report DSN from the original
+ * envelope, the original message and the recipients it concerns.  The
+ * caller queues it like any message, from the null sender, to the
+ * original sender (never when that is the null sender: a bounce is never
+ * bounced).
+ */
+#ifndef POSTERN_BOUNCE_H
+#define POSTERN_BOUNCE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "buf.h"
+
+struct queue_envelope;
+
+enum bounce_kind { BOUNCE_FAILED, BOUNCE_DELAYED };
+
+struct bounce_rcpt {
+	const char	*addr;		/* final recipient */
+	const char	*orcpt;		/* RFC 3461 ORCPT "rfc822;x@y" or NULL */
+	const char	*status;	/* "5.1.1" / "4.4.1" */
+	const char	*diagnostic;	/* the remote reply, or NULL */
+	const char	*remote_mta;	/* host name, or NULL */
+};
+
+/*
+ * Append the whole DSN message (headers and body, CRLF line ends, no line
+ * over 998 octets) to out.  `msg`/`msglen` is the original message as
+ * queued; it is returned whole (RET=FULL, or no RET and at most 128 KiB)
+ * or headers only (RET=HDRS, or larger).  `hostname` names the reporting
+ * MTA and makes the From: MAILER-DAEMON@hostname.  0, or -1 if out's
+ * limit was hit.
+ */
+int	bounce_compose(struct buf *out, enum bounce_kind kind,
+	    const struct queue_envelope *env, const char *msg, size_t msglen,
+	    const struct bounce_rcpt *rcpts, size_t n, const char *hostname,
+	    time_t now);
+
+#endif
