@@ -34,6 +34,14 @@ struct bounce_rcpt {
  * or headers only (RET=HDRS, or larger).  `hostname` names the reporting
  * MTA and makes the From: MAILER-DAEMON@hostname.  0, or -1 if out's
  * limit was hit.
+ * When the message returned whole does not fit in out's limit, the
+ * DSN is composed again with the headers only, and -1 (errno E2BIG) means
+ * even that did not fit; out is then as it was.  -1 with errno EINVAL for
+ * the null sender (a bounce is never bounced), no recipients, or an empty
+ * hostname.  Texts from outside (diagnostics, host names) are reduced to
+ * printable ASCII; non-ASCII recipient addresses are written in the RFC
+ * 6533 \x{HEX} form in the report parts.  The DSN is 8-bit (it then carries
+ * Content-Transfer-Encoding: 8bit) only when the returned content is.
  */
 int	bounce_compose(struct buf *out, enum bounce_kind kind,
 	    const struct queue_envelope *env, const char *msg, size_t msglen,

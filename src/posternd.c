@@ -13,7 +13,10 @@
 #include "log.h"
 #include "privdrop.h"
 #include "queue.h"
+#include "resolver.h"
+#include "scheduler.h"
 #include "smtp_server.h"
+#include "workpool.h"
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -29,6 +32,8 @@ struct daemon {
 	struct event_base	*base;
 	struct smtp_server	*server;
 	struct queue_writer	*writer;
+	struct workpool		*wp;
+	struct scheduler	*sched;
 	struct conf		*conf;
 	struct directory	*dir;
 	const char		*path;
@@ -48,6 +53,7 @@ reload(struct daemon *d)
 	char err[CONF_ERR_MAX];
 	struct conf *nc;
 	struct directory *nd;
+	struct resolver_set *nrs;
 
 	log_info("reloading %s", d->path);
 	if (conf_load(d->path, &nc, err, sizeof(err)) == -1) {
@@ -68,7 +74,15 @@ reload(struct daemon *d)
 		conf_unref(nc);
 		return;
 	}
+	if ((nrs = resolver_set_new(d->base, nc, err, sizeof(err))) == NULL) {
+		log_warnx("reload refused, keeping the running configuration: "
+		    "%s", err);
+		directory_unref(nd);
+		conf_unref(nc);
+		return;
+	}
 	smtp_server_set_config(d->server, nc, nd);
+	scheduler_set_config(d->sched, nc, nd, nrs);
 	conf_unref(d->conf);
 	directory_unref(d->dir);
 	d->conf = nc;
@@ -78,24 +92,42 @@ reload(struct daemon *d)
 }
 
 static void
+deliveries_stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	log_info("deliveries in flight finished");
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
 stopped(void *arg)
 {
 	struct daemon *d = arg;
 
 	log_info("all sessions closed");
-	event_base_loopexit(d->base, NULL);
+	scheduler_shutdown(d->sched, deliveries_stopped, d);
+}
+
+static void
+queued(void *arg, struct queue_envelope *env)
+{
+	struct daemon *d = arg;
+
+	scheduler_add(d->sched, env);
 }
 
 static void
 grace_expired(evutil_socket_t fd, short ev, void *arg)
 {
-	struct daemon *d = arg;
-
 	(void)fd;
 	(void)ev;
-	log_warnx("sessions still open after %d s: stopping anyway",
-	    SHUTDOWN_GRACE);
-	event_base_loopexit(d->base, NULL);
+	(void)arg;
+	/* What is in flight stays in the queue and is attempted again at
+	 * the next start: nothing is lost by leaving now. */
+	log_warnx("sessions or deliveries still running after %d s: "
+	    "stopping anyway", SHUTDOWN_GRACE);
+	_exit(0);
 }
 
 static void
@@ -117,15 +149,6 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	smtp_server_shutdown(d->server, stopped, d);
 }
 
-static void
-count_message(void *arg, struct queue_envelope *env)
-{
-	long *n = arg;
-
-	(*n)++;
-	queue_envelope_free(env);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -133,8 +156,9 @@ main(int argc, char *argv[])
 	struct event *sigs[4];
 	const int signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	char err[CONF_ERR_MAX];
+	struct resolver_set *rs;
 	int ch, check_only = 0, debug = 0;
-	long queued = 0;
+	long nqueued;
 
 	memset(&d, 0, sizeof(d));
 	d.path = "/etc/postern/postern.conf";
@@ -189,10 +213,16 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	if (privdrop(d.conf->user, d.conf->spool, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (queue_scan(d.conf->spool, count_message, &queued) < 0)
+	if ((rs = resolver_set_new(d.base, d.conf, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	d.wp = workpool_new(d.base, 2);
+	d.sched = scheduler_new(d.base, d.writer, d.wp);
+	scheduler_set_config(d.sched, d.conf, d.dir, rs);
+	if ((nqueued = scheduler_load(d.sched)) < 0)
 		fatalx("cannot read the spool %s", d.conf->spool);
-	log_info("%ld message(s) in the queue", queued);
+	log_info("%ld message(s) in the queue", nqueued);
 	smtp_server_set_config(d.server, d.conf, d.dir);
+	smtp_server_on_queued(d.server, queued, &d);
 	for (int i = 0; signums[i]; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
 		evsignal_add(sigs[i], NULL);
@@ -203,6 +233,8 @@ main(int argc, char *argv[])
 
 	smtp_server_free(d.server);
 	queue_writer_free(d.writer);
+	workpool_free(d.wp);
+	scheduler_free(d.sched);
 	for (int i = 0; signums[i]; i++)
 		event_free(sigs[i]);
 	if (d.grace)

@@ -16,7 +16,8 @@
 static int
 chown_spool(const char *spool, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	static const char *sub[] = { "", "/incoming", "/queue", "/corrupt" };
+	static const char *sub[] = { "", "/incoming", "/queue", "/corrupt",
+	    "/state" };
 	char path[4096];
 
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {

@@ -28,6 +28,7 @@
 struct event_base;
 
 #define QUEUE_ID_LEN	20	/* see queue_id_new() */
+#define QUEUE_TRAILER	"END\n"	/* last bytes of every complete queue file */
 
 struct queue_rcpt {
 	char		*addr;		/* "local@domain" as accepted */
@@ -84,6 +85,12 @@ struct queue_envelope *queue_envelope_decode(const char *buf, size_t len,
  * message in err.
  */
 int	queue_init(const char *spool, char *err, size_t errlen);
+
+/* The %XX value encoding of queue files (also used by queue_state). */
+struct buf;
+int	queue_value_put(struct buf *b, const char *s);
+/* Decode s[0..n) into a new string (caller frees); NULL if malformed. */
+char	*queue_value_get(const char *s, size_t n);
 
 /* ---- the writer thread (group commit) ---- */
 

@@ -64,7 +64,8 @@ struct resolver_set *resolver_set_new(struct event_base *base,
 	    const struct conf *c, char *err, size_t errlen);
 /* Pending queries are cancelled: their callbacks never run. */
 void	resolver_set_free(struct resolver_set *rs);
-/* The profile for a configured list (by pointer identity, else name). */
+/* The profile for a configured list (by pointer identity, else name;
+ * an unnamed list only by identity).  NULL: the top-level list. */
 struct resolver *resolver_get(struct resolver_set *rs,
 	    const struct conf_dnslist *list);
 const char *resolver_name(const struct resolver *r);
@@ -81,7 +82,8 @@ struct resolver_query *resolver_mx(struct resolver *r, const char *domain,
 /* A and AAAA of one host name (mailbox servers, [name] smart hosts). */
 struct resolver_query *resolver_host(struct resolver *r, const char *name,
 	    int port, resolver_cb cb, void *arg);
-/* The callback will not run. */
+/* The callback will not run.  A query handle is valid until its callback
+ * has run or it is cancelled; NULL is ignored. */
 void	resolver_cancel(struct resolver_query *q);
 void	resolver_result_free(struct resolver_result *res);
 
@@ -90,7 +92,7 @@ void	resolver_stats(const struct resolver *r, uint64_t *queries,
 	    uint64_t *failures);
 
 /* Pure helpers, exported for tests: sort hosts by pref and shuffle ties
- * with the given random source. */
+ * with the given random source (NULL: getrandom). */
 void	resolver_sort_hosts(struct resolver_host *h, size_t n,
 	    uint32_t (*rnd)(void));
 

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int
 router_space_match(const char *pattern, const char *domain)
@@ -100,6 +101,56 @@ router_is_relay_domain(const struct conf *c, const char *domain)
 			    router_space_match(cn->spaces[j].pattern,
 			    domain) >= 0)
 				return 1;
+	}
+	return 0;
+}
+
+const struct conf_dnslist *
+router_connector_dns(const struct conf *c, const struct conf_connector *conn)
+{
+	if (conn->dns)
+		return conn->dns;
+	if (conn->home && conn->home->external_dns)
+		return conn->home->external_dns;
+	return c->dnslists[0];
+}
+
+int
+router_parse_host(const char *text, int defport, char *name, size_t namelen,
+    int *port, int *bracketed)
+{
+	const char *end, *colon;
+	size_t len;
+	char *e;
+	long p;
+
+	*bracketed = text[0] == '[';
+	if (*bracketed) {
+		if ((end = strchr(text, ']')) == NULL)
+			return -1;
+		len = (size_t)(end - text - 1);
+		text++;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (!colon && end[1] != '\0')
+			return -1;
+		if (len > 5 && strncasecmp(text, "IPv6:", 5) == 0) {
+			text += 5;
+			len -= 5;
+		}
+	} else {
+		colon = strchr(text, ':');
+		len = colon ? (size_t)(colon - text) : strlen(text);
+	}
+	if (len == 0 || len >= namelen)
+		return -1;
+	memcpy(name, text, len);
+	name[len] = '\0';
+	*port = defport;
+	if (colon) {
+		p = strtol(colon + 1, &e, 10);
+		if (*e != '\0' || p < 1 || p > 65535)
+			return -1;
+		*port = (int)p;
 	}
 	return 0;
 }

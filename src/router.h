@@ -33,4 +33,25 @@ size_t	router_connectors(const struct conf *c, const char *domain,
 /* Is `domain` in an address space marked `relay` (a partner domain)? */
 int	router_is_relay_domain(const struct conf *c, const char *domain);
 
+
+struct conf_dnslist;
+
+/*
+ * The resolver profile for deliveries through a connector (SPEC 3): its
+ * own `dns`, else its home server's `external-dns`, else the top-level
+ * (internal) list.
+ */
+const struct conf_dnslist *router_connector_dns(const struct conf *c,
+	    const struct conf_connector *conn);
+
+/*
+ * Split a next-hop host as the directory and `smarthost` write it:
+ * "name", "name:port", "[name]", "[10.0.0.32]:25", "[IPv6:...]" forms.
+ * *bracketed says whether it was in brackets (no MX lookup).  0 or -1.
+ */
+int	router_parse_host(const char *text, int defport, char *name,
+	    size_t namelen, int *port, int *bracketed);
+
+#define ROUTER_KEY_MAX	600
+
 #endif

@@ -74,12 +74,26 @@ typedef void (*smtp_client_cb)(void *arg, struct smtp_client_result *res);
  * Start an attempt.  rcpts (array of n) are updated in place and must stay
  * valid until the callback, which runs once on the loop (never before this
  * returns).  msg->fd is read, not closed.
+ *
+ * Added: only recipients whose result is SMTP_RCPT_PENDING on entry are
+ * sent (so the caller may pass the same array to the next address); the
+ * others are left untouched.  A recipient still PENDING at the end has the
+ * reason in reply (its own 4xx, or the attempt's error).  The strings of p
+ * and m are copied; rcpts' strings are not.  The callback runs after the
+ * connection is closed; res is valid only during the call, and the handle
+ * is gone once the callback has been called (do not cancel it then).
+ * Never returns NULL: early failures (bad address, socket, bind) come
+ * through the callback too.  Timeouts of 0 mean 30 s connect, 300 s
+ * command, 600 s data.  The process must ignore SIGPIPE (posternd does).
+ * Result per recipient: RCPT 2xx + final 2xx: DELIVERED; 5xx to MAIL,
+ * RCPT, DATA or the final dot, a SIZE the peer refuses, or SMTPUTF8 needed
+ * and not offered: FAILED; everything else PENDING.
  */
 struct smtp_client *smtp_client_start(struct event_base *base,
 	    const struct smtp_client_params *p, const struct smtp_client_msg *m,
 	    struct smtp_client_rcpt *rcpts, size_t n, smtp_client_cb cb,
 	    void *arg);
-/* Abort (no callback). */
+/* Abort (no callback).  Only before the callback has run. */
 void	smtp_client_cancel(struct smtp_client *c);
 
 /* ---- pure parts ---- */
@@ -87,6 +101,9 @@ void	smtp_client_cancel(struct smtp_client *c);
 enum smtp_reply_status { SMTP_REPLY_NEED_MORE, SMTP_REPLY_OK, SMTP_REPLY_BAD };
 
 #define SMTP_CLIENT_REPLY_MAX	(64 * 1024)	/* all lines of one reply */
+/* Added: one reply line, without its line end.  RFC 5321 4.5.3.1.5 says
+ * 512 with CRLF; real servers exceed it, so we take up to this. */
+#define SMTP_CLIENT_REPLY_LINE_MAX	1000
 
 struct smtp_reply {
 	int	code;			/* 200..599 */
@@ -101,9 +118,48 @@ struct smtp_reply {
  * are the reader, robustness helps and nothing is forwarded).  All lines
  * must carry the same code; a code outside 200..599 or a line that does
  * not start with three digits is BAD.  *consumed covers the whole reply.
+ * Added: a line longer than SMTP_CLIENT_REPLY_LINE_MAX or a reply longer
+ * than SMTP_CLIENT_REPLY_MAX is BAD; BAD is reported as soon as the bytes
+ * at hand prove it (so garbage need not be waited for), and the verdict
+ * does not depend on how the input was split.  text and ext hold
+ * printable ASCII only (anything else becomes '?').
  */
 enum smtp_reply_status smtp_client_parse_reply(const char *buf, size_t len,
 	    struct smtp_reply *out, size_t *consumed);
+
+/*
+ * Added: "CODE text" of a reply's first line into buf (always terminated;
+ * text is already printable ASCII, see below).  Returns buf.
+ */
+char	*smtp_client_format_reply(const struct smtp_reply *r, char *buf,
+	    size_t len);
+
+/*
+ * Added: the extensions of an EHLO reply (its ext lines).  SIZE without a
+ * number, or SIZE 0, means no announced limit (size == 0).
+ */
+struct smtp_client_ehlo {
+	int		pipelining;
+	int		size_offered;
+	uint64_t	size;		/* 0: no limit announced */
+	int		eightbitmime;
+	int		smtputf8;
+	int		dsn;
+};
+void	smtp_client_parse_ehlo(const struct smtp_reply *r,
+	    struct smtp_client_ehlo *out);
+
+/*
+ * Added: the MAIL and RCPT command lines (with CRLF) we send to a peer
+ * with extensions e: SIZE=, BODY=8BITMIME, SMTPUTF8, RET=, ENVID=,
+ * NOTIFY=, ORCPT= as offered and set.  ENVID and ORCPT that are not
+ * printable xtext are left out.  -1 if the path holds a control character
+ * or is longer than ADDR_PATH_MAX, or the line does not fit in len.
+ */
+int	smtp_client_mail_line(char *buf, size_t len,
+	    const struct smtp_client_msg *m, const struct smtp_client_ehlo *e);
+int	smtp_client_rcpt_line(char *buf, size_t len,
+	    const struct smtp_client_rcpt *r, const struct smtp_client_ehlo *e);
 
 /*
  * Canonicalize message bytes for the wire: CRLF line ends (a lone CR or LF
@@ -111,6 +167,14 @@ enum smtp_reply_status smtp_client_parse_reply(const char *buf, size_t len,
  * state lives in *st (zero-initialized before the first call); call with
  * final=1 at the end to close an unterminated last line.  Appends to out
  * (a caller-owned buffer of at least 2*len+8 bytes); returns bytes written.
+ *
+ * Added detail: "folded" means a plain CRLF is inserted after 998 octets
+ * of a line (the stuffing dot not counted, as RFC 5321 4.5.3.1.6 says); no
+ * continuation space is added, as that would be header folding and change
+ * body text.  line_len (octets of the current line) and pending_cr (a CR
+ * was turned into CRLF; a following LF belongs to it) drive the work, so
+ * an all-zero state is the start of a message; at_line_start is kept for
+ * the caller's information after each call (output ends at a line start).
  */
 struct smtp_canon { int at_line_start; int pending_cr; size_t line_len; };
 size_t	smtp_client_canon(struct smtp_canon *st, const char *in, size_t len,

@@ -70,6 +70,9 @@ struct smtp_server {
 	void				(*stop_done)(void *);
 	void				*stop_arg;
 	struct smtp_session_counters	 counters;
+	void				(*queued)(void *,
+					    struct queue_envelope *);
+	void				*queued_arg;
 };
 
 static void	conn_pump(struct conn *);
@@ -96,6 +99,7 @@ static void
 commit_done(void *arg, int error, struct queue_envelope *env)
 {
 	struct conn *c = arg;
+	struct smtp_server *srv = c->srv;
 
 	if (error == 0)
 		log_info("%s: client=%s, vserver=%s, from=<%s>, size=%llu, "
@@ -110,7 +114,18 @@ commit_done(void *arg, int error, struct queue_envelope *env)
 		free(c);
 	} else
 		smtp_session_commit_done(c->sess, error, env->id);
-	queue_envelope_free(env);
+	if (error == 0 && srv->queued)
+		srv->queued(srv->queued_arg, env);
+	else
+		queue_envelope_free(env);
+}
+
+void
+smtp_server_on_queued(struct smtp_server *srv,
+    void (*fn)(void *, struct queue_envelope *), void *arg)
+{
+	srv->queued = fn;
+	srv->queued_arg = arg;
 }
 
 static void

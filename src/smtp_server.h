@@ -17,6 +17,7 @@
 struct conf;
 struct directory;
 struct event_base;
+struct queue_envelope;
 struct queue_writer;
 struct smtp_server;
 
@@ -42,6 +43,10 @@ int	smtp_server_listen(struct smtp_server *srv, const struct conf *conf,
  * (references taken); sessions in flight keep theirs. */
 void	smtp_server_set_config(struct smtp_server *srv, struct conf *conf,
 	    struct directory *dir);
+
+/* Where accepted messages go once durable: fn takes ownership of env. */
+void	smtp_server_on_queued(struct smtp_server *srv,
+	    void (*fn)(void *arg, struct queue_envelope *env), void *arg);
 
 /* Start accepting (after privileges are dropped). */
 void	smtp_server_start(struct smtp_server *srv);

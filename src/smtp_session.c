@@ -332,6 +332,23 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	reply(s, "250 2.1.0 Ok");
 }
 
+/* "rfc822;" + the address as RFC 3461 xtext. */
+static void
+xtext_orcpt(char *out, size_t len, const char *addr)
+{
+	size_t o = (size_t)snprintf(out, len, "rfc822;");
+
+	for (; *addr && o + 4 < len; addr++) {
+		unsigned char c = (unsigned char)*addr;
+
+		if (c < 33 || c > 126 || c == '+' || c == '=')
+			o += (size_t)snprintf(out + o, len - o, "+%02X", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
 /*
  * Add one final recipient to the envelope, once.  List members carry the
  * address the client gave as their ORCPT (RFC 3461), unless it gave one.
@@ -350,7 +367,7 @@ rcpt_add(struct smtp_session *s, const char *addr, const char *given,
 	if (a->orcpt[0])
 		snprintf(orcpt, sizeof(orcpt), "%s", a->orcpt);
 	else if (strcmp(addr, given) != 0)
-		snprintf(orcpt, sizeof(orcpt), "rfc822;%s", given);
+		xtext_orcpt(orcpt, sizeof(orcpt), given);
 	else
 		orcpt[0] = '\0';
 	queue_envelope_add_rcpt(s->env, addr, orcpt[0] ? orcpt : NULL,

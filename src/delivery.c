@@ -1,0 +1,732 @@
+/*
+ * delivery — one attempt of one message; see delivery.h.
+ *
+ * Life of an attempt: route every pending recipient (directory lookups
+ * for local domains run asynchronously), group them into jobs by next-hop
+ * key, run the jobs (each waits for a connection slot), and report when
+ * the last job ends.  `pending` counts outstanding routes and jobs plus
+ * one guard held while the attempt is being set up, so completion is
+ * detected exactly once.
+ */
+#include "delivery.h"
+#include "conf.h"
+#include "directory.h"
+#include "log.h"
+#include "maildir.h"
+#include "netaddr.h"
+#include "queue.h"
+#include "resolver.h"
+#include "router.h"
+#include "smtp_client.h"
+#include "strmap.h"
+#include "workpool.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONNECTORS_MAX	16	/* failover candidates per domain */
+
+enum job_kind { JOB_LOCAL, JOB_MAILBOX, JOB_CONNECTOR };
+
+struct attempt {
+	struct delivery_ctx		 ctx;
+	const struct queue_envelope	*env;
+	int				 fd;
+	uint64_t			 body_offset;
+	struct delivery_result		*res;
+	delivery_done_cb		 done;
+	void				*arg;
+	int				 routing;	/* routes not yet known
+							   (+1 guard) */
+	int				 pending;	/* jobs running (+1
+							   guard) */
+	struct djob			*jobs;
+};
+
+struct djob {
+	struct attempt			*a;
+	struct djob			*next;		/* in the attempt */
+	struct djob			*wnext;		/* in the wait list */
+	enum job_kind			 kind;
+	char				 key[ROUTER_KEY_MAX];
+	char				 host[ROUTER_KEY_MAX]; /* mailbox host
+							   or domain */
+	size_t				*idx;
+	size_t				 n;
+	const struct conf_connector	*conns[CONNECTORS_MAX];
+	size_t				 nconns, ci, smi;
+	struct resolver_result		*rr;
+	size_t				 hi, ai;
+	struct resolver_query		*q;
+	struct smtp_client		*client;
+	struct smtp_client_rcpt		*cur;		/* this SMTP try */
+	size_t				*curidx;
+	size_t				 ncur;
+	const char			*profile;	/* resolver in use */
+	char				 last_error[512];
+	int				 slot;
+	int				*local_rc;	/* LOCAL: per rcpt */
+	char				(*local_err)[256];
+};
+
+static void	attempt_release(struct attempt *);
+static void	routing_release(struct attempt *);
+static void	job_try_address(struct djob *);
+static void	job_next_hop(struct djob *);
+
+/* ---- results ---- */
+
+/* Enhanced status from a reply ("550 5.1.1 ..."), else from its class. */
+static void
+status_of(const char *reply, char *status, size_t len)
+{
+	const char *p = reply;
+
+	if (strlen(p) > 4 && (p[4] == '2' || p[4] == '4' || p[4] == '5') &&
+	    p[5] == '.') {
+		size_t n = strcspn(p + 4, " ");
+		if (n < len) {
+			memcpy(status, p + 4, n);
+			status[n] = '\0';
+			return;
+		}
+	}
+	snprintf(status, len, "%c.0.0", reply[0] == '5' ? '5' : '4');
+}
+
+static void
+settle(struct attempt *a, size_t i, enum rcpt_state st, const char *reply,
+    const char *remote)
+{
+	struct delivery_result *r = &a->res[i];
+
+	r->st = st;
+	snprintf(r->reply, sizeof(r->reply), "%s", reply);
+	status_of(r->reply, r->status, sizeof(r->status));
+	snprintf(r->remote, sizeof(r->remote), "%s", remote ? remote : "");
+	log_info("%s: to=<%s>, relay=%s, status=%s (%s)", a->env->id,
+	    a->env->rcpts[i].addr, remote && *remote ? remote : "none",
+	    st == RCPT_DELIVERED ? "sent" : st == RCPT_FAILED ? "bounced" :
+	    "deferred", reply);
+}
+
+/* Fail every recipient of the job that is still pending. */
+static void
+job_fail_rest(struct djob *j, const char *reply)
+{
+	for (size_t k = 0; k < j->n; k++)
+		if (j->a->res[j->idx[k]].st == RCPT_PENDING)
+			settle(j->a, j->idx[k], RCPT_FAILED, reply, NULL);
+}
+
+/* ---- slots ---- */
+
+void
+delivery_limits_init(struct delivery_limits *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->per_dest = strmap_new();
+}
+
+void
+delivery_limits_free(struct delivery_limits *l)
+{
+	strmap_free(l->per_dest, NULL);
+	l->per_dest = NULL;
+}
+
+static int
+slot_take(struct djob *j)
+{
+	struct delivery_limits *l = j->a->ctx.limits;
+	const struct conf_queue *q = &j->a->ctx.conf->queue;
+	uintptr_t n = (uintptr_t)strmap_get(l->per_dest, j->key);
+
+	if (l->active >= q->concurrency || n >= q->per_destination)
+		return 0;
+	l->active++;
+	strmap_put(l->per_dest, j->key, (void *)(n + 1));
+	j->slot = 1;
+	return 1;
+}
+
+static void
+job_start(struct djob *j);
+
+static void
+slot_release(struct djob *j)
+{
+	struct delivery_limits *l = j->a->ctx.limits;
+	uintptr_t n = (uintptr_t)strmap_get(l->per_dest, j->key);
+	struct djob *w, **pp;
+
+	if (!j->slot)
+		return;
+	j->slot = 0;
+	l->active--;
+	if (n <= 1)
+		strmap_del(l->per_dest, j->key);
+	else
+		strmap_put(l->per_dest, j->key, (void *)(n - 1));
+	/* Start the first waiting job that now fits. */
+	for (pp = &l->wait_head; (w = *pp) != NULL; pp = &w->wnext) {
+		if (!slot_take(w))
+			continue;
+		*pp = w->wnext;
+		if (l->wait_tail == w) {
+			l->wait_tail = NULL;
+			for (struct djob *t = l->wait_head; t; t = t->wnext)
+				l->wait_tail = t;
+		}
+		w->wnext = NULL;
+		job_next_hop(w);
+		return;
+	}
+}
+
+/* ---- jobs ---- */
+
+static void
+job_free(struct djob *j)
+{
+	if (j->q)
+		resolver_cancel(j->q);
+	if (j->client)
+		smtp_client_cancel(j->client);
+	if (j->rr)
+		resolver_result_free(j->rr);
+	free(j->cur);
+	free(j->curidx);
+	free(j->idx);
+	free(j->local_rc);
+	free(j->local_err);
+	free(j);
+}
+
+static void
+job_done(struct djob *j)
+{
+	struct attempt *a = j->a;
+
+	slot_release(j);
+	/* Whatever is still unsettled is deferred with the last error
+	 * (recipients that already have their reply, such as a failed
+	 * Maildir write, keep it). */
+	for (size_t k = 0; k < j->n; k++) {
+		struct delivery_result *r = &a->res[j->idx[k]];
+		if (r->st == RCPT_PENDING && r->reply[0] == '\0')
+			settle(a, j->idx[k], RCPT_PENDING, j->last_error[0] ?
+			    j->last_error : "451 4.4.1 Next hop unreachable",
+			    NULL);
+	}
+	attempt_release(a);
+}
+
+static size_t
+job_pending_count(const struct djob *j)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < j->n; k++)
+		n += j->a->res[j->idx[k]].st == RCPT_PENDING;
+	return n;
+}
+
+static int
+is_own_address(const struct conf *c, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < c->nvservers; i++)
+		for (size_t k = 0; k < c->vservers[i]->nlisten; k++)
+			if (netaddr_equal((const struct sockaddr *)
+			    &c->vservers[i]->listen[k].ss, sa))
+				return 1;
+	return 0;
+}
+
+static void
+client_done(void *arg, struct smtp_client_result *res)
+{
+	struct djob *j = arg;
+	struct attempt *a = j->a;
+	const struct resolver_host *h = &j->rr->hosts[j->hi];
+	char remote[ROUTER_KEY_MAX + NETADDR_STRLEN], ip[NETADDR_STRLEN];
+
+	j->client = NULL;
+	netaddr_ntop_port((struct sockaddr *)&h->addrs[j->ai], ip, sizeof(ip));
+	snprintf(remote, sizeof(remote), "%s[%s]", h->name, ip);
+	for (size_t k = 0; k < j->ncur; k++) {
+		struct smtp_client_rcpt *cr = &j->cur[k];
+
+		if (cr->result == SMTP_RCPT_DELIVERED)
+			settle(a, j->curidx[k], RCPT_DELIVERED, cr->reply,
+			    remote);
+		else if (cr->result == SMTP_RCPT_FAILED)
+			settle(a, j->curidx[k], RCPT_FAILED, cr->reply,
+			    remote);
+		else if (cr->reply[0])
+			snprintf(j->last_error, sizeof(j->last_error),
+			    "%.300s (%.200s)", cr->reply, remote);
+	}
+	if (res->error[0])
+		snprintf(j->last_error, sizeof(j->last_error), "451 4.4.1 "
+		    "%.250s (%.200s)", res->error, remote);
+	if (job_pending_count(j) == 0) {
+		job_done(j);
+		return;
+	}
+	j->ai++;
+	job_try_address(j);
+}
+
+/* The next hop of a connector job failed entirely: next smart host or the
+ * next connector by cost; for other jobs, the end. */
+static void
+job_hop_failed(struct djob *j)
+{
+	if (j->kind == JOB_CONNECTOR) {
+		const struct conf_connector *cn = j->conns[j->ci];
+
+		if (cn->route == ROUTE_SMARTHOST &&
+		    j->smi + 1 < cn->nsmarthosts) {
+			j->smi++;
+			job_next_hop(j);
+			return;
+		}
+		if (j->ci + 1 < j->nconns) {
+			j->ci++;
+			j->smi = 0;
+			log_info("%s: every address of connector %s failed, "
+			    "trying connector %s", j->a->env->id, cn->name,
+			    j->conns[j->ci]->name);
+			job_next_hop(j);
+			return;
+		}
+	}
+	job_done(j);
+}
+
+static void
+job_try_address(struct djob *j)
+{
+	struct attempt *a = j->a;
+	const struct conf *c = a->ctx.conf;
+	struct smtp_client_params p;
+	struct smtp_client_msg m;
+	const struct conf_connector *cn = NULL;
+	struct resolver_host *h;
+
+	for (; j->hi < j->rr->nhosts; j->hi++, j->ai = 0) {
+		h = &j->rr->hosts[j->hi];
+		for (; j->ai < h->naddrs; j->ai++)
+			if (!is_own_address(c, (struct sockaddr *)
+			    &h->addrs[j->ai]))
+				goto found;
+			else
+				snprintf(j->last_error, sizeof(j->last_error),
+				    "554 5.4.6 %s points back at this gateway "
+				    "(mail loop)", h->name);
+	}
+	job_hop_failed(j);
+	return;
+found:
+	free(j->cur);
+	free(j->curidx);
+	j->cur = xcalloc(j->n, sizeof(*j->cur));
+	j->curidx = xcalloc(j->n, sizeof(*j->curidx));
+	j->ncur = 0;
+	for (size_t k = 0; k < j->n; k++) {
+		const struct queue_rcpt *qr = &a->env->rcpts[j->idx[k]];
+
+		if (a->res[j->idx[k]].st != RCPT_PENDING)
+			continue;
+		j->cur[j->ncur].addr = qr->addr;
+		j->cur[j->ncur].notify = qr->notify;
+		j->cur[j->ncur].orcpt = qr->orcpt;
+		j->curidx[j->ncur++] = j->idx[k];
+	}
+	if (j->kind == JOB_CONNECTOR)
+		cn = j->conns[j->ci];
+	memset(&p, 0, sizeof(p));
+	p.addr = (struct sockaddr *)&h->addrs[j->ai];
+	p.addrlen = h->addrs[j->ai].ss_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (cn && cn->source) {
+		p.source = (struct sockaddr *)&cn->source_ss;
+		p.sourcelen = cn->source_sslen;
+	}
+	p.helo = cn && cn->home && cn->home->hostname ? cn->home->hostname :
+	    c->hostname;
+	p.peer_name = h->name;
+	p.connect_timeout = 30;
+	p.command_timeout = 300;
+	p.data_timeout = 600;
+	memset(&m, 0, sizeof(m));
+	m.sender = a->env->sender;
+	m.body_8bit = a->env->body_8bit;
+	m.smtputf8 = a->env->smtputf8;
+	m.ret = a->env->ret;
+	m.envid = a->env->envid;
+	m.fd = a->fd;
+	m.offset = a->body_offset;
+	m.size = a->env->size;
+	j->client = smtp_client_start(a->ctx.base, &p, &m, j->cur, j->ncur,
+	    client_done, j);
+}
+
+static void
+resolved(void *arg, struct resolver_result *rr)
+{
+	struct djob *j = arg;
+
+	j->q = NULL;
+	if (j->rr)
+		resolver_result_free(j->rr);
+	j->rr = rr;
+	j->hi = j->ai = 0;
+	switch (rr->status) {
+	case RESOLVER_OK:
+		job_try_address(j);
+		return;
+	case RESOLVER_TEMPFAIL:
+		snprintf(j->last_error, sizeof(j->last_error),
+		    "451 4.4.3 %s", rr->error);
+		job_hop_failed(j);
+		return;
+	default:
+		break;
+	}
+	/* Permanent DNS answers bounce only what was looked up as a mail
+	 * domain; a mailbox server or smart host name that does not resolve
+	 * is a configuration problem and defers. */
+	if (j->kind == JOB_CONNECTOR &&
+	    j->conns[j->ci]->route == ROUTE_DNS) {
+		char reply[512];
+
+		snprintf(reply, sizeof(reply), "%s %s",
+		    rr->status == RESOLVER_NULLMX ? "556 5.1.10" :
+		    "550 5.1.2", rr->error);
+		job_fail_rest(j, reply);
+		job_done(j);
+		return;
+	}
+	snprintf(j->last_error, sizeof(j->last_error), "451 4.4.4 %s",
+	    rr->error);
+	job_hop_failed(j);
+}
+
+/* Resolve the current next hop with the profile SPEC 3 assigns to it. */
+static void
+job_next_hop(struct djob *j)
+{
+	struct attempt *a = j->a;
+	const struct conf *c = a->ctx.conf;
+	struct resolver *internal = resolver_get(a->ctx.rs, c->dnslists[0]);
+	char name[ROUTER_KEY_MAX];
+	int port, bracketed;
+
+	if (j->kind == JOB_MAILBOX) {
+		if (router_parse_host(j->host, (int)c->mailbox_port, name,
+		    sizeof(name), &port, &bracketed) == -1)
+			goto bad_host;
+		j->profile = resolver_name(internal);
+		j->q = resolver_host(internal, name, port, resolved, j);
+		return;
+	}
+	const struct conf_connector *cn = j->conns[j->ci];
+	if (cn->route == ROUTE_DNS) {
+		struct resolver *r = resolver_get(a->ctx.rs,
+		    router_connector_dns(c, cn));
+
+		j->profile = resolver_name(r);
+		j->q = resolver_mx(r, j->host, (int)cn->port, resolved, j);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s", cn->smarthosts[j->smi]);
+	if (router_parse_host(cn->smarthosts[j->smi], (int)cn->port, name,
+	    sizeof(name), &port, &bracketed) == -1)
+		goto bad_host;
+	j->profile = resolver_name(internal);
+	j->q = bracketed ? resolver_host(internal, name, port, resolved, j) :
+	    resolver_mx(internal, name, port, resolved, j);
+	return;
+bad_host:
+	snprintf(j->last_error, sizeof(j->last_error),
+	    "451 4.3.5 Bad next-hop host \"%.300s\" in the configuration",
+	    j->kind == JOB_MAILBOX ? j->host : j->conns[j->ci]->name);
+	job_hop_failed(j);
+}
+
+/* ---- the local Maildir store ---- */
+
+static int
+local_work(void *arg)
+{
+	struct djob *j = arg;
+	struct attempt *a = j->a;
+	char prefix[1024];
+
+	for (size_t k = 0; k < j->n; k++) {
+		const char *rcpt = a->env->rcpts[j->idx[k]].addr;
+
+		snprintf(prefix, sizeof(prefix), "Return-Path: <%s>\r\n"
+		    "Delivered-To: %s\r\n", a->env->sender, rcpt);
+		j->local_rc[k] = maildir_deliver(a->ctx.conf->mailbox_store,
+		    rcpt, prefix, a->fd, a->body_offset, a->env->size,
+		    j->local_err[k], sizeof(j->local_err[k]));
+	}
+	return 0;
+}
+
+static void
+local_done(void *arg, int result)
+{
+	struct djob *j = arg;
+	char reply[512];
+
+	(void)result;
+	for (size_t k = 0; k < j->n; k++) {
+		if (j->local_rc[k] == 0) {
+			settle(j->a, j->idx[k], RCPT_DELIVERED,
+			    "250 2.0.0 Delivered to the mailbox store", "local");
+			continue;
+		}
+		snprintf(reply, sizeof(reply), "451 4.3.0 Mailbox store: %s",
+		    j->local_err[k]);
+		settle(j->a, j->idx[k], RCPT_PENDING, reply, "local");
+	}
+	job_done(j);
+}
+
+static void
+job_start(struct djob *j)
+{
+	struct delivery_limits *l = j->a->ctx.limits;
+
+	if (j->kind == JOB_LOCAL) {
+		j->local_rc = xcalloc(j->n, sizeof(*j->local_rc));
+		j->local_err = xcalloc(j->n, sizeof(*j->local_err));
+		workpool_run(j->a->ctx.wp, local_work, local_done, j);
+		return;
+	}
+	if (!slot_take(j)) {
+		if (l->wait_tail)
+			l->wait_tail->wnext = j;
+		else
+			l->wait_head = j;
+		l->wait_tail = j;
+		return;
+	}
+	job_next_hop(j);
+}
+
+/* ---- routing ---- */
+
+static struct djob *
+job_for(struct attempt *a, enum job_kind kind, const char *key,
+    const char *host)
+{
+	struct djob *j;
+
+	for (j = a->jobs; j; j = j->next)
+		if (strcmp(j->key, key) == 0)
+			return j;
+	j = xcalloc(1, sizeof(*j));
+	j->a = a;
+	j->kind = kind;
+	snprintf(j->key, sizeof(j->key), "%s", key);
+	snprintf(j->host, sizeof(j->host), "%s", host);
+	j->idx = xcalloc(a->env->nrcpts, sizeof(*j->idx));
+	j->next = a->jobs;
+	a->jobs = j;
+	return j;
+}
+
+static void
+route_mailbox(struct attempt *a, size_t i, const char *host)
+{
+	char key[ROUTER_KEY_MAX];
+	struct djob *j;
+
+	if (strcmp(host, "local") == 0) {
+		if (!maildir_address_ok(a->env->rcpts[i].addr)) {
+			settle(a, i, RCPT_FAILED, "550 5.1.3 Address not "
+			    "usable as a mailbox name", NULL);
+			return;
+		}
+		j = job_for(a, JOB_LOCAL, "local", "local");
+	} else {
+		snprintf(key, sizeof(key), "mailbox %s", host);
+		j = job_for(a, JOB_MAILBOX, key, host);
+	}
+	j->idx[j->n++] = i;
+}
+
+static void
+route_remote(struct attempt *a, size_t i)
+{
+	const char *addr = a->env->rcpts[i].addr;
+	const char *domain = strrchr(addr, '@');
+	const struct conf_connector *conns[CONNECTORS_MAX];
+	char key[ROUTER_KEY_MAX];
+	size_t n;
+	struct djob *j;
+
+	domain = domain ? domain + 1 : "";
+	n = router_connectors(a->ctx.conf, domain, conns, CONNECTORS_MAX);
+	if (n == 0) {
+		settle(a, i, RCPT_FAILED, "550 5.1.2 No route to the "
+		    "recipient's domain", NULL);
+		return;
+	}
+	if (n > CONNECTORS_MAX)
+		n = CONNECTORS_MAX;
+	/* Smart hosts take every domain in one transaction; MX routes go
+	 * per domain. */
+	if (conns[0]->route == ROUTE_SMARTHOST)
+		snprintf(key, sizeof(key), "connector %s", conns[0]->name);
+	else
+		snprintf(key, sizeof(key), "connector %s domain %s",
+		    conns[0]->name, domain);
+	j = job_for(a, JOB_CONNECTOR, key, domain);
+	if (j->nconns == 0) {
+		memcpy(j->conns, conns, n * sizeof(conns[0]));
+		j->nconns = n;
+	}
+	j->idx[j->n++] = i;
+}
+
+struct route_req {
+	struct attempt	*a;
+	size_t		 i;
+};
+
+static void
+route_dir_done(void *arg, struct dir_result *res)
+{
+	struct route_req *rq = arg;
+	struct attempt *a = rq->a;
+	size_t i = rq->i;
+	const char *addr = a->env->rcpts[i].addr;
+	const char *host = NULL;
+
+	free(rq);
+	switch (res->status) {
+	case DIR_FOUND:
+		for (size_t k = 0; k < res->ntargets; k++)
+			if (strcmp(res->targets[k].addr, addr) == 0)
+				host = res->targets[k].host;
+		if (host == NULL && res->ntargets == 1)
+			host = res->targets[0].host;
+		if (host == NULL)
+			settle(a, i, RCPT_PENDING, "451 4.3.0 The directory "
+			    "entry changed into a list; retrying", NULL);
+		else
+			route_mailbox(a, i, host);
+		break;
+	case DIR_NOTFOUND:
+		settle(a, i, RCPT_FAILED, "550 5.1.1 Recipient no longer in "
+		    "the directory", NULL);
+		break;
+	case DIR_TOO_MANY:
+		settle(a, i, RCPT_FAILED, "550 5.4.6 List expansion limit "
+		    "exceeded", NULL);
+		break;
+	default:
+		settle(a, i, RCPT_PENDING, "451 4.3.0 Directory temporarily "
+		    "unavailable", NULL);
+		break;
+	}
+	dir_result_free(res);
+	routing_release(a);
+}
+
+/* Every recipient has its next hop: start the jobs. */
+static void
+routing_release(struct attempt *a)
+{
+	struct djob *j;
+
+	if (--a->routing > 0)
+		return;
+	for (j = a->jobs; j; j = j->next)
+		a->pending++;
+	for (j = a->jobs; j; j = j->next)
+		job_start(j);
+	attempt_release(a);	/* the set-up guard */
+}
+
+static void
+attempt_finish_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct attempt *a = arg;
+	struct djob *j, *next;
+
+	(void)fd;
+	(void)ev;
+	for (j = a->jobs; j; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	a->done(a->arg, a->res);
+	conf_unref(a->ctx.conf);
+	directory_unref(a->ctx.dir);
+	free(a);
+}
+
+static void
+attempt_release(struct attempt *a)
+{
+	if (--a->pending > 0)
+		return;
+	/* Report from a fresh loop turn: never from inside a callback of a
+	 * job that is about to be freed. */
+	event_base_once(a->ctx.base, -1, EV_TIMEOUT, attempt_finish_cb, a,
+	    NULL);
+}
+
+void
+delivery_attempt(const struct delivery_ctx *ctx,
+    const struct queue_envelope *env, const uint8_t *st, int fd,
+    uint64_t body_offset, struct delivery_result *res, delivery_done_cb done,
+    void *arg)
+{
+	struct attempt *a = xcalloc(1, sizeof(*a));
+
+	a->ctx = *ctx;
+	conf_ref(a->ctx.conf);
+	directory_ref(a->ctx.dir);
+	a->env = env;
+	a->fd = fd;
+	a->body_offset = body_offset;
+	a->res = res;
+	a->done = done;
+	a->arg = arg;
+	a->routing = 1;		/* the set-up guards */
+	a->pending = 1;
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		const char *at = strrchr(env->rcpts[i].addr, '@');
+		struct route_req *rq;
+
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].st = st[i];
+		if (st[i] != RCPT_PENDING)
+			continue;
+		if (at && conf_is_local_domain(ctx->conf, at + 1)) {
+			rq = xcalloc(1, sizeof(*rq));
+			rq->a = a;
+			rq->i = i;
+			a->routing++;
+			directory_resolve(ctx->dir, env->rcpts[i].addr,
+			    route_dir_done, rq);
+		} else
+			route_remote(a, i);
+	}
+	/* Directory answers may still be coming: the jobs start once every
+	 * route is known. */
+	routing_release(a);
+}

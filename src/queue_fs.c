@@ -1,0 +1,319 @@
+/*
+ * queue_fs — the spool on disk: creating the layout, purging incoming/,
+ * reading committed files and classifying them at start (valid messages
+ * are handed on, anything else is quarantined in corrupt/).  See queue.h
+ * and docs/spool.md.
+ */
+#include "queue.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "postern_limits.h"
+#include "log.h"
+#include "xmalloc.h"
+
+
+/* ---- reading files ---- */
+
+struct queue_envelope *
+queue_read_envelope(const char *path, uint64_t *body_offset, char *err,
+    size_t errlen)
+{
+	struct queue_envelope *env = NULL;
+	struct stat st;
+	char *buf = NULL, trailer[4];
+	size_t len = 0, cap = 0, scan;
+	uint64_t end;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		snprintf(err, errlen, "open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "fstat: %s", strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		goto done;
+	}
+
+	/* Read only as far as the blank line (or the envelope limit). */
+	for (;;) {
+		if (len == cap) {
+			if (cap == QUEUE_ENVELOPE_MAX)
+				break;
+			cap = cap ? cap * 2 : 4096;
+			if (cap > QUEUE_ENVELOPE_MAX)
+				cap = QUEUE_ENVELOPE_MAX;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		scan = len ? len - 1 : 0;
+		if ((r = read(fd, buf + len, cap - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "read: %s", strerror(errno));
+			goto done;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (memmem(buf + scan, len - scan, "\n\n", 2) != NULL)
+			break;
+	}
+	if ((env = queue_envelope_decode(buf, len, &scan, err,
+	    errlen)) == NULL)
+		goto done;
+
+	/* The body is exactly `size` bytes, then the trailer, then nothing. */
+	end = (uint64_t)scan + env->size;
+	if ((uint64_t)st.st_size < end + sizeof(trailer)) {
+		snprintf(err, errlen, "truncated: %llu bytes, size record "
+		    "needs %llu", (unsigned long long)st.st_size,
+		    (unsigned long long)(end + sizeof(trailer)));
+		goto bad;
+	}
+	do
+		r = pread(fd, trailer, sizeof(trailer), (off_t)end);
+	while (r == -1 && errno == EINTR);
+	if (r != (ssize_t)sizeof(trailer)) {
+		snprintf(err, errlen, "cannot read the trailer: %s",
+		    r == -1 ? strerror(errno) : "short read");
+		goto bad;
+	}
+	if (memcmp(trailer, QUEUE_TRAILER, sizeof(trailer)) != 0) {
+		snprintf(err, errlen, "no END trailer at offset %llu "
+		    "(size record wrong or file damaged)",
+		    (unsigned long long)end);
+		goto bad;
+	}
+	if ((uint64_t)st.st_size != end + sizeof(trailer)) {
+		snprintf(err, errlen, "%llu extra bytes after the END trailer",
+		    (unsigned long long)((uint64_t)st.st_size - end -
+		    sizeof(trailer)));
+		goto bad;
+	}
+	if (body_offset != NULL)
+		*body_offset = scan;
+	goto done;
+bad:
+	queue_envelope_free(env);
+	env = NULL;
+done:
+	free(buf);
+	close(fd);
+	return env;
+}
+
+/* ---- start-up ---- */
+
+/* 1 created, 0 already there, -1 error (in err). */
+static int
+make_dir(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0)
+		return 1;
+	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	if (errno == EEXIST)
+		errno = ENOTDIR;
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return -1;
+}
+
+static int
+sync_dir(const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+queue_init(const char *spool, char *err, size_t errlen)
+{
+	static const char *const subdirs[] = { "incoming", "queue", "corrupt",
+	    "state" };
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+	size_t i;
+	int rc, created = 0, purged = 0;
+
+	if ((rc = make_dir(spool, err, errlen)) == -1)
+		return -1;
+	created |= rc;
+	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool,
+		    subdirs[i]) >= sizeof(path)) {
+			snprintf(err, errlen, "%s: path too long", spool);
+			return -1;
+		}
+		if ((rc = make_dir(path, err, errlen)) == -1)
+			return -1;
+		created |= rc;
+	}
+	/* New directories must be durable before the first commit relies
+	 * on them. */
+	if (created && sync_dir(spool) == -1) {
+		snprintf(err, errlen, "fsync %s: %s", spool, strerror(errno));
+		return -1;
+	}
+
+	/* What is in incoming/ was never renamed into queue/, so never
+	 * acknowledged: it goes. */
+	snprintf(path, sizeof(path), "%s/incoming", spool);
+	if ((dir = opendir(path)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		/* A leftover we cannot remove is harmless: nothing reads
+		 * incoming/, and new ids never collide with old ones. */
+		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+			purged++;
+		else if (errno != ENOENT)
+			log_warn("queue: cannot remove %s/%s", path,
+			    de->d_name);
+	}
+	if (errno != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		closedir(dir);
+		return -1;
+	}
+	closedir(dir);
+	if (purged)
+		log_info("queue: removed %d uncommitted file%s from %s",
+		    purged, purged == 1 ? "" : "s", path);
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Move a bad file aside without ever overwriting an earlier one. */
+static void
+quarantine(const char *spool, int qfd, int cfd, const char *name,
+    const char *why)
+{
+	char alt[NAME_MAX + 16];
+	int i;
+
+	if (renameat2(qfd, name, cfd, name, RENAME_NOREPLACE) == 0)
+		goto moved;
+	for (i = 1; i < 1000 && (errno == EEXIST); i++) {
+		snprintf(alt, sizeof(alt), "%.*s.%d", NAME_MAX - 8, name, i);
+		if (renameat2(qfd, name, cfd, alt, RENAME_NOREPLACE) == 0)
+			goto moved;
+	}
+	/* No RENAME_NOREPLACE on this file system: plain rename. */
+	if (errno == EINVAL && renameat(qfd, name, cfd, name) == 0)
+		goto moved;
+	log_warn("queue: %s/queue/%s is invalid (%s) and could not be moved "
+	    "to corrupt/", spool, name, why);
+	return;
+moved:
+	log_warnx("queue: %s/queue/%s is invalid: %s; moved to corrupt/",
+	    spool, name, why);
+}
+
+long
+queue_scan(const char *spool, void (*cb)(void *arg,
+    struct queue_envelope *env), void *arg)
+{
+	struct queue_envelope *env;
+	struct dirent *de;
+	char qpath[PATH_MAX], path[PATH_MAX], err[256];
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	long valid = 0;
+	int moved = 0, cfd;
+	DIR *dir;
+
+	snprintf(qpath, sizeof(qpath), "%s/queue", spool);
+	snprintf(path, sizeof(path), "%s/corrupt", spool);
+	if ((cfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("queue: %s", path);
+		return -1;
+	}
+	if ((dir = opendir(qpath)) == NULL) {
+		log_warn("queue: %s", qpath);
+		close(cfd);
+		return -1;
+	}
+	/* Oldest first: ids sort by time. */
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			names = xreallocarray(names, cap, sizeof(*names));
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	if (errno != 0) {
+		log_warn("queue: %s", qpath);
+		valid = -1;
+		goto done;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
+
+	for (i = 0; i < n; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", qpath,
+		    names[i]) >= sizeof(path)) {
+			log_warnx("queue: %s/%s: path too long", qpath,
+			    names[i]);
+			continue;
+		}
+		env = queue_read_envelope(path, NULL, err, sizeof(err));
+		if (env != NULL && strcmp(env->id, names[i]) != 0) {
+			snprintf(err, sizeof(err), "id %s differs from the "
+			    "file name", env->id);
+			queue_envelope_free(env);
+			env = NULL;
+		}
+		if (env == NULL) {
+			quarantine(spool, dirfd(dir), cfd, names[i], err);
+			moved = 1;
+			continue;
+		}
+		valid++;
+		cb(arg, env);
+	}
+	/* A quarantine that a crash undoes is only done again; syncing keeps
+	 * the two directories consistent for whoever looks. */
+	if (moved && (fsync(dirfd(dir)) == -1 || fsync(cfd) == -1))
+		log_warn("queue: fsync after moving files to corrupt/");
+done:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(dir);
+	close(cfd);
+	return valid;
+}

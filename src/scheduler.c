@@ -1,0 +1,623 @@
+/*
+ * scheduler — see scheduler.h.
+ *
+ * A message is in one of three conditions: waiting on its timer, in an
+ * attempt (m->busy: opening the file, delivering, persisting), or being
+ * removed.  Only the loop thread touches struct qmsg; file work goes to the
+ * work pool and comes back through callbacks.
+ */
+#include "scheduler.h"
+#include "bounce.h"
+#include "buf.h"
+#include "conf.h"
+#include "delivery.h"
+#include "directory.h"
+#include "log.h"
+#include "queue.h"
+#include "queue_state.h"
+#include "resolver.h"
+#include "smtp_parse.h"
+#include "workpool.h"
+#include "xmalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BOUNCE_MAX	(8 * 1024 * 1024)	/* a DSN with its returned
+						   content */
+
+struct qmsg {
+	TAILQ_ENTRY(qmsg)	 entry;
+	struct scheduler	*s;
+	struct queue_envelope	*env;
+	struct queue_state	 qs;
+	struct event		*timer;
+	int			 busy;
+	int			 fd;
+	uint64_t		 body_offset;
+	struct delivery_result	*res;
+	struct buf		 rec;		/* records to persist */
+	int			 remove;	/* all settled: unlink after */
+	char			 err[256];
+};
+
+struct rset {
+	struct resolver_set	*rs;
+	struct rset		*next;
+};
+
+struct scheduler {
+	struct event_base	*base;
+	struct queue_writer	*writer;
+	struct workpool		*wp;
+	struct conf		*conf;
+	struct directory	*dir;
+	struct rset		*rsets;		/* [0] current, then retired */
+	struct delivery_limits	 limits;
+	TAILQ_HEAD(, qmsg)	 msgs;
+	unsigned		 busy;
+	int			 stopping;
+	void			(*stop_done)(void *);
+	void			*stop_arg;
+};
+
+static void	msg_attempt(evutil_socket_t, short, void *);
+
+/* ---- life of a message ---- */
+
+static struct qmsg *
+msg_new(struct scheduler *s, struct queue_envelope *env)
+{
+	struct qmsg *m = xcalloc(1, sizeof(*m));
+
+	m->s = s;
+	m->env = env;
+	m->fd = -1;
+	queue_state_init(&m->qs, env->nrcpts);
+	m->timer = evtimer_new(s->base, msg_attempt, m);
+	buf_init(&m->rec, QUEUE_ENVELOPE_MAX);
+	TAILQ_INSERT_TAIL(&s->msgs, m, entry);
+	return m;
+}
+
+static void
+msg_free(struct qmsg *m)
+{
+	TAILQ_REMOVE(&m->s->msgs, m, entry);
+	event_free(m->timer);
+	queue_state_free(&m->qs);
+	queue_envelope_free(m->env);
+	buf_free(&m->rec);
+	free(m->res);
+	if (m->fd != -1)
+		close(m->fd);
+	free(m);
+}
+
+static void
+msg_schedule(struct qmsg *m, unsigned delay)
+{
+	struct timeval tv = { delay, 0 };
+
+	if (m->s->stopping)
+		return;
+	evtimer_add(m->timer, &tv);
+}
+
+static unsigned
+retry_delay(const struct conf *c, unsigned attempts)
+{
+	const struct conf_queue *q = &c->queue;
+	size_t i = attempts ? attempts - 1 : 0;
+
+	if (q->nretry == 0)
+		return 300;
+	return q->retry[i < q->nretry ? i : q->nretry - 1];
+}
+
+static void
+busy_end(struct scheduler *s, struct qmsg *m)
+{
+	m->busy = 0;
+	s->busy--;
+	if (s->stopping && s->busy == 0 && s->stop_done) {
+		void (*done)(void *) = s->stop_done;
+		s->stop_done = NULL;
+		done(s->stop_arg);
+	}
+}
+
+/* ---- persistence ---- */
+
+static int
+remove_work(void *arg)
+{
+	struct qmsg *m = arg;
+
+	return queue_remove(m->s->conf->spool, m->env->id);
+}
+
+static void
+remove_done(void *arg, int err)
+{
+	struct qmsg *m = arg;
+	struct scheduler *s = m->s;
+
+	if (err)
+		log_warnx("%s: cannot remove from the spool: %s", m->env->id,
+		    strerror(err));
+	else
+		log_info("%s: removed", m->env->id);
+	busy_end(s, m);
+	msg_free(m);
+}
+
+static int
+persist_work(void *arg)
+{
+	struct qmsg *m = arg;
+
+	if (m->fd != -1) {
+		close(m->fd);
+		m->fd = -1;
+	}
+	return queue_state_append(m->s->conf->spool, m->env->id, m->rec.p,
+	    m->rec.len);
+}
+
+static void
+persist_done(void *arg, int err)
+{
+	struct qmsg *m = arg;
+	struct scheduler *s = m->s;
+
+	if (err)
+		/* The outcome is not on disk: a restart repeats it (at least
+		 * once), which is the promise. */
+		log_warnx("%s: cannot record delivery state: %s", m->env->id,
+		    strerror(err));
+	buf_reset(&m->rec);
+	if (m->remove) {
+		workpool_run(s->wp, remove_work, remove_done, m);
+		return;
+	}
+	busy_end(s, m);
+	msg_schedule(m, retry_delay(s->conf, m->qs.attempts));
+}
+
+static void
+persist(struct qmsg *m)
+{
+	workpool_run(m->s->wp, persist_work, persist_done, m);
+}
+
+/* ---- DSNs ---- */
+
+struct dsn_wait {
+	struct qmsg	*m;
+};
+
+static void
+dsn_committed(void *arg, int error, struct queue_envelope *env)
+{
+	struct dsn_wait *w = arg;
+	struct qmsg *m = w->m;
+
+	free(w);
+	if (error) {
+		/* The failures are not recorded either: the next attempt
+		 * meets them again and retries the DSN. */
+		log_warnx("%s: cannot queue a DSN: %s", m->env->id,
+		    strerror(error));
+		queue_envelope_free(env);
+		m->remove = 0;
+		buf_reset(&m->rec);
+		queue_state_rec_event(&m->rec, 'A', time(NULL));
+		persist(m);
+		return;
+	}
+	log_info("%s: sender notification: %s", env->id, m->env->id);
+	scheduler_add(m->s, env);
+	persist(m);
+}
+
+/* Does this recipient want a DSN of this kind (RFC 3461 NOTIFY)? */
+static int
+wants_dsn(const struct queue_rcpt *r, enum bounce_kind kind)
+{
+	if (r->notify == 0)
+		return kind == BOUNCE_FAILED;	/* the default: failures */
+	if (r->notify & SMTP_NOTIFY_NEVER)
+		return 0;
+	return (r->notify & (kind == BOUNCE_FAILED ? SMTP_NOTIFY_FAILURE :
+	    SMTP_NOTIFY_DELAY)) != 0;
+}
+
+static int
+read_message(struct qmsg *m, char **msg, size_t *len)
+{
+	ssize_t r;
+	size_t off = 0;
+
+	*msg = xmalloc(m->env->size + 1);
+	while (off < m->env->size) {
+		r = pread(m->fd, *msg + off, m->env->size - off,
+		    (off_t)(m->body_offset + off));
+		if (r <= 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)r;
+	}
+	*len = off;
+	return 0;
+}
+
+/*
+ * Queue one DSN of `kind` for the recipients in idx[0..n); 1 if one was
+ * started (persist() then runs from its callback), 0 if none was needed.
+ */
+static int
+dsn_send(struct qmsg *m, enum bounce_kind kind, const size_t *idx, size_t n)
+{
+	struct scheduler *s = m->s;
+	struct bounce_rcpt *br;
+	struct queue_envelope *env;
+	struct dsn_wait *w;
+	struct buf out;
+	char *msg, *body;
+	size_t msglen, bodylen, k = 0;
+	time_t now = time(NULL);
+
+	/* A bounce is never bounced. */
+	if (m->env->sender[0] == '\0' || n == 0)
+		return 0;
+	br = xcalloc(n, sizeof(*br));
+	for (size_t i = 0; i < n; i++) {
+		const struct queue_rcpt *r = &m->env->rcpts[idx[i]];
+		const struct delivery_result *d = &m->res[idx[i]];
+
+		if (!wants_dsn(r, kind))
+			continue;
+		br[k].addr = r->addr;
+		br[k].orcpt = r->orcpt;
+		br[k].status = d->status[0] ? d->status :
+		    kind == BOUNCE_FAILED ? "5.0.0" : "4.0.0";
+		br[k].diagnostic = d->reply[0] ? d->reply :
+		    m->qs.last[idx[i]];
+		br[k].remote_mta = d->remote[0] && strcmp(d->remote, "local") ?
+		    d->remote : NULL;
+		k++;
+	}
+	if (k == 0) {
+		free(br);
+		return 0;
+	}
+	read_message(m, &msg, &msglen);
+	buf_init(&out, BOUNCE_MAX);
+	if (bounce_compose(&out, kind, m->env, msg, msglen, br, k,
+	    s->conf->hostname, now) == -1) {
+		/* Only an absurd envelope gets here (even the headers-only
+		 * DSN did not fit): logged, the failure stands. */
+		log_warnx("%s: cannot compose a DSN: %s", m->env->id,
+		    strerror(errno));
+		buf_free(&out);
+		free(msg);
+		free(br);
+		return 0;
+	}
+	free(msg);
+	free(br);
+	body = buf_release(&out, &bodylen);
+
+	env = xcalloc(1, sizeof(*env));
+	queue_id_new(env->id);
+	env->received = now;
+	env->vserver = xstrdup("postern");
+	env->client_addr = xstrdup("127.0.0.1");
+	env->helo = xstrdup(s->conf->hostname);
+	env->sender = xstrdup("");
+	env->smtputf8 = m->env->smtputf8;
+	env->body_8bit = m->env->body_8bit;
+	queue_envelope_add_rcpt(env, m->env->sender, NULL, 0);
+	w = xcalloc(1, sizeof(*w));
+	w->m = m;
+	queue_commit(s->writer, env, body, bodylen, dsn_committed, w);
+	return 1;
+}
+
+/* ---- attempts ---- */
+
+static void
+attempt_done(void *arg, struct delivery_result *res)
+{
+	struct qmsg *m = arg;
+	struct scheduler *s = m->s;
+	const struct conf_queue *q = &s->conf->queue;
+	time_t now = time(NULL);
+	size_t *failed = xcalloc(m->env->nrcpts, sizeof(*failed));
+	size_t nfailed = 0, pending = 0;
+	int started = 0;
+
+	(void)res;
+	for (size_t i = 0; i < m->env->nrcpts; i++) {
+		struct delivery_result *d = &m->res[i];
+
+		if (m->qs.st[i] != RCPT_PENDING)
+			continue;
+		if (d->st == RCPT_DELIVERED) {
+			queue_state_rec_rcpt(&m->rec, 'D', i, now, NULL);
+			m->qs.st[i] = RCPT_DELIVERED;
+		} else if (d->st == RCPT_FAILED) {
+			queue_state_rec_rcpt(&m->rec, 'F', i, now, d->reply);
+			m->qs.st[i] = RCPT_FAILED;
+			failed[nfailed++] = i;
+		} else {
+			queue_state_rec_rcpt(&m->rec, 'T', i, now, d->reply);
+			free(m->qs.last[i]);
+			m->qs.last[i] = xstrdup(d->reply);
+			pending++;
+		}
+	}
+	queue_state_rec_event(&m->rec, 'A', now);
+	m->qs.attempts++;
+	m->qs.last_attempt = now;
+
+	/* Expiry: what is still pending fails, with its last error. */
+	if (pending && now - m->env->received >= (time_t)q->expire) {
+		for (size_t i = 0; i < m->env->nrcpts; i++) {
+			struct delivery_result *d = &m->res[i];
+			char reply[512];
+
+			if (m->qs.st[i] != RCPT_PENDING)
+				continue;
+			snprintf(reply, sizeof(reply), "message expired after "
+			    "%u s in the queue; last error: %.400s", q->expire,
+			    d->reply);
+			snprintf(d->reply, sizeof(d->reply), "%s", reply);
+			snprintf(d->status, sizeof(d->status), "4.4.7");
+			queue_state_rec_rcpt(&m->rec, 'F', i, now, reply);
+			m->qs.st[i] = RCPT_FAILED;
+			failed[nfailed++] = i;
+			log_info("%s: to=<%s>, status=expired (%s)",
+			    m->env->id, m->env->rcpts[i].addr, reply);
+		}
+		pending = 0;
+	}
+	m->remove = pending == 0;
+	if (nfailed)
+		started = dsn_send(m, BOUNCE_FAILED, failed, nfailed);
+	else if (pending && q->delay_warning && !m->qs.warned &&
+	    now - m->env->received >= (time_t)q->delay_warning) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < m->env->nrcpts; i++)
+			if (m->qs.st[i] == RCPT_PENDING)
+				failed[n++] = i;
+		m->qs.warned = 1;
+		queue_state_rec_event(&m->rec, 'W', now);
+		started = dsn_send(m, BOUNCE_DELAYED, failed, n);
+	}
+	free(failed);
+	if (!started)
+		persist(m);
+}
+
+static int
+open_work(void *arg)
+{
+	struct qmsg *m = arg;
+	char path[PATH_MAX];
+	struct queue_envelope *env;
+
+	snprintf(path, sizeof(path), "%s/queue/%s", m->s->conf->spool,
+	    m->env->id);
+	env = queue_read_envelope(path, &m->body_offset, m->err,
+	    sizeof(m->err));
+	if (env == NULL)
+		return -1;
+	queue_envelope_free(env);
+	if ((m->fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(m->err, sizeof(m->err), "%.200s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+open_done(void *arg, int rc)
+{
+	struct qmsg *m = arg;
+	struct scheduler *s = m->s;
+	struct delivery_ctx ctx;
+
+	if (rc == -1 || s->stopping) {
+		if (rc == -1)
+			log_warnx("%s: cannot read the queue file: %s",
+			    m->env->id, m->err);
+		if (m->fd != -1) {
+			close(m->fd);
+			m->fd = -1;
+		}
+		busy_end(s, m);
+		msg_schedule(m, retry_delay(s->conf, m->qs.attempts + 1));
+		return;
+	}
+	ctx.base = s->base;
+	ctx.conf = s->conf;
+	ctx.dir = s->dir;
+	ctx.rs = s->rsets->rs;
+	ctx.wp = s->wp;
+	ctx.limits = &s->limits;
+	free(m->res);
+	m->res = xcalloc(m->env->nrcpts, sizeof(*m->res));
+	delivery_attempt(&ctx, m->env, m->qs.st, m->fd, m->body_offset,
+	    m->res, attempt_done, m);
+}
+
+static void
+msg_attempt(evutil_socket_t fd, short ev, void *arg)
+{
+	struct qmsg *m = arg;
+	struct scheduler *s = m->s;
+
+	(void)fd;
+	(void)ev;
+	if (m->busy || s->stopping || s->conf == NULL)
+		return;
+	m->busy = 1;
+	s->busy++;
+	workpool_run(s->wp, open_work, open_done, m);
+}
+
+/* ---- the interface ---- */
+
+struct scheduler *
+scheduler_new(struct event_base *base, struct queue_writer *writer,
+    struct workpool *wp)
+{
+	struct scheduler *s = xcalloc(1, sizeof(*s));
+
+	s->base = base;
+	s->writer = writer;
+	s->wp = wp;
+	TAILQ_INIT(&s->msgs);
+	delivery_limits_init(&s->limits);
+	return s;
+}
+
+void
+scheduler_set_config(struct scheduler *s, struct conf *conf,
+    struct directory *dir, struct resolver_set *rs)
+{
+	struct rset *r = xcalloc(1, sizeof(*r));
+
+	if (s->conf)
+		conf_unref(s->conf);
+	if (s->dir)
+		directory_unref(s->dir);
+	s->conf = conf_ref(conf);
+	s->dir = directory_ref(dir);
+	/* Attempts in flight may still use the old resolvers: they are
+	 * retired, and freed with the scheduler. */
+	r->rs = rs;
+	r->next = s->rsets;
+	s->rsets = r;
+}
+
+static void
+load_one(void *arg, struct queue_envelope *env)
+{
+	struct scheduler *s = arg;
+	struct qmsg *m = msg_new(s, env);
+
+	if (queue_state_load(s->conf->spool, env->id, &m->qs) == -1)
+		log_warnx("%s: unreadable delivery state: delivering to "
+		    "every recipient again", env->id);
+	if (queue_state_pending(&m->qs) == 0) {
+		/* Settled before a crash, not yet removed. */
+		queue_remove(s->conf->spool, env->id);
+		msg_free(m);
+		return;
+	}
+	msg_schedule(m, 0);
+}
+
+/* State files whose message is gone (removed before a crash). */
+static void
+collect_orphans(const char *spool)
+{
+	char path[PATH_MAX], qpath[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/state", spool);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(qpath, sizeof(qpath), "%s/queue/%s", spool,
+		    de->d_name);
+		if (access(qpath, F_OK) == -1 && errno == ENOENT) {
+			snprintf(qpath, sizeof(qpath), "%s/state/%s", spool,
+			    de->d_name);
+			unlink(qpath);
+		}
+	}
+	closedir(d);
+}
+
+long
+scheduler_load(struct scheduler *s)
+{
+	long n;
+
+	collect_orphans(s->conf->spool);
+	n = queue_scan(s->conf->spool, load_one, s);
+	if (n < 0)
+		return n;
+	n = 0;
+	for (struct qmsg *m = TAILQ_FIRST(&s->msgs); m;
+	    m = TAILQ_NEXT(m, entry))
+		n++;
+	return n;
+}
+
+void
+scheduler_add(struct scheduler *s, struct queue_envelope *env)
+{
+	struct qmsg *m = msg_new(s, env);
+
+	msg_schedule(m, 0);
+}
+
+void
+scheduler_shutdown(struct scheduler *s, void (*done)(void *), void *arg)
+{
+	struct qmsg *m;
+
+	s->stopping = 1;
+	TAILQ_FOREACH(m, &s->msgs, entry)
+		evtimer_del(m->timer);
+	if (s->busy == 0) {
+		done(arg);
+		return;
+	}
+	s->stop_done = done;
+	s->stop_arg = arg;
+}
+
+void
+scheduler_free(struct scheduler *s)
+{
+	struct qmsg *m;
+	struct rset *r;
+
+	if (s == NULL)
+		return;
+	while ((m = TAILQ_FIRST(&s->msgs)) != NULL)
+		msg_free(m);
+	while ((r = s->rsets) != NULL) {
+		s->rsets = r->next;
+		resolver_set_free(r->rs);
+		free(r);
+	}
+	delivery_limits_free(&s->limits);
+	if (s->conf)
+		conf_unref(s->conf);
+	if (s->dir)
+		directory_unref(s->dir);
+	free(s);
+}

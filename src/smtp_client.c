@@ -1,0 +1,822 @@
+/*
+ * smtp_client — one outbound SMTP transaction to one address, on libevent
+ * bufferevents; see smtp_client.h.  The pure parts (reply parser, EHLO
+ * keywords, canonicalizer) are in smtp_reply.c.
+ *
+ * One explicit state says which reply we wait for; on_reply() is the only
+ * place that moves it on.  Every wait is bounded by one timer, re-armed per
+ * state (and per chunk of body written), so a peer that trickles bytes
+ * cannot stretch a wait.  The body is read from the queue file with pread
+ * in BODY_CHUNK pieces as the socket drains: never the whole message in
+ * memory.  Nothing is freed from inside a callback that still runs: an
+ * ending attempt closes the socket at once and finishes (log line, the
+ * caller's callback, free) from a zero timer on the next loop turn.
+ * Runs on the loop that owns base, one thread.
+ */
+#include "smtp_client.h"
+#include "log.h"
+#include "netaddr.h"
+#include "postern_limits.h"
+#include "smtp_parse.h"
+#include "xmalloc.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* pread size, and the output level under which the body is refilled */
+#define BODY_CHUNK	(64 * 1024)
+#define QUIT_WAIT	2		/* seconds we wait for 221 */
+/* Reading stops while this much is unparsed (e.g. junk during the body). */
+#define INPUT_MAX	(2 * SMTP_CLIENT_REPLY_MAX)
+
+/* for a timeout of 0: RFC 5321 4.5.3.2 values, connect our own */
+#define DEF_CONNECT_TIMEOUT	30
+#define DEF_COMMAND_TIMEOUT	300
+#define DEF_DATA_TIMEOUT	600
+
+enum client_state {
+	C_CONNECT, C_GREETING, C_EHLO, C_HELO,
+	C_MAIL,		/* waiting for the reply to MAIL */
+	C_RCPT,		/* ... to RCPT of order[cur] */
+	C_DATA,		/* ... to DATA */
+	C_BODY,		/* sending the message; no reply expected */
+	C_DOT,		/* ... to the end of data */
+	C_QUIT,
+	C_DONE,		/* closed; the zero timer will finish */
+};
+
+static const char *stage_names[] = {
+	"connect", "greeting", "EHLO", "HELO", "MAIL FROM", "RCPT TO",
+	"DATA", "message body", "end of data", "QUIT", "done",
+};
+
+/* Per recipient, beside the caller's array. */
+enum { R_SKIP, R_TRY, R_ACCEPTED, R_ANSWERED };
+
+struct smtp_client {
+	struct event_base	*base;
+	struct bufferevent	*bev;
+	struct event		*timer;
+	enum client_state	 state;
+	char			 relay[336];	/* name[addr]:port */
+	char			*helo;
+	unsigned		 connect_timeout, command_timeout;
+	unsigned		 data_timeout;
+
+	struct smtp_client_msg	 msg;	/* strings are copies: */
+	char			*sender, *envid;
+
+	struct smtp_client_rcpt	*rcpts;
+	size_t			 n;
+	unsigned char		*rstate;	/* R_* per rcpt */
+	size_t			*order;	/* the rcpts we send */
+	size_t			 nsend;
+	size_t			 cur;	/* next reply: order[cur] */
+	size_t			 naccepted;
+	struct smtp_client_ehlo	 ext;
+	int			 mail_failed; /* ignore rest of group */
+
+	uint64_t		 sent;		/* body octets read */
+	struct smtp_canon	 canon;
+	char			*chunk;
+
+	char			 last[512]; /* last reply, for logs */
+	smtp_client_cb		 cb;
+	void			*cbarg;
+	struct smtp_client_result res;
+};
+
+#define PRINTFLIKE	__attribute__((format(printf, 2, 3)))
+
+static void	process_input(struct smtp_client *);
+static void	set_error(struct smtp_client *, const char *, ...)
+		    PRINTFLIKE;
+static void	client_fail(struct smtp_client *, const char *, ...)
+		    PRINTFLIKE;
+static void	send_cmd(struct smtp_client *, const char *, ...)
+		    PRINTFLIKE;
+
+static void
+set_error(struct smtp_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->res.error[0] != '\0')
+		return;		/* the first reason is the real one */
+	va_start(ap, fmt);
+	vsnprintf(c->res.error, sizeof(c->res.error), fmt, ap);
+	va_end(ap);
+}
+
+static void
+arm(struct smtp_client *c, unsigned secs)
+{
+	struct timeval tv = { (time_t)secs, 0 };
+
+	evtimer_add(c->timer, &tv);
+}
+
+/* Close now; finish (log, callback, free) on the next loop turn. */
+static void
+client_done(struct smtp_client *c)
+{
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	c->state = C_DONE;
+	arm(c, 0);
+}
+
+static void
+client_fail(struct smtp_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->res.error[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(c->res.error, sizeof(c->res.error), fmt, ap);
+		va_end(ap);
+	}
+	client_done(c);
+}
+
+static void
+client_free(struct smtp_client *c)
+{
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	free(c->helo);
+	free(c->sender);
+	free(c->envid);
+	free(c->rstate);
+	free(c->order);
+	free(c->chunk);
+	free(c);
+}
+
+static void
+client_log(struct smtp_client *c)
+{
+	size_t i, sent = 0, failed = 0, pending = 0;
+	const char *status;
+
+	for (i = 0; i < c->n; i++) {
+		if (c->rstate[i] == R_SKIP)
+			continue;
+		if (c->rcpts[i].result == SMTP_RCPT_DELIVERED)
+			sent++;
+		else if (c->rcpts[i].result == SMTP_RCPT_FAILED)
+			failed++;
+		else
+			pending++;
+	}
+	if (pending > 0)
+		status = sent + failed > 0 ? "partial" : "deferred";
+	else if (failed > 0)
+		status = sent > 0 ? "partial" : "bounced";
+	else
+		status = "sent";
+	log_info("smtp_client: relay=%s, rcpts=%zu, sent=%zu, bounced=%zu, "
+	    "deferred=%zu, status=%s (%s)", c->relay, sent + failed + pending,
+	    sent, failed, pending, status,
+	    c->res.error[0] != '\0' ? c->res.error : c->last);
+}
+
+/* Free first, then call back: the callback may do anything with the loop. */
+static void
+client_finish(struct smtp_client *c)
+{
+	struct smtp_client_result res;
+	smtp_client_cb cb = c->cb;
+	void *arg = c->cbarg;
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		/* tried, and nothing about it settled: the attempt's reason */
+		if ((c->rstate[i] == R_TRY || c->rstate[i] == R_ACCEPTED) &&
+		    c->rcpts[i].result == SMTP_RCPT_PENDING)
+			snprintf(c->rcpts[i].reply, sizeof(c->rcpts[i].reply),
+			    "%s", c->res.error[0] != '\0' ? c->res.error :
+			    "attempt ended without a result");
+	}
+	client_log(c);
+	res = c->res;
+	client_free(c);
+	if (cb != NULL)
+		cb(arg, &res);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_client *c = arg;
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case C_DONE:
+		client_finish(c);
+		break;
+	case C_QUIT:
+		client_done(c);		/* no 221 in time: fine */
+		break;
+	case C_CONNECT:
+		client_fail(c, "connect to %s: timeout", c->relay);
+		break;
+	case C_BODY:
+		client_fail(c, "timeout sending message body");
+		break;
+	default:
+		client_fail(c, "timeout waiting for reply to %s",
+		    stage_names[c->state]);
+		break;
+	}
+}
+
+static void
+set_rcpt(struct smtp_client *c, size_t i, enum smtp_client_rcpt_result res,
+    const char *reply)
+{
+	c->rcpts[i].result = res;
+	snprintf(c->rcpts[i].reply, sizeof(c->rcpts[i].reply), "%s", reply);
+	c->rstate[i] = R_ANSWERED;
+}
+
+/* Every recipient still in play gets this outcome. */
+static void
+settle_all(struct smtp_client *c, enum smtp_client_rcpt_result res,
+    const char *reply)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->rstate[i] == R_TRY || c->rstate[i] == R_ACCEPTED)
+			set_rcpt(c, i, res, reply);
+}
+
+/*
+ * Input waiting when we are about to send a command can only be a reply to
+ * nothing; taking it as the reply to what we send next would desynchronise
+ * us (and after 354 make a "250" before our "." look like acceptance).
+ */
+static int
+input_clean(struct smtp_client *c)
+{
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		return 1;
+	client_fail(c, "protocol error from peer (unexpected data before %s)",
+	    stage_names[c->state]);
+	return 0;
+}
+
+static void
+send_cmd(struct smtp_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+	va_end(ap);
+}
+
+/* Move on to st by sending one command (not pipelined). */
+static void
+send_next(struct smtp_client *c, enum client_state st, const char *cmd)
+{
+	c->state = st;
+	if (!input_clean(c))
+		return;
+	send_cmd(c, "%s", cmd);
+	arm(c, c->command_timeout);
+}
+
+static void
+client_quit(struct smtp_client *c)
+{
+	send_cmd(c, "QUIT\r\n");
+	c->state = C_QUIT;
+	arm(c, c->command_timeout < QUIT_WAIT ? c->command_timeout :
+	    QUIT_WAIT);
+}
+
+/* prepare() made sure the line can be made. */
+static const char *
+rcpt_line(struct smtp_client *c, size_t i, char *line, size_t len)
+{
+	if (smtp_client_rcpt_line(line, len, &c->rcpts[i], &c->ext) == -1)
+		line[0] = '\0';
+	return line;
+}
+
+/*
+ * After EHLO/HELO: refuse what cannot succeed here, then MAIL (with every
+ * RCPT and DATA in the same write when the peer pipelines, RFC 2920).
+ */
+static void
+begin_transaction(struct smtp_client *c)
+{
+	char line[SMTP_CMD_LINE_MAX + 3];
+	size_t i;
+
+	if (c->msg.smtputf8 && !c->ext.smtputf8) {
+		/* no downgrade (RFC 6531 3.2): the address may need it */
+		settle_all(c, SMTP_RCPT_FAILED, "553 5.6.7 SMTPUTF8 is "
+		    "required, but was not offered by the remote host");
+		set_error(c, "SMTPUTF8 required, not offered");
+		client_quit(c);
+		return;
+	}
+	if (c->ext.size_offered && c->ext.size > 0 &&
+	    c->msg.size > c->ext.size) {
+		settle_all(c, SMTP_RCPT_FAILED,
+		    "552 5.3.4 Message size exceeds remote limit");
+		set_error(c, "message size %llu exceeds remote limit %llu",
+		    (unsigned long long)c->msg.size,
+		    (unsigned long long)c->ext.size);
+		client_quit(c);
+		return;
+	}
+	if (!input_clean(c))
+		return;
+	/* prepare() checked the line with every extension on */
+	if (smtp_client_mail_line(line, sizeof(line), &c->msg,
+	    &c->ext) != -1)
+		send_cmd(c, "%s", line);
+	if (c->ext.pipelining) {
+		for (i = 0; i < c->nsend; i++)
+			send_cmd(c, "%s", rcpt_line(c, c->order[i], line,
+			    sizeof(line)));
+		send_cmd(c, "DATA\r\n");
+	}
+	c->state = C_MAIL;
+	arm(c, c->command_timeout);
+}
+
+static void
+body_fill(struct smtp_client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec iov;
+	uint64_t want;
+	ssize_t n;
+
+	while (evbuffer_get_length(out) < BODY_CHUNK &&
+	    c->sent < c->msg.size) {
+		want = c->msg.size - c->sent;
+		if (want > BODY_CHUNK)
+			want = BODY_CHUNK;
+		n = pread(c->msg.fd, c->chunk, (size_t)want,
+		    (off_t)(c->msg.offset + c->sent));
+		if (n == -1 && errno == EINTR)
+			continue;
+		/* never "." after a partial message: that would deliver it */
+		if (n == -1) {
+			client_fail(c, "message file: read error: %s",
+			    strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			client_fail(c, "message file: shorter than its size");
+			return;
+		}
+		c->sent += (uint64_t)n;
+		if (evbuffer_reserve_space(out, 2 * (size_t)n + 8, &iov,
+		    1) < 1) {
+			client_fail(c, "out of memory");
+			return;
+		}
+		iov.iov_len = smtp_client_canon(&c->canon, c->chunk,
+		    (size_t)n, c->sent == c->msg.size, iov.iov_base);
+		evbuffer_commit_space(out, &iov, 1);
+	}
+	if (c->sent < c->msg.size) {
+		arm(c, c->data_timeout);	/* progress */
+		return;
+	}
+	evbuffer_add(out, ".\r\n", 3);
+	c->state = C_DOT;
+	arm(c, c->data_timeout);
+	/* a reply that came early is not announced again */
+	process_input(c);
+}
+
+static void
+start_body(struct smtp_client *c)
+{
+	c->state = C_BODY;
+	if (!input_clean(c))
+		return;
+	c->chunk = xmalloc(BODY_CHUNK);
+	memset(&c->canon, 0, sizeof(c->canon));
+	c->sent = 0;
+	bufferevent_setwatermark(c->bev, EV_WRITE, BODY_CHUNK, 0);
+	body_fill(c);
+}
+
+/* Replies to MAIL and RCPT, in order, pipelined or not. */
+static void
+on_tx_reply(struct smtp_client *c, const struct smtp_reply *r,
+    const char *txt)
+{
+	char line[SMTP_CMD_LINE_MAX + 3];
+	size_t i;
+	int cls = r->code / 100;
+
+	if (c->state == C_MAIL) {
+		if (cls == 2)
+			c->res.transaction = 1;
+		else {
+			settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
+			    SMTP_RCPT_PENDING, txt);
+			set_error(c, "MAIL FROM: %s", txt);
+			if (!c->ext.pipelining) {
+				client_quit(c);
+				return;
+			}
+			c->mail_failed = 1;
+		}
+		c->state = C_RCPT;
+		c->cur = 0;
+	} else {
+		i = c->order[c->cur++];
+		if (c->mail_failed)
+			;	/* 503s to a failed MAIL's group */
+		else if (cls == 2) {
+			c->rstate[i] = R_ACCEPTED;
+			c->naccepted++;
+			snprintf(c->rcpts[i].reply, sizeof(c->rcpts[i].reply),
+			    "%s", txt);
+		} else
+			set_rcpt(c, i, cls == 5 ? SMTP_RCPT_FAILED :
+			    SMTP_RCPT_PENDING, txt);
+	}
+	arm(c, c->command_timeout);
+	if (c->cur < c->nsend) {
+		if (!c->ext.pipelining)
+			send_next(c, C_RCPT, rcpt_line(c, c->order[c->cur],
+			    line, sizeof(line)));
+	} else if (c->ext.pipelining)
+		c->state = C_DATA;	/* DATA went with the group */
+	else if (c->naccepted == 0)
+		client_quit(c);
+	else
+		send_next(c, C_DATA, "DATA\r\n");
+}
+
+static void
+on_reply(struct smtp_client *c, const struct smtp_reply *r)
+{
+	char txt[sizeof(((struct smtp_client_rcpt *)0)->reply)];
+	char line[SMTP_HELO_MAX + 8];
+	int cls = r->code / 100;
+
+	smtp_client_format_reply(r, txt, sizeof(txt));
+	if (c->state != C_QUIT)
+		snprintf(c->last, sizeof(c->last), "%s", txt);
+	switch (c->state) {
+	case C_GREETING:
+		if (cls != 2) {
+			set_error(c, "greeting: %s", txt);
+			client_quit(c);
+			break;
+		}
+		snprintf(line, sizeof(line), "EHLO %s\r\n", c->helo);
+		send_next(c, C_EHLO, line);
+		break;
+	case C_EHLO:
+	case C_HELO:
+		if (cls == 2) {
+			if (c->state == C_EHLO)
+				smtp_client_parse_ehlo(r, &c->ext);
+			begin_transaction(c);
+		} else if (cls == 5 && c->state == C_EHLO) {
+			snprintf(line, sizeof(line), "HELO %s\r\n", c->helo);
+			send_next(c, C_HELO, line);
+		} else {
+			set_error(c, "%s: %s", stage_names[c->state], txt);
+			client_quit(c);
+		}
+		break;
+	case C_MAIL:
+	case C_RCPT:
+		on_tx_reply(c, r, txt);
+		break;
+	case C_DATA:
+		if (c->mail_failed || c->naccepted == 0) {
+			/* nothing to send; a 354 now would eat our QUIT */
+			if (r->code == 354)
+				client_fail(c, "peer accepted DATA without "
+				    "recipients");
+			else
+				client_quit(c);
+		} else if (r->code == 354)
+			start_body(c);
+		else {
+			settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
+			    SMTP_RCPT_PENDING, txt);
+			set_error(c, "DATA: %s", txt);
+			client_quit(c);
+		}
+		break;
+	case C_DOT:
+		if (cls == 2)
+			settle_all(c, SMTP_RCPT_DELIVERED, txt);
+		else {
+			settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
+			    SMTP_RCPT_PENDING, txt);
+			set_error(c, "end of data: %s", txt);
+		}
+		client_quit(c);
+		break;
+	case C_QUIT:
+		client_done(c);
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+expects_reply(enum client_state st)
+{
+	return st >= C_GREETING && st <= C_QUIT && st != C_BODY;
+}
+
+static void
+process_input(struct smtp_client *c)
+{
+	struct smtp_reply r;
+	struct evbuffer *in;
+	const char *p;
+	size_t len, consumed;
+	enum smtp_reply_status st;
+
+	while (c->bev != NULL && expects_reply(c->state)) {
+		in = bufferevent_get_input(c->bev);
+		len = evbuffer_get_length(in);
+		if (len == 0)
+			return;
+		/* one byte past the limit is enough to call it BAD */
+		if (len > SMTP_CLIENT_REPLY_MAX + 1)
+			len = SMTP_CLIENT_REPLY_MAX + 1;
+		p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+		if (p == NULL) {
+			client_fail(c, "out of memory");
+			return;
+		}
+		st = smtp_client_parse_reply(p, len, &r, &consumed);
+		if (st == SMTP_REPLY_NEED_MORE)
+			return;
+		if (st == SMTP_REPLY_BAD) {
+			if (c->state == C_QUIT)
+				client_done(c);
+			else
+				client_fail(c, "protocol error from peer "
+				    "(reply to %s)", stage_names[c->state]);
+			return;
+		}
+		evbuffer_drain(in, consumed);
+		on_reply(c, &r);
+	}
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	process_input(arg);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct smtp_client *c = arg;
+
+	(void)bev;
+	if (c->state == C_BODY)
+		body_fill(c);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_client *c = arg;
+	struct smtp_reply r;
+	struct evbuffer *in;
+	char txt[sizeof(c->last)];
+	const char *p;
+	size_t len, consumed;
+	int err = errno, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (what & BEV_EVENT_CONNECTED) {
+		c->res.connected = 1;
+		c->state = C_GREETING;
+		arm(c, c->command_timeout);
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
+		return;
+	}
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	if (c->state == C_CONNECT) {
+		if (getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_ERROR,
+		    &soerr, &sl) == 0 && soerr != 0)
+			err = soerr;
+		client_fail(c, "connect to %s: %s", c->relay,
+		    err != 0 ? strerror(err) : "failed");
+		return;
+	}
+	if (c->state == C_QUIT) {
+		client_done(c);
+		return;
+	}
+	/* a peer that hangs up often said why first (e.g. during the body) */
+	in = bufferevent_get_input(bev);
+	len = evbuffer_get_length(in);
+	if (len > SMTP_CLIENT_REPLY_MAX + 1)
+		len = SMTP_CLIENT_REPLY_MAX + 1;
+	p = len > 0 ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) :
+	    NULL;
+	if (p != NULL && smtp_client_parse_reply(p, len, &r, &consumed) ==
+	    SMTP_REPLY_OK)
+		client_fail(c, "connection lost during %s (peer said: %s)",
+		    stage_names[c->state],
+		    smtp_client_format_reply(&r, txt, sizeof(txt)));
+	else
+		client_fail(c, "connection lost during %s",
+		    stage_names[c->state]);
+}
+
+/* Numeric host text for logs, Postfix style: name[addr]:port. */
+static void
+make_relay(struct smtp_client *c, const struct smtp_client_params *p)
+{
+	char ip[NETADDR_STRLEN], name[ADDR_DOMAIN_MAX + 1];
+	const char *s = p->peer_name != NULL ? p->peer_name : "";
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < sizeof(name) - 1; i++)
+		name[i] = s[i] > 0x20 && s[i] < 0x7f ? s[i] : '?';
+	name[i] = '\0';
+	if (p->addr == NULL || (p->addr->sa_family != AF_INET &&
+	    p->addr->sa_family != AF_INET6)) {
+		snprintf(c->relay, sizeof(c->relay), "%s[?]", name);
+		return;
+	}
+	netaddr_ntop(p->addr, ip, sizeof(ip));
+	snprintf(c->relay, sizeof(c->relay), "%s[%s]:%d", name, ip,
+	    netaddr_port(p->addr));
+}
+
+/* Which recipients to send; refuse lines we must not write. */
+static int
+prepare(struct smtp_client *c)
+{
+	struct smtp_client_ehlo all = { .dsn = 1 };
+	char line[SMTP_CMD_LINE_MAX + 3];
+	const char *h;
+	size_t i;
+
+	for (h = c->helo; *h > 0x20 && *h < 0x7f; h++)
+		;
+	if (*h != '\0' || h == c->helo || h - c->helo > SMTP_HELO_MAX) {
+		set_error(c, "invalid HELO name");
+		return -1;
+	}
+	for (i = 0; i < c->n; i++) {
+		if (c->rcpts[i].result != SMTP_RCPT_PENDING)
+			continue;
+		c->rstate[i] = R_TRY;
+		c->rcpts[i].reply[0] = '\0';
+	}
+	/* with every extension on: the longest lines we could send */
+	all.size_offered = all.eightbitmime = all.smtputf8 = 1;
+	if (smtp_client_mail_line(line, sizeof(line), &c->msg, &all) == -1) {
+		settle_all(c, SMTP_RCPT_FAILED,
+		    "501 5.1.7 Bad sender address syntax");
+		set_error(c, "invalid sender address");
+		return -1;
+	}
+	for (i = 0; i < c->n; i++) {
+		if (c->rstate[i] != R_TRY)
+			continue;
+		if (smtp_client_rcpt_line(line, sizeof(line), &c->rcpts[i],
+		    &all) == -1)
+			set_rcpt(c, i, SMTP_RCPT_FAILED,
+			    "501 5.1.3 Bad recipient address syntax");
+		else
+			c->order[c->nsend++] = i;
+	}
+	if (c->nsend == 0) {
+		set_error(c, "no recipients to send");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_socket(struct smtp_client *c, const struct smtp_client_params *p)
+{
+	int fd, on = 1;
+
+	if (p->addr == NULL || p->addrlen == 0) {
+		set_error(c, "no address to connect to");
+		return -1;
+	}
+	fd = socket(p->addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		set_error(c, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (p->source != NULL) {
+#ifdef IP_BIND_ADDRESS_NO_PORT
+		/* the port is chosen at connect: many more connections */
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
+		    &on, sizeof(on));
+#endif
+		if (bind(fd, p->source, p->sourcelen) == -1) {
+			set_error(c, "bind to source address: %s",
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	(void)on;
+	c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		set_error(c, "out of memory");
+		return -1;
+	}
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_MAX);
+	if (bufferevent_socket_connect(c->bev, p->addr, (int)p->addrlen) ==
+	    -1) {
+		set_error(c, "connect to %s: %s", c->relay, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct smtp_client *
+smtp_client_start(struct event_base *base, const struct smtp_client_params *p,
+    const struct smtp_client_msg *m, struct smtp_client_rcpt *rcpts,
+    size_t n, smtp_client_cb cb, void *arg)
+{
+	struct smtp_client *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->base = base;
+	c->cb = cb;
+	c->cbarg = arg;
+	c->timer = evtimer_new(base, timer_cb, c);
+	if (c->timer == NULL)
+		fatalx("smtp_client: out of memory");
+	make_relay(c, p);
+	c->helo = xstrdup(p->helo != NULL ? p->helo : "");
+	c->connect_timeout = p->connect_timeout ? p->connect_timeout :
+	    DEF_CONNECT_TIMEOUT;
+	c->command_timeout = p->command_timeout ? p->command_timeout :
+	    DEF_COMMAND_TIMEOUT;
+	c->data_timeout = p->data_timeout ? p->data_timeout :
+	    DEF_DATA_TIMEOUT;
+	c->msg = *m;
+	c->sender = xstrdup(m->sender != NULL ? m->sender : "");
+	c->envid = m->envid != NULL ? xstrdup(m->envid) : NULL;
+	c->msg.sender = c->sender;
+	c->msg.envid = c->envid;
+	c->rcpts = rcpts;
+	c->n = n;
+	c->rstate = xcalloc(n ? n : 1, sizeof(*c->rstate));
+	c->order = xcalloc(n ? n : 1, sizeof(*c->order));
+	c->state = C_CONNECT;
+
+	/* failures here are reported from the loop, as the header promises */
+	if (prepare(c) == -1 || open_socket(c, p) == -1)
+		client_done(c);
+	else
+		arm(c, c->connect_timeout);
+	return c;
+}
+
+void
+smtp_client_cancel(struct smtp_client *c)
+{
+	if (c != NULL)
+		client_free(c);
+}
