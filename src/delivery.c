@@ -274,7 +274,7 @@ client_done(void *arg, struct smtp_client_result *res)
 	}
 	if (res->error[0])
 		snprintf(j->last_error, sizeof(j->last_error), "451 4.4.1 "
-		    "%.250s (%.200s)", res->error, remote);
+		    "%.450s", res->error);
 	if (job_pending_count(j) == 0) {
 		job_done(j);
 		return;

@@ -235,7 +235,7 @@ static int
 wants_dsn(const struct queue_rcpt *r, enum bounce_kind kind)
 {
 	if (r->notify == 0)
-		return kind == BOUNCE_FAILED;	/* the default: failures */
+		return 1;	/* the default: failures and delays */
 	if (r->notify & SMTP_NOTIFY_NEVER)
 		return 0;
 	return (r->notify & (kind == BOUNCE_FAILED ? SMTP_NOTIFY_FAILURE :

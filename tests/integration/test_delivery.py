@@ -25,7 +25,8 @@ team@winery-co.co    -> ericm@winery-co.co kimy@winery-co.co someone@example.org
 """
 
 
-def config(tmp, port, dport, sport, queue="retry 1s\n    expire 1h", extra=""):
+def config(tmp, port, dport, sport, queue="retry 1s\n    expire 1h", extra="",
+           intranet=""):
     return f"""\
 hostname gateway.winery-co.co
 spool {tmp}/spool
@@ -46,6 +47,7 @@ virtual-server intranet {{
     listen {INTRANET}:{port}
     relay allow 127.0.0.20/32
     external-dns external
+{intranet}
 }}
 
 connector internet {{
@@ -85,6 +87,9 @@ EXTERNAL_RECORDS = [
     "--host-record=mx.reject.example,127.0.0.68",
     "--mx-host=later.example,mx.later.example,10",
     "--host-record=mx.later.example,127.0.0.69",
+    "--dns-rr=nullmx.example,15,000000",
+    "--mx-host=loop.example,mx.loop.example,10",
+    "--host-record=mx.loop.example,127.0.0.74",
 ]
 
 
@@ -311,3 +316,83 @@ def test_alias_with_external_member(world):
     world.gateway()
     world.send("internet", "x@example.org", ["team@winery-co.co"])
     assert wait_for(lambda: mbx1.rcpts() and kimy.rcpts() and mx1.rcpts())
+
+
+def test_null_mx_bounces(world):
+    mbx1 = world.sink("127.0.0.31")
+    world.gateway()
+    world.send("intranet", "ericm@winery-co.co", ["a@nullmx.example"])
+    assert wait_for(lambda: dsns(mbx1))
+    text = dsns(mbx1)[0].as_string()
+    assert "a@nullmx.example" in text and "5.1.10" in text
+
+
+def test_notify_never_suppresses_the_dsn(world):
+    mbx1 = world.sink("127.0.0.31")
+    world.gateway()
+    c = world.gw.smtp("intranet")
+    c.ehlo("x")
+    c.mail("ericm@winery-co.co")
+    assert c.rcpt("a@nowhere.example", ["NOTIFY=NEVER"])[0] == 250
+    c.data("Subject: x\r\n\r\nbody\r\n")
+    c.quit()
+    assert wait_for(world.queue_empty)
+    time.sleep(1)
+    assert dsns(mbx1) == []
+
+
+def test_delay_warning(world):
+    mbx1 = world.sink("127.0.0.31")
+    world.gateway(queue="retry 1s\n    expire 1h\n    delay-warning 1s")
+    world.send("intranet", "ericm@winery-co.co", ["a@later.example"])
+    assert wait_for(lambda: dsns(mbx1), timeout=30)
+    time.sleep(2.5)
+    [dsn] = dsns(mbx1)
+    text = dsn.as_string()
+    assert "Action: delayed" in text and "a@later.example" in text
+    assert not world.queue_empty()
+
+
+def test_smart_hosts_in_order_and_cost_failover(world):
+    second = world.sink("127.0.0.71")
+    backup = world.sink("127.0.0.73")
+    sp = world.sport
+    world.gateway(extra=f"""
+connector partner {{
+    address-space partner.example cost 1
+    home intranet
+    route smarthost [127.0.0.70]:{sp} [127.0.0.71]:{sp}
+}}
+connector cheap {{
+    address-space failover.example cost 1
+    home intranet
+    route smarthost [127.0.0.72]:{sp}
+}}
+connector backup {{
+    address-space failover.example cost 5
+    home intranet
+    route smarthost [127.0.0.73]:{sp}
+}}
+""")
+    world.send("intranet", "ericm@winery-co.co", ["a@partner.example", "b@failover.example"])
+    assert wait_for(lambda: second.rcpts() == ["a@partner.example"])
+    assert wait_for(lambda: backup.rcpts() == ["b@failover.example"])
+    assert "every address of connector cheap failed, trying connector backup" in world.gw.log()
+    # Smart hosts by address are used as is: no DNS question about them.
+    assert not any("127.0.0.7" in n for _, n in world.internal.queries())
+
+
+def test_never_connects_to_its_own_listening_address(world):
+    world.gateway(intranet=f"    listen 127.0.0.74:{world.sport}")
+    world.send("intranet", "ericm@winery-co.co", ["a@loop.example"])
+    assert wait_for(lambda: "mail loop" in world.gw.log())
+    assert "connect from 127.0.0.74" not in world.gw.log()
+    assert not world.queue_empty()
+
+
+def test_dead_next_hop_does_not_stall_others(world):
+    mx1 = world.sink("127.0.0.61")
+    world.gateway()
+    world.send("intranet", "ericm@winery-co.co", ["a@later.example"])
+    world.send("intranet", "ericm@winery-co.co", ["b@example.org"])
+    assert wait_for(lambda: mx1.rcpts() == ["b@example.org"], timeout=5)
