@@ -22,12 +22,16 @@ CORE_SRC = $(filter-out $(MAINS),$(wildcard src/*.c))
 OBJS	 = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(CORE_SRC))
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_TIME ?= 300
 
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 PYTEST	 = /usr/bin/python3 -m pytest
 
-.PHONY: all asan deps run check unit unit-bins unit-asan integration layering clean
+.PHONY: all asan deps run check unit unit-bins unit-asan integration layering \
+	fuzz fuzz-replay clean
 
 all: $(BUILD)/posternd $(BUILD)/posternctl
 
@@ -72,6 +76,35 @@ unit: unit-bins
 unit-asan:
 	$(MAKE) CC=$(ASAN_CC) BUILD=build/asan OPT=-O1 SANFLAGS="$(ASAN_FLAGS)" unit
 
+# Fuzz harnesses: `make fuzz` runs each under libFuzzer for FUZZ_TIME
+# seconds (new findings land in tests/fuzz/findings/); `fuzz-replay` runs
+# every corpus file once through the ASan+UBSan build, without libFuzzer.
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/libpostern.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c \
+		$(BUILD)/libpostern.a $(LDLIBS_ALL)
+
+fuzz-replay-bins: $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_NAMES))
+
+fuzz-replay:
+	$(MAKE) CC=$(ASAN_CC) BUILD=build/asan OPT=-O1 SANFLAGS="$(ASAN_FLAGS)" \
+		fuzz-replay-bins
+	@set -e; for n in $(FUZZ_NAMES); do \
+		build/asan/fuzz/replay_$$n tests/fuzz/corpus/$$n/*; done
+
+fuzz:
+	$(MAKE) CC=clang BUILD=build/fuzz OPT=-O1 \
+		SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
+		build/fuzz/libpostern.a
+	@set -e; mkdir -p tests/fuzz/findings; for n in $(FUZZ_NAMES); do \
+		clang -std=gnu17 -g -O1 -D_GNU_SOURCE -iquote src -iquote src/lib \
+		-fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_$$n \
+		tests/fuzz/fuzz_$$n.c build/fuzz/libpostern.a $(LDLIBS_ALL); \
+		mkdir -p build/fuzz/corpus_$$n; \
+		build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_TIME) \
+		-artifact_prefix=tests/fuzz/findings/$$n- \
+		build/fuzz/corpus_$$n tests/fuzz/corpus/$$n; done
+
 # src/lib is general purpose: it must never include mail headers (STYLE 2).
 layering:
 	@if grep -n '#include "' src/lib/*.c src/lib/*.h | \
@@ -89,6 +122,7 @@ check: deps
 	$(MAKE) layering
 	$(MAKE) unit
 	$(MAKE) unit-asan
+	$(MAKE) fuzz-replay
 	$(MAKE) integration
 
 clean:
