@@ -4,8 +4,9 @@
  * The queue file is never rewritten; progress goes to SPOOL/state/ID, an
  * append-only log of one-line records, fdatasync'ed after each append:
  *   D IDX TIME          recipient IDX delivered
- *   F IDX TIME REPLY    recipient IDX failed permanently (its DSN is
- *                       already queued, so a crash repeats at worst a DSN)
+ *   F IDX TIME REPLY    recipient IDX failed permanently
+ * A D or F record that a DSN reports (failure, or success on request) is
+ * written only once that DSN is queued, so a crash repeats at worst a DSN.
  *   T IDX TIME REPLY    recipient IDX deferred (last error)
  *   A TIME              one delivery attempt of the message ended
  *   W TIME              the delay warning was sent

@@ -180,6 +180,20 @@ class RawClient:
                 break
         return int(lines[-1][:3]), "\n".join(lines)
 
+    def drain(self, quiet=0.3):
+        """Every reply until the server has been quiet for `quiet` seconds
+        or has closed the connection."""
+        replies = []
+        self.sock.settimeout(quiet)
+        try:
+            while True:
+                replies.append(self.reply())
+        except (socket.timeout, EOFError, ConnectionResetError):
+            pass
+        finally:
+            self.sock.settimeout(30)
+        return replies
+
     def cmd(self, line):
         self.send(line + "\r\n")
         return self.reply()
