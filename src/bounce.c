@@ -398,9 +398,76 @@ struct dsn {
 static const char *
 rcpt_status(const struct dsn *d, const struct bounce_rcpt *r)
 {
-	if (status_ok(r->status))
+	/* A success report with a failure status would contradict its own
+	 * Action field. */
+	if (status_ok(r->status) && (d->kind != BOUNCE_SUCCESS ||
+	    r->status[0] == '2'))
 		return r->status;
-	return d->kind == BOUNCE_FAILED ? "5.0.0" : "4.0.0";
+	switch (d->kind) {
+	case BOUNCE_FAILED:
+		return "5.0.0";
+	case BOUNCE_DELAYED:
+		return "4.0.0";
+	default:
+		return "2.0.0";
+	}
+}
+
+/* RFC 3464 2.3.3; only a success report has a choice. */
+static const char *
+rcpt_action(const struct dsn *d, const struct bounce_rcpt *r)
+{
+	switch (d->kind) {
+	case BOUNCE_FAILED:
+		return "failed";
+	case BOUNCE_DELAYED:
+		return "delayed";
+	default:
+		return r->action != NULL && strcmp(r->action, "relayed") == 0 ?
+		    "relayed" : "delivered";
+	}
+}
+
+/* The human intro of a success report. */
+static int
+success_intro(struct buf *b, const struct dsn *d)
+{
+	size_t i;
+	int rc, relayed = 0;
+
+	for (i = 0; i < d->n; i++)
+		if (strcmp(rcpt_action(d, &d->rcpts[i]), "relayed") == 0)
+			relayed = 1;
+	rc = put_para(b, "Your message was delivered to the recipients "
+	    "listed below. You receive this report because you asked to be "
+	    "told of successful delivery.");
+	/* "relayed" is the end of the line for reports (RFC 3461 5.2.2):
+	 * the sender must not wait for another. */
+	if (relayed)
+		rc |= put_para(b, "A recipient marked as relayed was handed to "
+		    "a mail server that does not send delivery reports: you "
+		    "will hear nothing more about it, whether it reaches the "
+		    "mailbox or not.");
+	rc |= put_para(b, "The header of your message is attached.");
+	return rc;
+}
+
+/* One recipient of a success report, for a person. */
+static char *
+success_line(const struct dsn *d, const struct bounce_rcpt *r,
+    const char *addr, const char *mta, const char *diag)
+{
+	if (strcmp(rcpt_action(d, r), "delivered") == 0)
+		return xasprintf("<%s>: delivered to the mailbox (status %s)",
+		    addr, rcpt_status(d, r));
+	if (diag && *diag && mta && *mta)
+		return xasprintf("<%s>: relayed to host %s, which said: %s",
+		    addr, mta, diag);
+	if (mta && *mta)
+		return xasprintf("<%s>: relayed to host %s (status %s)", addr,
+		    mta, rcpt_status(d, r));
+	return xasprintf("<%s>: relayed (status %s)", addr,
+	    rcpt_status(d, r));
 }
 
 static int
@@ -424,6 +491,8 @@ text_part(struct buf *b, const struct dsn *d)
 		    "because you asked for headers only.");
 		rc |= put_para(b, "If the reason is not clear, please forward "
 		    "this report to your postmaster, who can look into it.");
+	} else if (d->kind == BOUNCE_SUCCESS) {
+		rc |= success_intro(b, d);
 	} else {
 		rc |= put_para(b, "Your message has not been delivered yet to "
 		    "one or more of its recipients. This is only a warning: "
@@ -439,7 +508,9 @@ text_part(struct buf *b, const struct dsn *d)
 		addr = addr_ascii(r->addr, &utf8);
 		diag = r->diagnostic ? sanitize(r->diagnostic, DIAG_MAX) : NULL;
 		mta = r->remote_mta ? host_token(r->remote_mta) : NULL;
-		if (diag && *diag && mta && *mta)
+		if (d->kind == BOUNCE_SUCCESS)
+			line = success_line(d, r, addr, mta, diag);
+		else if (diag && *diag && mta && *mta)
 			line = xasprintf("<%s>: host %s said: %s", addr, mta,
 			    diag);
 		else if (diag && *diag)
@@ -503,8 +574,7 @@ status_part(struct buf *b, const struct dsn *d)
 		rc |= put_field(b, "Final-Recipient", v);
 		free(v);
 		free(t);
-		rc |= put_field(b, "Action", d->kind == BOUNCE_FAILED ?
-		    "failed" : "delayed");
+		rc |= put_field(b, "Action", rcpt_action(d, r));
 		rc |= put_field(b, "Status", rcpt_status(d, r));
 		if (r->remote_mta != NULL) {
 			t = host_token(r->remote_mta);
@@ -598,7 +668,8 @@ compose(struct buf *out, struct dsn *d, const char *msg, size_t msglen)
 	free(to);
 	rc |= buf_appendf(out, "Subject: %s\r\n", d->kind == BOUNCE_FAILED ?
 	    "Undelivered Mail Returned to Sender" :
-	    "Delayed Mail (still being retried)");
+	    d->kind == BOUNCE_DELAYED ? "Delayed Mail (still being retried)" :
+	    "Successful Mail Delivery Report");
 	rc |= buf_appendf(out, "Date: %s\r\n", date);
 	rc |= buf_appendf(out, "Message-ID: <%s.dsn@%s>\r\n", id, d->host);
 	rc |= buf_appendf(out, "Auto-Submitted: auto-replied\r\n");
@@ -667,8 +738,10 @@ bounce_compose(struct buf *out, enum bounce_kind kind,
 		return -1;
 	}
 	d.now = now;
-	d.full = env->ret == SMTP_RET_FULL ||
-	    (env->ret == SMTP_RET_NONE && msglen <= RETURN_FULL_MAX);
+	/* RET is about failed reports (RFC 3461 4.3); a success report
+	 * identifies the message by its header. */
+	d.full = kind != BOUNCE_SUCCESS && (env->ret == SMTP_RET_FULL ||
+	    (env->ret == SMTP_RET_NONE && msglen <= RETURN_FULL_MAX));
 
 	rc = compose(out, &d, msg, msglen);
 	if (rc == -1 && d.full) {

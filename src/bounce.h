@@ -17,14 +17,22 @@
 
 struct queue_envelope;
 
-enum bounce_kind { BOUNCE_FAILED, BOUNCE_DELAYED };
+/*
+ * FAILED: "failed" reports; DELAYED: "delayed" warnings; SUCCESS: RFC 3461
+ * NOTIFY=SUCCESS reports, "delivered" (into the local store) or "relayed"
+ * (to a peer that does not offer DSN, so it will not report itself).
+ */
+enum bounce_kind { BOUNCE_FAILED, BOUNCE_DELAYED, BOUNCE_SUCCESS };
 
 struct bounce_rcpt {
 	const char	*addr;		/* final recipient */
 	const char	*orcpt;		/* RFC 3461 ORCPT "rfc822;x@y" or NULL */
-	const char	*status;	/* "5.1.1" / "4.4.1" */
+	const char	*status;	/* "5.1.1" / "4.4.1" / "2.0.0" */
 	const char	*diagnostic;	/* the remote reply, or NULL */
 	const char	*remote_mta;	/* host name, or NULL */
+	const char	*action;	/* BOUNCE_SUCCESS: "delivered" (also
+					   for NULL) or "relayed"; the other
+					   kinds ignore it */
 };
 
 /*

@@ -262,10 +262,11 @@ client_done(void *arg, struct smtp_client_result *res)
 	for (size_t k = 0; k < j->ncur; k++) {
 		struct smtp_client_rcpt *cr = &j->cur[k];
 
-		if (cr->result == SMTP_RCPT_DELIVERED)
+		if (cr->result == SMTP_RCPT_DELIVERED) {
 			settle(a, j->curidx[k], RCPT_DELIVERED, cr->reply,
 			    remote);
-		else if (cr->result == SMTP_RCPT_FAILED)
+			a->res[j->curidx[k]].peer_dsn = res->peer_dsn;
+		} else if (cr->result == SMTP_RCPT_FAILED)
 			settle(a, j->curidx[k], RCPT_FAILED, cr->reply,
 			    remote);
 		else if (cr->reply[0])

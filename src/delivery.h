@@ -50,7 +50,10 @@ struct delivery_result {
 	enum rcpt_state	 st;
 	char		 reply[512];	/* "550 5.1.1 ..." or our own text */
 	char		 status[16];	/* enhanced status, "5.1.1" */
-	char		 remote[300];	/* next hop that answered, or "" */
+	char		 remote[300];	/* next hop that answered, "local"
+					   for the Maildir store, or "" */
+	int		 peer_dsn;	/* delivered to a peer that offered
+					   DSN: it reports success, not us */
 };
 
 typedef void (*delivery_done_cb)(void *arg, struct delivery_result *res);

@@ -6,15 +6,53 @@
  * cannot refuse the organisation's own mail); anything else needs the
  * server's relay permission or a partner address space marked `relay`, and
  * then a connector that routes it.  Address literals are never local.
+ *
+ * At connect, allow-client is looked at first: an exception inside a
+ * blocked range must win, and it spares the client the DNSBL lookups too.
  */
 #include "policy.h"
 #include "addr.h"
 #include "conf.h"
 #include "netaddr.h"
 #include "router.h"
+#include "senderlist.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+static const char *rule_names[POLICY_RULE_COUNT] = {
+	[POLICY_RULE_BLOCK_CLIENT] = "block-client",
+	[POLICY_RULE_DNSBL] = "dnsbl",
+	[POLICY_RULE_PREGREET] = "pregreet",
+	[POLICY_RULE_MAX_CONNECTIONS] = "max-connections",
+	[POLICY_RULE_MAX_CONNECTIONS_PER_IP] = "max-connections-per-ip",
+	[POLICY_RULE_RATE_LIMIT] = "rate-limit",
+	[POLICY_RULE_MAX_ERRORS] = "max-errors",
+	[POLICY_RULE_BLOCK_SENDER] = "block-sender",
+	[POLICY_RULE_BLOCK_SENDERS_FILE] = "block-senders-file",
+	[POLICY_RULE_TLS_REQUIRED] = "tls-required",
+	[POLICY_RULE_AUTH_REQUIRED] = "auth-required",
+	[POLICY_RULE_RELAY] = "relay",
+	[POLICY_RULE_NO_ROUTE] = "no-route",
+	[POLICY_RULE_BLOCK_RECIPIENT] = "block-recipient",
+	[POLICY_RULE_UNKNOWN_USER] = "unknown-user",
+	[POLICY_RULE_MAX_UNKNOWN] = "max-unknown-recipients",
+	[POLICY_RULE_DIRECTORY_TEMPFAIL] = "directory-tempfail",
+	[POLICY_RULE_EXPANSION_LIMIT] = "expansion-limit",
+	[POLICY_RULE_MAX_RECIPIENTS] = "max-recipients",
+	[POLICY_RULE_SIZE] = "size",
+	[POLICY_RULE_LINE_LENGTH] = "line-length",
+	[POLICY_RULE_MAIL_LOOP] = "mail-loop",
+	[POLICY_RULE_BARE_NEWLINE] = "bare-newline",
+};
+
+const char *
+policy_rule_name(enum policy_rule r)
+{
+	return (unsigned)r < POLICY_RULE_COUNT && rule_names[r] ?
+	    rule_names[r] : "?";
+}
 
 int
 policy_may_relay(const struct conf_vserver *vs, const struct policy_client *cl)
@@ -41,13 +79,13 @@ policy_rcpt(const struct conf *c, const struct conf_vserver *vs,
 	    (rcpt->literal || !router_is_relay_domain(c, rcpt->domain))) {
 		out->verdict = POLICY_RCPT_REFUSE;
 		out->reply = "550 5.7.1 Relay access denied";
-		out->rule = "relay";
+		out->rule = POLICY_RULE_RELAY;
 		return;
 	}
 	if (router_connectors(c, rcpt->domain, best, 1) == 0) {
 		out->verdict = POLICY_RCPT_REFUSE;
 		out->reply = "550 5.1.2 No route to the recipient's domain";
-		out->rule = "no-route";
+		out->rule = POLICY_RULE_NO_ROUTE;
 		return;
 	}
 	out->verdict = POLICY_RCPT_RELAY;
@@ -69,18 +107,19 @@ sender_matches(const char *entry, const struct addr *sender,
 
 const char *
 policy_sender(const struct conf_vserver *vs, const struct addr *sender,
-    const char *const *extra, size_t nextra)
+    const struct senderlist *file, enum policy_rule *rule)
 {
 	char key[ADDR_TEXT_MAX];
 	const struct conf_filter *f = &vs->filter;
 
 	addr_format_key(sender, key, sizeof(key));
+	*rule = POLICY_RULE_BLOCK_SENDER;
 	for (size_t i = 0; i < f->nblock_sender; i++)
 		if (sender_matches(f->block_sender[i], sender, key))
 			return "550 5.7.1 Sender address rejected: blocked";
-	for (size_t i = 0; i < nextra; i++)
-		if (sender_matches(extra[i], sender, key))
-			return "550 5.7.1 Sender address rejected: blocked";
+	*rule = POLICY_RULE_BLOCK_SENDERS_FILE;
+	if (senderlist_match(file, sender))
+		return "550 5.7.1 Sender address rejected: blocked";
 	return NULL;
 }
 
@@ -96,14 +135,26 @@ policy_rcpt_blocked(const struct conf_vserver *vs, const char *rcpt_key)
 	return NULL;
 }
 
-const char *
-policy_client(const struct conf_vserver *vs, const struct sockaddr *sa)
+enum policy_client_verdict
+policy_client(const struct conf_vserver *vs, const struct sockaddr *sa,
+    const char **reply)
 {
 	const struct conf_filter *f = &vs->filter;
 
+	*reply = NULL;
 	if (netaddr_cidr_match_any(f->allow_client, f->nallow_client, sa))
-		return NULL;
-	if (netaddr_cidr_match_any(f->block_client, f->nblock_client, sa))
-		return "554 5.7.1 Client host rejected: access denied";
-	return NULL;
+		return POLICY_CLIENT_EXEMPT;
+	if (netaddr_cidr_match_any(f->block_client, f->nblock_client, sa)) {
+		*reply = "554 5.7.1 Client host rejected: access denied";
+		return POLICY_CLIENT_BLOCKED;
+	}
+	return POLICY_CLIENT_OK;
+}
+
+void
+policy_dnsbl_reply(char *buf, size_t len, const char *client_ip,
+    const char *zone)
+{
+	snprintf(buf, len, "554 5.7.1 Service unavailable; client [%s] "
+	    "blocked using %s", client_ip, zone);
 }

@@ -1,21 +1,63 @@
 /*
- * policy — the accept/refuse decisions of a virtual server (SPEC 1, 5).
+ * policy — the accept/refuse decisions of a virtual server (SPEC 1, 3, 5).
  *
  * Pure functions over a configuration snapshot and the facts of a session
- * (client address, authentication); no I/O.  Each decision comes back as a
- * verdict plus the exact reply text, so that a live session and a dry run
- * (`posternctl trace`, later) cannot disagree.  Directory answers are the
- * caller's business: policy_rcpt() says whether the directory must be asked.
+ * (client address, authentication, sender); no I/O.  Each decision comes
+ * back as a verdict plus the exact reply text, so that a live session and
+ * a dry run (`posternctl trace`, later) cannot disagree.  Answers that need
+ * a lookup (directory, DNSBL, rate counters) are the caller's business:
+ * policy says when to ask and words the refusal.
+ *
+ * Every refusal has a rule (enum policy_rule): its name goes into the one
+ * log line of the refusal and indexes the per-rule counters that
+ * `posternctl stats` shows, so the vocabulary lives here, once.
  */
 #ifndef POSTERN_POLICY_H
 #define POSTERN_POLICY_H
 
+#include <stddef.h>
 #include <sys/socket.h>
 
 struct addr;
 struct conf;
 struct conf_vserver;
 struct conf_connector;
+struct senderlist;
+
+enum policy_rule {
+	/* connection filtering */
+	POLICY_RULE_BLOCK_CLIENT,	/* block-client: 554 5.7.1 */
+	POLICY_RULE_DNSBL,		/* dnsbl: 554 5.7.1 */
+	POLICY_RULE_PREGREET,		/* greet-wait: 554 5.5.1, close */
+	POLICY_RULE_MAX_CONNECTIONS,	/* 421 4.7.0 at connect */
+	POLICY_RULE_MAX_CONNECTIONS_PER_IP, /* 421 4.7.0 at connect */
+	/* abuse control */
+	POLICY_RULE_RATE_LIMIT,		/* rate-limit: 421 4.7.0, close */
+	POLICY_RULE_MAX_ERRORS,		/* 421 4.7.0, close */
+	/* sender filtering */
+	POLICY_RULE_BLOCK_SENDER,	/* block-sender: 550 5.7.1 */
+	POLICY_RULE_BLOCK_SENDERS_FILE,	/* block-senders-file: 550 5.7.1 */
+	POLICY_RULE_TLS_REQUIRED,	/* 530 5.7.0 */
+	POLICY_RULE_AUTH_REQUIRED,	/* 530 5.7.0 */
+	/* recipient filtering */
+	POLICY_RULE_RELAY,		/* 550 5.7.1 */
+	POLICY_RULE_NO_ROUTE,		/* 550 5.1.2 */
+	POLICY_RULE_BLOCK_RECIPIENT,	/* block-recipient: 550 5.7.1 */
+	POLICY_RULE_UNKNOWN_USER,	/* 550 5.1.1 */
+	POLICY_RULE_MAX_UNKNOWN,	/* max-unknown-recipients: 421 4.7.0 */
+	POLICY_RULE_DIRECTORY_TEMPFAIL,	/* 451 4.3.0 */
+	POLICY_RULE_EXPANSION_LIMIT,	/* 550 5.4.6 */
+	POLICY_RULE_MAX_RECIPIENTS,	/* 452 4.5.3 */
+	/* message checks */
+	POLICY_RULE_SIZE,		/* 552 5.3.4 */
+	POLICY_RULE_LINE_LENGTH,	/* 554 5.6.0 */
+	POLICY_RULE_MAIL_LOOP,		/* 554 5.4.6 */
+	POLICY_RULE_BARE_NEWLINE,	/* 521 5.5.2, close */
+	POLICY_RULE_COUNT
+};
+
+/* "block-client", "dnsbl", ...: stable names for logs and statistics. */
+const char *policy_rule_name(enum policy_rule r);
 
 struct policy_client {
 	const struct sockaddr	*addr;
@@ -34,8 +76,7 @@ struct policy_rcpt_result {
 	enum policy_rcpt_verdict	 verdict;
 	const struct conf_connector	*conn;	/* RELAY: the best connector */
 	const char			*reply;	/* REFUSE: "550 5.7.1 ..." */
-	const char			*rule;	/* REFUSE: short name for logs
-						   and counters */
+	enum policy_rule		 rule;	/* REFUSE: why */
 };
 
 /* Relay control for one recipient (already syntactically valid). */
@@ -48,19 +89,31 @@ int	policy_may_relay(const struct conf_vserver *vs,
 	    const struct policy_client *cl);
 
 /*
- * Sender filtering at MAIL: NULL if allowed, else the reply.  `extra` is a
- * list loaded from block-senders-file (may be NULL).
+ * Sender filtering at MAIL: NULL if allowed, else the reply, with *rule
+ * saying which list matched.  `file` is the virtual server's
+ * block-senders-file list (may be NULL).
  */
 const char *policy_sender(const struct conf_vserver *vs,
-	    const struct addr *sender, const char *const *extra,
-	    size_t nextra);
+	    const struct addr *sender, const struct senderlist *file,
+	    enum policy_rule *rule);
 
 /* block-recipient: NULL if allowed, else the reply. */
 const char *policy_rcpt_blocked(const struct conf_vserver *vs,
 	    const char *rcpt_key);
 
-/* Connection filtering at connect: NULL if allowed, else the reply. */
-const char *policy_client(const struct conf_vserver *vs,
-	    const struct sockaddr *sa);
+enum policy_client_verdict {
+	POLICY_CLIENT_OK,	/* no static rule: the DNSBL zones decide */
+	POLICY_CLIENT_EXEMPT,	/* allow-client: neither block-client nor
+				   dnsbl applies */
+	POLICY_CLIENT_BLOCKED,	/* block-client: *reply */
+};
+
+/* Connection filtering at connect, before any DNS. */
+enum policy_client_verdict policy_client(const struct conf_vserver *vs,
+	    const struct sockaddr *sa, const char **reply);
+
+/* The refusal of a client a DNSBL zone lists ("554 5.7.1 ..."). */
+void	policy_dnsbl_reply(char *buf, size_t len, const char *client_ip,
+	    const char *zone);
 
 #endif

@@ -3,8 +3,9 @@
  *
  * Start-up order matters: read and check the configuration (nothing starts
  * on any error), prepare the spool, bind every listener as root, drop
- * privileges, load the spool, then serve.  SIGHUP reloads configuration and
- * directory into fresh snapshots and swaps them in only if both load;
+ * privileges, load the spool, then serve.  SIGHUP reloads configuration,
+ * directory and block-senders-file lists into fresh snapshots and swaps
+ * them in only if all load;
  * SIGTERM/SIGINT stop accepting, let transactions in flight finish (within
  * SHUTDOWN_GRACE seconds), and keep the queue.
  */
@@ -15,6 +16,7 @@
 #include "queue.h"
 #include "resolver.h"
 #include "scheduler.h"
+#include "senderlist.h"
 #include "smtp_server.h"
 #include "workpool.h"
 
@@ -54,6 +56,7 @@ reload(struct daemon *d)
 	struct conf *nc;
 	struct directory *nd;
 	struct resolver_set *nrs;
+	struct senderlist_set *nss;
 
 	log_info("reloading %s", d->path);
 	if (conf_load(d->path, &nc, err, sizeof(err)) == -1) {
@@ -67,9 +70,17 @@ reload(struct daemon *d)
 		conf_unref(nc);
 		return;
 	}
+	if (senderlist_set_load(nc, &nss, err, sizeof(err)) == -1) {
+		log_warnx("reload refused, keeping the running configuration: "
+		    "%s", err);
+		directory_unref(nd);
+		conf_unref(nc);
+		return;
+	}
 	if (smtp_server_listen(d->server, nc, err, sizeof(err)) == -1) {
 		log_warnx("reload refused, keeping the running configuration: "
 		    "%s", err);
+		senderlist_set_free(nss);
 		directory_unref(nd);
 		conf_unref(nc);
 		return;
@@ -77,11 +88,14 @@ reload(struct daemon *d)
 	if ((nrs = resolver_set_new(d->base, nc, err, sizeof(err))) == NULL) {
 		log_warnx("reload refused, keeping the running configuration: "
 		    "%s", err);
+		senderlist_set_free(nss);
 		directory_unref(nd);
 		conf_unref(nc);
 		return;
 	}
-	smtp_server_set_config(d->server, nc, nd);
+	/* The scheduler keeps every resolver set until exit; the server
+	 * borrows them for DNSBL lookups. */
+	smtp_server_set_config(d->server, nc, nd, nrs, nss);
 	scheduler_set_config(d->sched, nc, nd, nrs);
 	conf_unref(d->conf);
 	directory_unref(d->dir);
@@ -157,6 +171,7 @@ main(int argc, char *argv[])
 	const int signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	char err[CONF_ERR_MAX];
 	struct resolver_set *rs;
+	struct senderlist_set *senders;
 	int ch, check_only = 0, debug = 0;
 	long nqueued;
 
@@ -189,8 +204,17 @@ main(int argc, char *argv[])
 		conf_unref(d.conf);
 		return 1;
 	}
+	/* Read as root, like the directory; a reload reads it again as the
+	 * unprivileged user. */
+	if (senderlist_set_load(d.conf, &senders, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		directory_unref(d.dir);
+		conf_unref(d.conf);
+		return 1;
+	}
 	if (check_only) {
 		printf("%s: configuration OK\n", d.path);
+		senderlist_set_free(senders);
 		directory_unref(d.dir);
 		conf_unref(d.conf);
 		return 0;
@@ -221,7 +245,7 @@ main(int argc, char *argv[])
 	if ((nqueued = scheduler_load(d.sched)) < 0)
 		fatalx("cannot read the spool %s", d.conf->spool);
 	log_info("%ld message(s) in the queue", nqueued);
-	smtp_server_set_config(d.server, d.conf, d.dir);
+	smtp_server_set_config(d.server, d.conf, d.dir, rs, senders);
 	smtp_server_on_queued(d.server, queued, &d);
 	for (int i = 0; signums[i]; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);

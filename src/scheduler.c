@@ -34,6 +34,18 @@
 
 #define BOUNCE_MAX	(8 * 1024 * 1024)	/* a DSN with its returned
 						   content */
+#define DSN_KINDS	(BOUNCE_SUCCESS + 1)	/* queued in enum order */
+
+/*
+ * The DSN of one kind an attempt sends, with the state records of the
+ * recipients it reports: those are persisted only once it is queued, so
+ * that a crash can repeat a DSN but never lose one.
+ */
+struct dsn_job {
+	size_t		*idx;		/* the recipients it reports */
+	size_t		 n;
+	struct buf	 rec;		/* their records */
+};
 
 struct qmsg {
 	TAILQ_ENTRY(qmsg)	 entry;
@@ -46,6 +58,10 @@ struct qmsg {
 	uint64_t		 body_offset;
 	struct delivery_result	*res;
 	struct buf		 rec;		/* records to persist */
+	struct dsn_job		 dsn[DSN_KINDS];
+	unsigned		 dsn_next;	/* next kind to queue */
+	char			*msg;		/* read once for the DSNs */
+	size_t			 msglen;
 	int			 remove;	/* all settled: unlink after */
 	char			 err[256];
 };
@@ -71,6 +87,7 @@ struct scheduler {
 };
 
 static void	msg_attempt(evutil_socket_t, short, void *);
+static void	dsn_clear(struct qmsg *);
 
 /* ---- life of a message ---- */
 
@@ -85,6 +102,8 @@ msg_new(struct scheduler *s, struct queue_envelope *env)
 	queue_state_init(&m->qs, env->nrcpts);
 	m->timer = evtimer_new(s->base, msg_attempt, m);
 	buf_init(&m->rec, QUEUE_ENVELOPE_MAX);
+	for (unsigned k = 0; k < DSN_KINDS; k++)
+		buf_init(&m->dsn[k].rec, QUEUE_ENVELOPE_MAX);
 	TAILQ_INSERT_TAIL(&s->msgs, m, entry);
 	return m;
 }
@@ -97,6 +116,9 @@ msg_free(struct qmsg *m)
 	queue_state_free(&m->qs);
 	queue_envelope_free(m->env);
 	buf_free(&m->rec);
+	dsn_clear(m);
+	for (unsigned k = 0; k < DSN_KINDS; k++)
+		buf_free(&m->dsn[k].rec);
 	free(m->res);
 	if (m->fd != -1)
 		close(m->fd);
@@ -202,55 +224,96 @@ persist(struct qmsg *m)
 
 /* ---- DSNs ---- */
 
-struct dsn_wait {
-	struct qmsg	*m;
-};
-
-static void
-dsn_committed(void *arg, int error, struct queue_envelope *env)
-{
-	struct dsn_wait *w = arg;
-	struct qmsg *m = w->m;
-
-	free(w);
-	if (error) {
-		/* The failures are not recorded either: the next attempt
-		 * meets them again and retries the DSN. */
-		log_warnx("%s: cannot queue a DSN: %s", m->env->id,
-		    strerror(error));
-		queue_envelope_free(env);
-		m->remove = 0;
-		buf_reset(&m->rec);
-		queue_state_rec_event(&m->rec, 'A', time(NULL));
-		persist(m);
-		return;
-	}
-	log_info("%s: sender notification: %s", env->id, m->env->id);
-	scheduler_add(m->s, env);
-	persist(m);
-}
-
 /* Does this recipient want a DSN of this kind (RFC 3461 NOTIFY)? */
 static int
 wants_dsn(const struct queue_rcpt *r, enum bounce_kind kind)
 {
-	if (r->notify == 0)
-		return 1;	/* the default: failures and delays */
 	if (r->notify & SMTP_NOTIFY_NEVER)
 		return 0;
-	return (r->notify & (kind == BOUNCE_FAILED ? SMTP_NOTIFY_FAILURE :
-	    SMTP_NOTIFY_DELAY)) != 0;
+	switch (kind) {
+	case BOUNCE_FAILED:
+		/* Without NOTIFY: failures and delays (RFC 3461 4.1). */
+		return r->notify == 0 || (r->notify & SMTP_NOTIFY_FAILURE);
+	case BOUNCE_DELAYED:
+		return r->notify == 0 || (r->notify & SMTP_NOTIFY_DELAY);
+	default:
+		return (r->notify & SMTP_NOTIFY_SUCCESS) != 0;
+	}
 }
 
-static int
-read_message(struct qmsg *m, char **msg, size_t *len)
+/*
+ * Where recipient i's record goes: with the DSN of `kind` when that will
+ * report it, else straight into the attempt's records.  A bounce is never
+ * bounced, and the null sender gets no success report either.
+ */
+static struct buf *
+rec_for(struct qmsg *m, size_t i, enum bounce_kind kind)
+{
+	struct dsn_job *j = &m->dsn[kind];
+
+	if (m->env->sender[0] == '\0' || !wants_dsn(&m->env->rcpts[i], kind))
+		return &m->rec;
+	if (j->idx == NULL)
+		j->idx = xcalloc(m->env->nrcpts, sizeof(*j->idx));
+	j->idx[j->n++] = i;
+	return &j->rec;
+}
+
+static void
+dsn_clear(struct qmsg *m)
+{
+	for (unsigned k = 0; k < DSN_KINDS; k++) {
+		free(m->dsn[k].idx);
+		m->dsn[k].idx = NULL;
+		m->dsn[k].n = 0;
+		buf_reset(&m->dsn[k].rec);
+	}
+	free(m->msg);
+	m->msg = NULL;
+	m->msglen = 0;
+	m->dsn_next = 0;
+}
+
+/* The DSN is queued (or not needed after all): its records may follow. */
+static void
+dsn_records_keep(struct qmsg *m, struct dsn_job *j)
+{
+	if (j->rec.len > 0)
+		buf_append(&m->rec, j->rec.p, j->rec.len);
+	buf_reset(&j->rec);
+}
+
+/*
+ * The DSN of `kind` could not be queued: its records are dropped, and in
+ * memory its recipients go back to what the disk says, so the next
+ * attempt meets them again and retries the DSN.  A delivered recipient is
+ * then delivered again: at least once, as after a crash.
+ */
+static void
+dsn_rollback(struct qmsg *m, enum bounce_kind kind)
+{
+	struct dsn_job *j = &m->dsn[kind];
+
+	if (kind == BOUNCE_DELAYED)
+		m->qs.warned = 0;
+	else
+		for (size_t i = 0; i < j->n; i++)
+			m->qs.st[j->idx[i]] = RCPT_PENDING;
+	buf_reset(&j->rec);
+	m->remove = queue_state_pending(&m->qs) == 0;
+}
+
+static void
+read_message(struct qmsg *m)
 {
 	ssize_t r;
 	size_t off = 0;
 
-	*msg = xmalloc(m->env->size + 1);
+	if (m->msg != NULL)
+		return;
+	m->msg = xmalloc(m->env->size + 1);
 	while (off < m->env->size) {
-		r = pread(m->fd, *msg + off, m->env->size - off,
+		r = pread(m->fd, m->msg + off, m->env->size - off,
 		    (off_t)(m->body_offset + off));
 		if (r <= 0) {
 			if (r == -1 && errno == EINTR)
@@ -259,64 +322,79 @@ read_message(struct qmsg *m, char **msg, size_t *len)
 		}
 		off += (size_t)r;
 	}
-	*len = off;
-	return 0;
+	m->msglen = off;
+}
+
+static void	dsn_next(struct qmsg *);
+
+static void
+dsn_committed(void *arg, int error, struct queue_envelope *env)
+{
+	struct qmsg *m = arg;
+	enum bounce_kind kind = (enum bounce_kind)(m->dsn_next - 1);
+
+	if (error) {
+		log_warnx("%s: cannot queue a DSN: %s", m->env->id,
+		    strerror(error));
+		queue_envelope_free(env);
+		dsn_rollback(m, kind);
+	} else {
+		log_info("%s: sender notification: %s", env->id, m->env->id);
+		dsn_records_keep(m, &m->dsn[kind]);
+		scheduler_add(m->s, env);
+	}
+	dsn_next(m);
 }
 
 /*
- * Queue one DSN of `kind` for the recipients in idx[0..n); 1 if one was
- * started (persist() then runs from its callback), 0 if none was needed.
+ * Start queueing the DSN of `kind` for its recipients; 1 if started
+ * (dsn_committed follows), 0 if it could not be composed.
  */
 static int
-dsn_send(struct qmsg *m, enum bounce_kind kind, const size_t *idx, size_t n)
+dsn_send(struct qmsg *m, enum bounce_kind kind)
 {
+	static const char *const dflt[DSN_KINDS] = { "5.0.0", "4.0.0",
+	    "2.0.0" };
 	struct scheduler *s = m->s;
+	struct dsn_job *j = &m->dsn[kind];
 	struct bounce_rcpt *br;
 	struct queue_envelope *env;
-	struct dsn_wait *w;
 	struct buf out;
-	char *msg, *body;
-	size_t msglen, bodylen, k = 0;
+	char *body;
+	size_t bodylen;
 	time_t now = time(NULL);
 
-	/* A bounce is never bounced. */
-	if (m->env->sender[0] == '\0' || n == 0)
-		return 0;
-	br = xcalloc(n, sizeof(*br));
-	for (size_t i = 0; i < n; i++) {
-		const struct queue_rcpt *r = &m->env->rcpts[idx[i]];
-		const struct delivery_result *d = &m->res[idx[i]];
+	br = xcalloc(j->n, sizeof(*br));
+	for (size_t k = 0; k < j->n; k++) {
+		const struct queue_rcpt *r = &m->env->rcpts[j->idx[k]];
+		const struct delivery_result *d = &m->res[j->idx[k]];
+		int local = strcmp(d->remote, "local") == 0;
 
-		if (!wants_dsn(r, kind))
-			continue;
 		br[k].addr = r->addr;
 		br[k].orcpt = r->orcpt;
-		br[k].status = d->status[0] ? d->status :
-		    kind == BOUNCE_FAILED ? "5.0.0" : "4.0.0";
+		br[k].status = kind == BOUNCE_SUCCESS || !d->status[0] ?
+		    dflt[kind] : d->status;
 		br[k].diagnostic = d->reply[0] ? d->reply :
-		    m->qs.last[idx[i]];
-		br[k].remote_mta = d->remote[0] && strcmp(d->remote, "local") ?
-		    d->remote : NULL;
-		k++;
+		    m->qs.last[j->idx[k]];
+		/* Our own "250 Delivered to the mailbox store" tells the
+		 * sender nothing a "delivered" does not. */
+		if (kind == BOUNCE_SUCCESS && local)
+			br[k].diagnostic = NULL;
+		br[k].remote_mta = d->remote[0] && !local ? d->remote : NULL;
+		br[k].action = local ? "delivered" : "relayed";
 	}
-	if (k == 0) {
-		free(br);
-		return 0;
-	}
-	read_message(m, &msg, &msglen);
+	read_message(m);
 	buf_init(&out, BOUNCE_MAX);
-	if (bounce_compose(&out, kind, m->env, msg, msglen, br, k,
+	if (bounce_compose(&out, kind, m->env, m->msg, m->msglen, br, j->n,
 	    s->conf->hostname, now) == -1) {
 		/* Only an absurd envelope gets here (even the headers-only
-		 * DSN did not fit): logged, the failure stands. */
+		 * DSN did not fit): logged, the outcome stands. */
 		log_warnx("%s: cannot compose a DSN: %s", m->env->id,
 		    strerror(errno));
 		buf_free(&out);
-		free(msg);
 		free(br);
 		return 0;
 	}
-	free(msg);
 	free(br);
 	body = buf_release(&out, &bodylen);
 
@@ -330,24 +408,50 @@ dsn_send(struct qmsg *m, enum bounce_kind kind, const size_t *idx, size_t n)
 	env->smtputf8 = m->env->smtputf8;
 	env->body_8bit = m->env->body_8bit;
 	queue_envelope_add_rcpt(env, m->env->sender, NULL, 0);
-	w = xcalloc(1, sizeof(*w));
-	w->m = m;
-	queue_commit(s->writer, env, body, bodylen, dsn_committed, w);
+	queue_commit(s->writer, env, body, bodylen, dsn_committed, m);
 	return 1;
 }
 
+/*
+ * Queue the attempt's DSNs one after the other (each commit callback
+ * starts the next), then persist the records: every record waits for the
+ * DSN that reports its recipient.
+ */
+static void
+dsn_next(struct qmsg *m)
+{
+	while (m->dsn_next < DSN_KINDS) {
+		enum bounce_kind kind = (enum bounce_kind)m->dsn_next++;
+		struct dsn_job *j = &m->dsn[kind];
+
+		if (j->n > 0 && dsn_send(m, kind))
+			return;
+		dsn_records_keep(m, j);
+	}
+	dsn_clear(m);
+	persist(m);
+}
+
 /* ---- attempts ---- */
+
+/*
+ * Delivered to the local store, or to a peer without DSN (which never saw
+ * NOTIFY): the success report is ours to send (RFC 3461 5.2.2, 5.2.3).  A
+ * peer with DSN got NOTIFY=SUCCESS and reports itself.
+ */
+static int
+success_is_ours(const struct delivery_result *d)
+{
+	return strcmp(d->remote, "local") == 0 || !d->peer_dsn;
+}
 
 static void
 attempt_done(void *arg, struct delivery_result *res)
 {
 	struct qmsg *m = arg;
-	struct scheduler *s = m->s;
-	const struct conf_queue *q = &s->conf->queue;
+	const struct conf_queue *q = &m->s->conf->queue;
 	time_t now = time(NULL);
-	size_t *failed = xcalloc(m->env->nrcpts, sizeof(*failed));
-	size_t nfailed = 0, pending = 0;
-	int started = 0;
+	size_t pending = 0;
 
 	(void)res;
 	for (size_t i = 0; i < m->env->nrcpts; i++) {
@@ -356,12 +460,14 @@ attempt_done(void *arg, struct delivery_result *res)
 		if (m->qs.st[i] != RCPT_PENDING)
 			continue;
 		if (d->st == RCPT_DELIVERED) {
-			queue_state_rec_rcpt(&m->rec, 'D', i, now, NULL);
+			queue_state_rec_rcpt(success_is_ours(d) ?
+			    rec_for(m, i, BOUNCE_SUCCESS) : &m->rec, 'D', i,
+			    now, NULL);
 			m->qs.st[i] = RCPT_DELIVERED;
 		} else if (d->st == RCPT_FAILED) {
-			queue_state_rec_rcpt(&m->rec, 'F', i, now, d->reply);
+			queue_state_rec_rcpt(rec_for(m, i, BOUNCE_FAILED), 'F',
+			    i, now, d->reply);
 			m->qs.st[i] = RCPT_FAILED;
-			failed[nfailed++] = i;
 		} else {
 			queue_state_rec_rcpt(&m->rec, 'T', i, now, d->reply);
 			free(m->qs.last[i]);
@@ -386,31 +492,29 @@ attempt_done(void *arg, struct delivery_result *res)
 			    d->reply);
 			snprintf(d->reply, sizeof(d->reply), "%s", reply);
 			snprintf(d->status, sizeof(d->status), "4.4.7");
-			queue_state_rec_rcpt(&m->rec, 'F', i, now, reply);
+			queue_state_rec_rcpt(rec_for(m, i, BOUNCE_FAILED), 'F',
+			    i, now, reply);
 			m->qs.st[i] = RCPT_FAILED;
-			failed[nfailed++] = i;
 			log_info("%s: to=<%s>, status=expired (%s)",
 			    m->env->id, m->env->rcpts[i].addr, reply);
 		}
 		pending = 0;
 	}
 	m->remove = pending == 0;
-	if (nfailed)
-		started = dsn_send(m, BOUNCE_FAILED, failed, nfailed);
-	else if (pending && q->delay_warning && !m->qs.warned &&
+	/* Once per message; the W record goes with the warning, so a warning
+	 * that could not be queued is tried again. */
+	if (pending && q->delay_warning && !m->qs.warned &&
 	    now - m->env->received >= (time_t)q->delay_warning) {
-		size_t n = 0;
+		struct dsn_job *j = &m->dsn[BOUNCE_DELAYED];
 
 		for (size_t i = 0; i < m->env->nrcpts; i++)
 			if (m->qs.st[i] == RCPT_PENDING)
-				failed[n++] = i;
+				(void)rec_for(m, i, BOUNCE_DELAYED);
 		m->qs.warned = 1;
-		queue_state_rec_event(&m->rec, 'W', now);
-		started = dsn_send(m, BOUNCE_DELAYED, failed, n);
+		queue_state_rec_event(j->n > 0 ? &j->rec : &m->rec, 'W', now);
 	}
-	free(failed);
-	if (!started)
-		persist(m);
+	m->dsn_next = 0;
+	dsn_next(m);
 }
 
 static int

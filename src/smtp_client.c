@@ -214,6 +214,8 @@ client_finish(struct smtp_client *c)
 			    "attempt ended without a result");
 	}
 	client_log(c);
+	/* After a HELO fallback ext is zero: no DSN, NOTIFY not passed on. */
+	c->res.peer_dsn = c->ext.dsn;
 	res = c->res;
 	client_free(c);
 	if (cb != NULL)

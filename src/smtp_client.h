@@ -65,6 +65,9 @@ struct smtp_client_result {
 	int	 transaction;		/* got as far as MAIL being accepted */
 	char	 error[512];		/* why the attempt stopped short, or "" */
 	char	 tls[64];		/* later: TLS version/cipher, or "" */
+	int	 peer_dsn;		/* the peer's EHLO offered DSN, so it
+					   got NOTIFY/ORCPT and reports success
+					   itself (RFC 3461 5.2.1) */
 };
 
 struct smtp_client;

@@ -8,6 +8,12 @@
  * connection that closes while its commit is in flight stays allocated
  * (a zombie) until the commit calls back, so no callback ever lands on
  * freed memory.
+ *
+ * The filters' shared state lives here, one per loop: the rate-limit
+ * counters, the block-senders-file lists of the running configuration,
+ * the per-rule refusal counters, and (borrowed) the resolver profiles the
+ * DNSBL lookups use.  The greet-wait timer of a session is the one timer
+ * the session cannot own itself.
  */
 #include "smtp_server.h"
 #include "conf.h"
@@ -15,7 +21,12 @@
 #include "postern_limits.h"
 #include "log.h"
 #include "netaddr.h"
+#include "policy.h"
 #include "queue.h"
+#include "ratelimit.h"
+#include "resolver.h"
+#include "senderlist.h"
+#include "smtp_greet.h"
 #include "smtp_session.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -53,6 +64,7 @@ struct conn {
 	char			 limkey[NETADDR_STRLEN + 64];
 	int			 zombie;	/* socket gone, commit pending */
 	int			 throttled;	/* reading off: output full */
+	struct event		*greet_ev;	/* greet-wait timer */
 };
 
 struct smtp_server {
@@ -60,6 +72,9 @@ struct smtp_server {
 	struct queue_writer		*writer;
 	struct conf			*conf;
 	struct directory		*dir;
+	struct resolver_set		*rs;		/* borrowed */
+	struct senderlist_set		*senders;
+	struct ratelimit		*ratelimit;
 	TAILQ_HEAD(, listener)		 listeners;
 	TAILQ_HEAD(, conn)		 conns;
 	struct strmap			*per_ip;	/* "vs ip" -> count */
@@ -246,6 +261,10 @@ conn_close(struct conn *c)
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
+	if (c->greet_ev) {
+		event_free(c->greet_ev);
+		c->greet_ev = NULL;
+	}
 	count_adjust(srv->per_ip, c->limkey, -1);
 	count_adjust(srv->per_vs, c->vsname, -1);
 	srv->stats.active--;
@@ -277,14 +296,53 @@ refuse_fd(evutil_socket_t fd, const char *text)
 }
 
 static void
+greet_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	smtp_greet_elapsed(c->sess);
+	conn_pump(c);
+}
+
+/* max-connections, max-connections-per-ip: 421 4.7.0 before a session. */
+static int
+over_limits(struct smtp_server *srv, const struct conf_vserver *vs,
+    const char *ip, const char *limkey, evutil_socket_t fd)
+{
+	static const char text[] = "421 4.7.0 Too many connections, try "
+	    "again later";
+	enum policy_rule rule;
+
+	if ((uintptr_t)strmap_get(srv->per_vs, vs->name) >=
+	    vs->max_connections)
+		rule = POLICY_RULE_MAX_CONNECTIONS;
+	else if ((uintptr_t)strmap_get(srv->per_ip, limkey) >=
+	    vs->max_connections_per_ip)
+		rule = POLICY_RULE_MAX_CONNECTIONS_PER_IP;
+	else
+		return 0;
+	log_info("client=%s vserver=%s refused CONNECT rule=%s: %s", ip,
+	    vs->name, policy_rule_name(rule), text);
+	srv->stats.refused_connections++;
+	srv->counters.refused[rule]++;
+	refuse_fd(fd, text);
+	return 1;
+}
+
+static void
 accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener *l = arg;
 	struct smtp_server *srv = l->srv;
 	const struct conf_vserver *vs;
+	struct smtp_session_env env;
 	struct timeval tv;
 	struct conn *c;
+	unsigned wait_ms;
+	uint64_t id;
 	char ip[NETADDR_STRLEN];
 	char limkey[NETADDR_STRLEN + 64];
 
@@ -299,17 +357,8 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	snprintf(limkey, sizeof(limkey), "%s %s", vs->name, ip);
-	if ((uintptr_t)strmap_get(srv->per_vs, vs->name) >=
-	    vs->max_connections ||
-	    (uintptr_t)strmap_get(srv->per_ip, limkey) >=
-	    vs->max_connections_per_ip) {
-		log_info("client=%s vserver=%s refused: too many connections",
-		    ip, vs->name);
-		srv->stats.refused_connections++;
-		refuse_fd(fd, "421 4.7.0 Too many connections, try again "
-		    "later");
+	if (over_limits(srv, vs, ip, limkey, fd))
 		return;
-	}
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	c->vsname = xstrdup(vs->name);
@@ -326,11 +375,16 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	count_adjust(srv->per_vs, c->vsname, 1);
 	srv->stats.active++;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-	c->sess = smtp_session_new(++srv->next_id, srv->conf, vs, srv->dir,
-	    sa, &sess_ops, c);
-	c->sess->counters = &srv->counters;
+	id = ++srv->next_id;
 	log_info("session=%016llx connect from %s to %s (%s)",
-	    (unsigned long long)c->sess->id, ip, l->text, vs->name);
+	    (unsigned long long)id, ip, l->text, vs->name);
+	memset(&env, 0, sizeof(env));
+	env.resolver = srv->rs ? resolver_get(srv->rs, vs->dns) : NULL;
+	env.senders = senderlist_set_get(srv->senders, vs->name);
+	env.ratelimit = srv->ratelimit;
+	env.counters = &srv->counters;
+	c->sess = smtp_session_new_env(id, srv->conf, vs, srv->dir, sa,
+	    &sess_ops, c, &env);
 	/* Bound what one client can make us buffer: unread pipelined input
 	 * beyond this is left in the kernel's socket buffer. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, SMTP_PIPELINE_MAX);
@@ -338,6 +392,16 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	tv.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	if ((wait_ms = smtp_greet_delay(c->sess)) > 0) {
+		tv.tv_sec = wait_ms / 1000;
+		tv.tv_usec = (wait_ms % 1000) * 1000;
+		/* Without a timer the test is skipped, never the client. */
+		if ((c->greet_ev = evtimer_new(srv->base, greet_timer_cb,
+		    c)) != NULL)
+			evtimer_add(c->greet_ev, &tv);
+		else
+			smtp_greet_elapsed(c->sess);
+	}
 	conn_pump(c);
 }
 
@@ -452,12 +516,14 @@ smtp_server_new(struct event_base *base, struct queue_writer *writer)
 	TAILQ_INIT(&srv->conns);
 	srv->per_ip = strmap_new();
 	srv->per_vs = strmap_new();
+	srv->ratelimit = ratelimit_new(0);
 	return srv;
 }
 
 void
 smtp_server_set_config(struct smtp_server *srv, struct conf *conf,
-    struct directory *dir)
+    struct directory *dir, struct resolver_set *rs,
+    struct senderlist_set *senders)
 {
 	struct conf *oc = srv->conf;
 	struct directory *od = srv->dir;
@@ -468,6 +534,10 @@ smtp_server_set_config(struct smtp_server *srv, struct conf *conf,
 		conf_unref(oc);
 	if (od)
 		directory_unref(od);
+	srv->rs = rs;
+	/* Sessions hold references on their own list, not on the set. */
+	senderlist_set_free(srv->senders);
+	srv->senders = senders;
 }
 
 void
@@ -520,6 +590,8 @@ smtp_server_free(struct smtp_server *srv)
 		conn_close(c);
 	strmap_free(srv->per_ip, NULL);
 	strmap_free(srv->per_vs, NULL);
+	ratelimit_free(srv->ratelimit);
+	senderlist_set_free(srv->senders);
 	if (srv->conf)
 		conf_unref(srv->conf);
 	if (srv->dir)
@@ -531,4 +603,10 @@ void
 smtp_server_stats(const struct smtp_server *srv, struct smtp_server_stats *out)
 {
 	*out = srv->stats;
+}
+
+const struct smtp_session_counters *
+smtp_server_counters(const struct smtp_server *srv)
+{
+	return &srv->counters;
 }

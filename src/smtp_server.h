@@ -19,11 +19,14 @@ struct directory;
 struct event_base;
 struct queue_envelope;
 struct queue_writer;
+struct resolver_set;
+struct senderlist_set;
 struct smtp_server;
+struct smtp_session_counters;
 
 struct smtp_server_stats {
 	uint64_t	connections;
-	uint64_t	refused_connections;	/* limits, block-client */
+	uint64_t	refused_connections;	/* max-connections(-per-ip) */
 	uint64_t	active;
 };
 
@@ -39,10 +42,17 @@ void	smtp_server_free(struct smtp_server *srv);
 int	smtp_server_listen(struct smtp_server *srv, const struct conf *conf,
 	    char *err, size_t errlen);
 
-/* Sessions that start from now on use this configuration and directory
- * (references taken); sessions in flight keep theirs. */
+/*
+ * Sessions that start from now on use this configuration and directory
+ * (references taken), these resolver profiles for their DNSBL lookups
+ * (borrowed: rs must outlive every session started under it, which
+ * posternd ensures by keeping every set it made until exit; NULL: no
+ * DNSBL lookups) and these block-senders-file lists (taken over; the
+ * previous set is freed).  Sessions in flight keep theirs.
+ */
 void	smtp_server_set_config(struct smtp_server *srv, struct conf *conf,
-	    struct directory *dir);
+	    struct directory *dir, struct resolver_set *rs,
+	    struct senderlist_set *senders);
 
 /* Where accepted messages go once durable: fn takes ownership of env. */
 void	smtp_server_on_queued(struct smtp_server *srv,
@@ -60,5 +70,9 @@ void	smtp_server_shutdown(struct smtp_server *srv, void (*done)(void *),
 
 void	smtp_server_stats(const struct smtp_server *srv,
 	    struct smtp_server_stats *out);
+/* Refusals by rule and messages accepted, over every virtual server, since
+ * start (for `posternctl stats`). */
+const struct smtp_session_counters *smtp_server_counters(
+	    const struct smtp_server *srv);
 
 #endif

@@ -5,7 +5,14 @@
  * and replies on failure; only then does it act.  The command table is the
  * only dispatcher.  Every refusal counts where the SPEC says it counts:
  * bad commands towards max-errors, 550 5.1.1 towards
- * max-unknown-recipients; TEMPFAIL answers count towards neither.
+ * max-unknown-recipients; TEMPFAIL answers count towards neither.  Every
+ * refusal goes through smtp_session_refuse(), so each one has its log line
+ * and its rule's counter.  The connection phase is in smtp_greet.c, RCPT
+ * in smtp_rcpt.c.
+ *
+ * rate-limit counts MAIL commands, accepted or not (as Postfix's
+ * smtpd_client_message_rate_limit does): a client that opens transactions
+ * only to abandon them is held to the same budget as one that sends.
  */
 #include "smtp_session.h"
 #include "addr.h"
@@ -16,7 +23,12 @@
 #include "netaddr.h"
 #include "policy.h"
 #include "queue.h"
+#include "ratelimit.h"
+#include "senderlist.h"
+#include "smtp_greet.h"
+#include "smtp_rcpt.h"
 #include "smtp_received.h"
+#include "smtp_session_priv.h"
 #include "strmap.h"
 #include "xmalloc.h"
 
@@ -30,13 +42,9 @@
 #define ST_ANY	(ST(SMTP_S_CONNECTED) | ST(SMTP_S_READY) | ST(SMTP_S_MAIL) | \
 		 ST(SMTP_S_RCPT))
 
-static void	reply(struct smtp_session *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static void	bad_command(struct smtp_session *, const char *);
-static void	tx_reset(struct smtp_session *);
-
 static const char *state_names[] = {
-	"CONNECTED", "READY", "MAIL", "RCPT", "DATA", "REJECTED", "CLOSING",
+	"GREETING", "CONNECTED", "READY", "MAIL", "RCPT", "DATA", "REJECTED",
+	"CLOSING",
 };
 
 const char *
@@ -46,8 +54,8 @@ smtp_state_name(enum smtp_state st)
 	    state_names[st] : "?";
 }
 
-static void
-enter_state(struct smtp_session *s, enum smtp_state st)
+void
+smtp_session_enter(struct smtp_session *s, enum smtp_state st)
 {
 	if (s->state != st)
 		log_debug("session=%016llx %s -> %s",
@@ -56,8 +64,8 @@ enter_state(struct smtp_session *s, enum smtp_state st)
 	s->state = st;
 }
 
-static void
-reply(struct smtp_session *s, const char *fmt, ...)
+void
+smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
 {
 	char line[SMTP_REPLY_MAX];
 	va_list ap;
@@ -76,42 +84,53 @@ reply(struct smtp_session *s, const char *fmt, ...)
 	 * a client that does not read its replies), so this cannot fail
 	 * short of that bound. */
 	if (buf_append(&s->out, line, (size_t)n) == -1)
-		enter_state(s, SMTP_S_CLOSING);
+		smtp_session_enter(s, SMTP_S_CLOSING);
 }
 
-static void
-close_with(struct smtp_session *s, const char *text)
+void
+smtp_session_close_with(struct smtp_session *s, const char *text)
 {
-	reply(s, "%s", text);
-	tx_reset(s);
-	enter_state(s, SMTP_S_CLOSING);
+	smtp_session_reply(s, "%s", text);
+	smtp_greet_cancel(s);
+	smtp_session_tx_reset(s);
+	smtp_session_enter(s, SMTP_S_CLOSING);
+}
+
+void
+smtp_session_refuse(struct smtp_session *s, const char *stage,
+    enum policy_rule rule, const char *what, const char *text)
+{
+	log_info("session=%016llx client=%s refused %s rule=%s%s%s: %s",
+	    (unsigned long long)s->id, s->peer_ip, stage,
+	    policy_rule_name(rule), what ? " " : "", what ? what : "", text);
+	if (s->counters && (unsigned)rule < POLICY_RULE_COUNT)
+		s->counters->refused[rule]++;
+	smtp_session_reply(s, "%s", text);
 }
 
 /* A bad command: the reply, unless the client is past its error budget. */
-static void
-bad_command(struct smtp_session *s, const char *text)
+void
+smtp_session_bad_command(struct smtp_session *s, const char *text)
 {
 	if (++s->errors > s->vs->max_errors) {
-		log_info("session=%016llx client=%s too many errors",
-		    (unsigned long long)s->id, s->peer_ip);
-		close_with(s, "421 4.7.0 Too many errors, closing connection");
+		smtp_session_refuse(s, "COMMAND", POLICY_RULE_MAX_ERRORS, NULL,
+		    "421 4.7.0 Too many errors, closing connection");
+		smtp_session_tx_reset(s);
+		smtp_session_enter(s, SMTP_S_CLOSING);
 		return;
 	}
-	reply(s, "%s", text);
+	smtp_session_reply(s, "%s", text);
 }
 
-static void
-refusal(struct smtp_session *s, const char *stage, const char *rule,
-    const char *what, const char *text)
+void
+smtp_session_wake(struct smtp_session *s)
 {
-	log_info("session=%016llx client=%s refused %s rule=%s %s: %s",
-	    (unsigned long long)s->id, s->peer_ip, stage, rule,
-	    what ? what : "", text);
-	reply(s, "%s", text);
+	if (!s->in_input && s->ops && s->ops->wakeup)
+		s->ops->wakeup(s);
 }
 
-static void
-tx_reset(struct smtp_session *s)
+void
+smtp_session_tx_reset(struct smtp_session *s)
 {
 	if (s->dirreq) {
 		directory_cancel(s->dirreq);
@@ -133,16 +152,16 @@ tx_reset(struct smtp_session *s)
 		s->waiting = SMTP_WAIT_NONE;
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT ||
 	    s->state == SMTP_S_DATA)
-		enter_state(s, SMTP_S_READY);
+		smtp_session_enter(s, SMTP_S_READY);
 }
 
 struct smtp_session *
-smtp_session_new(uint64_t id, struct conf *conf, const struct conf_vserver *vs,
-    struct directory *dir, const struct sockaddr *peer,
-    const struct smtp_session_ops *ops, void *owner)
+smtp_session_new_env(uint64_t id, struct conf *conf,
+    const struct conf_vserver *vs, struct directory *dir,
+    const struct sockaddr *peer, const struct smtp_session_ops *ops,
+    void *owner, const struct smtp_session_env *env)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
-	const char *refuse;
 
 	s->id = id;
 	s->conf = conf_ref(conf);
@@ -150,25 +169,29 @@ smtp_session_new(uint64_t id, struct conf *conf, const struct conf_vserver *vs,
 	s->dir = dir ? directory_ref(dir) : NULL;
 	s->ops = ops;
 	s->owner = owner;
+	if (env) {
+		s->resolver = env->resolver;
+		s->senders = senderlist_ref(env->senders);
+		s->ratelimit = env->ratelimit;
+		s->counters = env->counters;
+	}
 	memcpy(&s->peer, peer, peer->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	netaddr_ntop(peer, s->peer_ip, sizeof(s->peer_ip));
 	smtp_framer_init(&s->framer, SMTP_CMD_LINE_MAX);
 	buf_init(&s->out, SMTP_OUTPUT_MAX);
 	buf_init(&s->msg, 0);
-	s->state = SMTP_S_CONNECTED;
-
-	refuse = policy_client(vs, peer);
-	if (refuse) {
-		refusal(s, "CONNECT", "block-client", NULL, refuse);
-		if (s->counters)
-			s->counters->refused_client++;
-		enter_state(s, SMTP_S_REJECTED);
-		return s;
-	}
-	reply(s, "220 %s %s", vs->hostname ? vs->hostname : conf->hostname,
-	    vs->banner);
+	s->state = SMTP_S_GREETING;
+	smtp_greet_start(s);
 	return s;
+}
+
+struct smtp_session *
+smtp_session_new(uint64_t id, struct conf *conf, const struct conf_vserver *vs,
+    struct directory *dir, const struct sockaddr *peer,
+    const struct smtp_session_ops *ops, void *owner)
+{
+	return smtp_session_new_env(id, conf, vs, dir, peer, ops, owner, NULL);
 }
 
 void
@@ -176,8 +199,11 @@ smtp_session_free(struct smtp_session *s)
 {
 	if (s == NULL)
 		return;
-	tx_reset(s);
+	smtp_greet_cancel(s);
+	smtp_session_tx_reset(s);
 	buf_free(&s->out);
+	free(s->reject_reply);
+	senderlist_unref(s->senders);
 	if (s->dir)
 		directory_unref(s->dir);
 	conf_unref(s->conf);
@@ -203,24 +229,29 @@ smtp_session_timeout(struct smtp_session *s)
 		return;
 	log_info("session=%016llx client=%s timeout in state %s",
 	    (unsigned long long)s->id, s->peer_ip, smtp_state_name(s->state));
-	close_with(s, "421 4.4.2 Timeout exceeded, closing connection");
+	smtp_session_close_with(s, "421 4.4.2 Timeout exceeded, closing "
+	    "connection");
 }
 
 void
 smtp_session_shutdown(struct smtp_session *s)
 {
 	s->shutting_down = 1;
-	/* A transaction in flight is finished first (SPEC 4). */
-	if (s->waiting || s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT ||
-	    s->state == SMTP_S_DATA || s->state == SMTP_S_CLOSING)
+	/* A transaction in flight is finished first (SPEC 4); a session
+	 * still waiting for its greeting has none. */
+	if (s->state != SMTP_S_GREETING &&
+	    (s->waiting || s->state == SMTP_S_MAIL ||
+	    s->state == SMTP_S_RCPT || s->state == SMTP_S_DATA ||
+	    s->state == SMTP_S_CLOSING))
 		return;
-	close_with(s, "421 4.3.2 Service shutting down, closing connection");
+	smtp_session_close_with(s, "421 4.3.2 Service shutting down, closing "
+	    "connection");
 }
 
 /* ---- commands ---- */
 
-static const char *
-server_name(const struct smtp_session *s)
+const char *
+smtp_session_server_name(const struct smtp_session *s)
 {
 	return s->vs->hostname ? s->vs->hostname : s->conf->hostname;
 }
@@ -244,76 +275,105 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	const struct conf_vserver *vs = s->vs;
 
 	if (!helo_arg_ok(cmd)) {
-		bad_command(s, "501 5.5.4 Syntax: HELO/EHLO hostname");
+		smtp_session_bad_command(s, "501 5.5.4 Syntax: HELO/EHLO "
+		    "hostname");
 		return;
 	}
-	tx_reset(s);
+	smtp_session_tx_reset(s);
 	memcpy(s->helo, cmd->arg, cmd->arglen);
 	s->helo[cmd->arglen] = '\0';
 	s->esmtp = cmd->verb == SMTP_CMD_EHLO;
-	enter_state(s, SMTP_S_READY);
+	smtp_session_enter(s, SMTP_S_READY);
 	if (!s->esmtp) {
-		reply(s, "250 %s", server_name(s));
+		smtp_session_reply(s, "250 %s", smtp_session_server_name(s));
 		return;
 	}
-	reply(s, "250-%s Hello %s [%s]", server_name(s), s->helo, s->peer_ip);
-	reply(s, "250-PIPELINING");
-	reply(s, "250-SIZE %llu", (unsigned long long)vs->max_message_size);
-	reply(s, "250-8BITMIME");
-	reply(s, "250-ENHANCEDSTATUSCODES");
-	reply(s, "250-SMTPUTF8");
-	reply(s, "250 DSN");
+	smtp_session_reply(s, "250-%s Hello %s [%s]",
+	    smtp_session_server_name(s), s->helo, s->peer_ip);
+	smtp_session_reply(s, "250-PIPELINING");
+	smtp_session_reply(s, "250-SIZE %llu",
+	    (unsigned long long)vs->max_message_size);
+	smtp_session_reply(s, "250-8BITMIME");
+	smtp_session_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_session_reply(s, "250-SMTPUTF8");
+	smtp_session_reply(s, "250 DSN");
+}
+
+/* rate-limit: one more MAIL from this address in the last minute? */
+static int
+rate_ok(struct smtp_session *s)
+{
+	char key[NETADDR_STRLEN + 256];
+
+	if (s->ratelimit == NULL || s->vs->filter.rate_limit == 0)
+		return 1;
+	/* Per virtual server: each has its own limit. */
+	snprintf(key, sizeof(key), "%s %s", s->vs->name, s->peer_ip);
+	return ratelimit_hit(s->ratelimit, key, s->vs->filter.rate_limit,
+	    ratelimit_now());
 }
 
 static void
 cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_mail_args a;
+	enum policy_rule rule;
 	const char *refuse;
-	char sender[ADDR_TEXT_MAX];
+	char sender[ADDR_TEXT_MAX], what[ADDR_TEXT_MAX + 2];
 
 	switch (smtp_parse_mail(cmd->arg, cmd->arglen, 1, &a)) {
 	case SMTP_PARAM_OK:
 		break;
 	case SMTP_PARAM_UNKNOWN:
-		bad_command(s, "555 5.5.4 Unsupported MAIL parameter");
+		smtp_session_bad_command(s, "555 5.5.4 Unsupported MAIL "
+		    "parameter");
 		return;
 	case SMTP_PARAM_ADDR:
 		if (a.addr_status == ADDR_ERR_UTF8)
-			bad_command(s, "553 5.6.7 Non-ASCII address without "
-			    "SMTPUTF8");
+			smtp_session_bad_command(s, "553 5.6.7 Non-ASCII "
+			    "address without SMTPUTF8");
 		else
-			bad_command(s, "501 5.1.7 Bad sender address syntax");
+			smtp_session_bad_command(s, "501 5.1.7 Bad sender "
+			    "address syntax");
 		return;
 	default:
-		bad_command(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		smtp_session_bad_command(s, "501 5.5.4 Syntax: MAIL "
+		    "FROM:<address>");
 		return;
 	}
 	if (s->shutting_down) {
-		close_with(s, "421 4.3.2 Service shutting down, closing "
-		    "connection");
+		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
+		    "closing connection");
 		return;
 	}
 	if (s->vs->tls_required && !s->tls) {
-		reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		smtp_session_refuse(s, "MAIL", POLICY_RULE_TLS_REQUIRED, NULL,
+		    "530 5.7.0 Must issue a STARTTLS command first");
 		return;
 	}
 	if (!s->vs->anonymous && !s->authenticated) {
-		reply(s, "530 5.7.0 Authentication required");
-		return;
-	}
-	if (a.size > s->vs->max_message_size) {
-		refusal(s, "MAIL", "size", NULL,
-		    "552 5.3.4 Message size exceeds fixed limit");
+		smtp_session_refuse(s, "MAIL", POLICY_RULE_AUTH_REQUIRED, NULL,
+		    "530 5.7.0 Authentication required");
 		return;
 	}
 	addr_format(&a.sender, sender, sizeof(sender));
-	refuse = policy_sender(s->vs, &a.sender, s->blocked_senders,
-	    s->nblocked_senders);
+	snprintf(what, sizeof(what), "<%s>", sender);
+	if (!rate_ok(s)) {
+		smtp_session_refuse(s, "MAIL", POLICY_RULE_RATE_LIMIT, what,
+		    "421 4.7.0 Rate limit exceeded: too many messages from "
+		    "your address, try again later");
+		smtp_session_tx_reset(s);
+		smtp_session_enter(s, SMTP_S_CLOSING);
+		return;
+	}
+	if (a.size > s->vs->max_message_size) {
+		smtp_session_refuse(s, "MAIL", POLICY_RULE_SIZE, what,
+		    "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	refuse = policy_sender(s->vs, &a.sender, s->senders, &rule);
 	if (refuse) {
-		if (s->counters)
-			s->counters->refused_sender++;
-		refusal(s, "MAIL", "block-sender", sender, refuse);
+		smtp_session_refuse(s, "MAIL", rule, what, refuse);
 		return;
 	}
 	s->env = xcalloc(1, sizeof(*s->env));
@@ -328,193 +388,8 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->env->ret = (int)a.ret;
 	if (a.envid[0])
 		s->env->envid = xstrdup(a.envid);
-	enter_state(s, SMTP_S_MAIL);
-	reply(s, "250 2.1.0 Ok");
-}
-
-/* "rfc822;" + the address as RFC 3461 xtext. */
-static void
-xtext_orcpt(char *out, size_t len, const char *addr)
-{
-	size_t o = (size_t)snprintf(out, len, "rfc822;");
-
-	for (; *addr && o + 4 < len; addr++) {
-		unsigned char c = (unsigned char)*addr;
-
-		if (c < 33 || c > 126 || c == '+' || c == '=')
-			o += (size_t)snprintf(out + o, len - o, "+%02X", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o] = '\0';
-}
-
-/*
- * Add one final recipient to the envelope, once.  List members carry the
- * address the client gave as their ORCPT (RFC 3461), unless it gave one.
- */
-static int
-rcpt_add(struct smtp_session *s, const char *addr, const char *given,
-    const struct smtp_rcpt_args *a)
-{
-	char orcpt[ADDR_PARAM_MAX + 1];
-
-	if (strmap_get(s->rcpt_set, addr) != NULL)
-		return 0;		/* duplicate: kept once */
-	if (s->env->nrcpts >= SMTP_RCPT_EXPANDED_MAX)
-		return -1;
-	strmap_put(s->rcpt_set, addr, (void *)1);
-	if (a->orcpt[0])
-		snprintf(orcpt, sizeof(orcpt), "%s", a->orcpt);
-	else if (strcmp(addr, given) != 0)
-		xtext_orcpt(orcpt, sizeof(orcpt), given);
-	else
-		orcpt[0] = '\0';
-	queue_envelope_add_rcpt(s->env, addr, orcpt[0] ? orcpt : NULL,
-	    a->notify);
-	return 0;
-}
-
-static void
-rcpt_accept(struct smtp_session *s, const char *key,
-    const struct smtp_rcpt_args *a, const struct dir_result *res)
-{
-	int rc = 0;
-
-	if (res == NULL)
-		rc = rcpt_add(s, key, key, a);
-	for (size_t i = 0; res && i < res->ntargets && rc == 0; i++)
-		rc = rcpt_add(s, res->targets[i].addr, key, a);
-	if (rc == -1) {
-		refusal(s, "RCPT", "max-recipients", key,
-		    "452 4.5.3 Too many recipients");
-		return;
-	}
-	s->rcpts_given++;
-	enter_state(s, SMTP_S_RCPT);
-	reply(s, "250 2.1.5 Ok");
-}
-
-static void
-rcpt_dir_done(void *arg, struct dir_result *res)
-{
-	struct smtp_session *s = arg;
-
-	s->dirreq = NULL;
-	s->waiting = SMTP_WAIT_NONE;
-	switch (res->status) {
-	case DIR_FOUND:
-		rcpt_accept(s, s->pending_rcpt, s->pending_args, res);
-		break;
-	case DIR_NOTFOUND:
-		if (s->counters)
-			s->counters->refused_unknown++;
-		if (++s->unknown_rcpts > s->vs->max_unknown_recipients) {
-			refusal(s, "RCPT", "max-unknown-recipients",
-			    s->pending_rcpt, "421 4.7.0 Too many unknown "
-			    "recipients, closing connection");
-			tx_reset(s);
-			enter_state(s, SMTP_S_CLOSING);
-			break;
-		}
-		refusal(s, "RCPT", "unknown-user", s->pending_rcpt,
-		    "550 5.1.1 Recipient address rejected: user unknown");
-		break;
-	case DIR_TOO_MANY:
-		refusal(s, "RCPT", "expansion-limit", s->pending_rcpt,
-		    "550 5.4.6 List expansion limit exceeded");
-		break;
-	case DIR_TEMPFAIL:
-	default:
-		refusal(s, "RCPT", "directory-tempfail", s->pending_rcpt,
-		    "451 4.3.0 Directory temporarily unavailable, try again "
-		    "later");
-		break;
-	}
-	dir_result_free(res);
-	free(s->pending_rcpt);
-	s->pending_rcpt = NULL;
-	free(s->pending_args);
-	s->pending_args = NULL;
-	if (!s->in_input && s->ops && s->ops->wakeup)
-		s->ops->wakeup(s);
-}
-
-static void
-cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
-{
-	struct smtp_rcpt_args a;
-	struct policy_rcpt_result pr;
-	struct policy_client cl = { (struct sockaddr *)&s->peer,
-	    s->authenticated, s->tls };
-	char key[ADDR_TEXT_MAX];
-	const char *blocked;
-
-	switch (smtp_parse_rcpt(cmd->arg, cmd->arglen, s->env->smtputf8, &a)) {
-	case SMTP_PARAM_OK:
-		break;
-	case SMTP_PARAM_UNKNOWN:
-		bad_command(s, "555 5.5.4 Unsupported RCPT parameter");
-		return;
-	case SMTP_PARAM_ADDR:
-		if (a.addr_status == ADDR_ERR_UTF8)
-			bad_command(s, "553 5.6.7 Non-ASCII address without "
-			    "SMTPUTF8");
-		else
-			bad_command(s, "501 5.1.3 Bad recipient address "
-			    "syntax");
-		return;
-	default:
-		bad_command(s, "501 5.5.4 Syntax: RCPT TO:<address>");
-		return;
-	}
-	if (a.rcpt.domain[0] == '\0') {
-		/* <postmaster>: RFC 5321 4.5.1, the first local domain. */
-		if (s->conf->nlocal_domains == 0) {
-			refusal(s, "RCPT", "unknown-user", "postmaster",
-			    "550 5.1.1 Recipient address rejected: user "
-			    "unknown");
-			return;
-		}
-		snprintf(a.rcpt.domain, sizeof(a.rcpt.domain), "%s",
-		    s->conf->local_domains[0]);
-	}
-	addr_format_key(&a.rcpt, key, sizeof(key));
-	if (s->rcpts_given >= s->vs->max_recipients) {
-		refusal(s, "RCPT", "max-recipients", key,
-		    "452 4.5.3 Too many recipients");
-		return;
-	}
-	policy_rcpt(s->conf, s->vs, &cl, &a.rcpt, &pr);
-	if (pr.verdict == POLICY_RCPT_REFUSE) {
-		if (s->counters)
-			s->counters->refused_relay++;
-		refusal(s, "RCPT", pr.rule, key, pr.reply);
-		return;
-	}
-	if (pr.verdict == POLICY_RCPT_RELAY) {
-		rcpt_accept(s, key, &a, NULL);
-		return;
-	}
-	blocked = policy_rcpt_blocked(s->vs, key);
-	if (blocked) {
-		refusal(s, "RCPT", "block-recipient", key, blocked);
-		return;
-	}
-	if (s->dir == NULL) {
-		refusal(s, "RCPT", "directory-tempfail", key,
-		    "451 4.3.0 Directory temporarily unavailable, try again "
-		    "later");
-		return;
-	}
-	s->pending_rcpt = xstrdup(key);
-	s->pending_args = xmalloc(sizeof(a));
-	memcpy(s->pending_args, &a, sizeof(a));
-	s->waiting = SMTP_WAIT_DIRECTORY;
-	/* The answer may come back before directory_resolve() returns. */
-	s->dirreq = directory_resolve(s->dir, key, rcpt_dir_done, s);
-	if (s->waiting != SMTP_WAIT_DIRECTORY)
-		s->dirreq = NULL;
+	smtp_session_enter(s, SMTP_S_MAIL);
+	smtp_session_reply(s, "250 2.1.0 Ok");
 }
 
 static void
@@ -524,70 +399,71 @@ cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 	size_t hlen;
 
 	if (cmd->arglen) {
-		bad_command(s, "501 5.5.4 Syntax: DATA");
+		smtp_session_bad_command(s, "501 5.5.4 Syntax: DATA");
 		return;
 	}
 	if (s->state == SMTP_S_MAIL) {
-		bad_command(s, "554 5.5.1 No valid recipients");
+		smtp_session_bad_command(s, "554 5.5.1 No valid recipients");
 		return;
 	}
 	if (s->state != SMTP_S_RCPT) {
-		bad_command(s, "503 5.5.1 Bad sequence of commands: MAIL "
-		    "first");
+		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+		    "commands: MAIL first");
 		return;
 	}
-	hlen = smtp_received_header(hdr, sizeof(hdr), s->env, server_name(s),
-	    s->esmtp, s->tls, s->authenticated, time(NULL));
+	hlen = smtp_received_header(hdr, sizeof(hdr), s->env,
+	    smtp_session_server_name(s), s->esmtp, s->tls, s->authenticated,
+	    time(NULL));
 	buf_init(&s->msg, s->vs->max_message_size + hlen);
 	buf_append(&s->msg, hdr, hlen);
 	smtp_data_init(&s->data, s->vs->max_message_size);
-	enter_state(s, SMTP_S_DATA);
-	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	smtp_session_enter(s, SMTP_S_DATA);
+	smtp_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
 static void
 cmd_rset(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	tx_reset(s);
-	reply(s, "250 2.0.0 Ok");
+	smtp_session_tx_reset(s);
+	smtp_session_reply(s, "250 2.0.0 Ok");
 }
 
 static void
 cmd_noop(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	reply(s, "250 2.0.0 Ok");
+	smtp_session_reply(s, "250 2.0.0 Ok");
 }
 
 static void
 cmd_quit(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	close_with(s, "221 2.0.0 Bye");
+	smtp_session_close_with(s, "221 2.0.0 Bye");
 }
 
 static void
 cmd_vrfy(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	reply(s, "252 2.5.0 Cannot VRFY user, but will accept message and "
-	    "attempt delivery");
+	smtp_session_reply(s, "252 2.5.0 Cannot VRFY user, but will accept "
+	    "message and attempt delivery");
 }
 
 static void
 cmd_help(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
-	    "QUIT VRFY HELP");
+	smtp_session_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
+	    "RSET NOOP QUIT VRFY HELP");
 }
 
 static void
 cmd_not_offered(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	bad_command(s, "502 5.5.1 Command not implemented");
+	smtp_session_bad_command(s, "502 5.5.1 Command not implemented");
 }
 
 #define PRE	ST(SMTP_S_CONNECTED)
@@ -603,7 +479,7 @@ static const struct {
 	{ SMTP_CMD_MAIL, ST(SMTP_S_READY), cmd_mail,
 	    "503 5.5.1 Bad sequence of commands: HELO/EHLO first, one MAIL "
 	    "per transaction" },
-	{ SMTP_CMD_RCPT, TXN, cmd_rcpt,
+	{ SMTP_CMD_RCPT, TXN, smtp_rcpt_command,
 	    "503 5.5.1 Bad sequence of commands: MAIL first" },
 	{ SMTP_CMD_DATA, ST_ANY, cmd_data, NULL },
 	{ SMTP_CMD_RSET, ST_ANY, cmd_rset, NULL },
@@ -617,18 +493,27 @@ static const struct {
 	{ SMTP_CMD_AUTH, ST_ANY, cmd_not_offered, NULL },
 };
 
+/* A refused client said something other than QUIT: the refusal again
+ * (RFC 5321 3.1), and it counts towards max-errors, so that a client
+ * that will not leave is shown the door. */
+static void
+rejected_command(struct smtp_session *s)
+{
+	smtp_session_bad_command(s, s->reject_reply ? s->reject_reply :
+	    "554 5.7.1 Client host rejected: access denied");
+}
+
 static void
 dispatch(struct smtp_session *s, const char *line, size_t len)
 {
 	struct smtp_cmd cmd;
 
 	if (smtp_parse_command(line, len, &cmd) == -1) {
-		if (s->state == SMTP_S_REJECTED) {
-			reply(s, "554 5.7.1 Client host rejected: access "
-			    "denied");
-			return;
-		}
-		bad_command(s, "500 5.5.2 Command unrecognized");
+		if (s->state == SMTP_S_REJECTED)
+			rejected_command(s);
+		else
+			smtp_session_bad_command(s, "500 5.5.2 Command "
+			    "unrecognized");
 		return;
 	}
 	for (size_t i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++) {
@@ -636,10 +521,10 @@ dispatch(struct smtp_session *s, const char *line, size_t len)
 			continue;
 		if (!(cmd_table[i].states & ST(s->state))) {
 			if (s->state == SMTP_S_REJECTED)
-				reply(s, "554 5.7.1 Client host rejected: "
-				    "access denied");
+				rejected_command(s);
 			else
-				bad_command(s, cmd_table[i].bad_seq ?
+				smtp_session_bad_command(s,
+				    cmd_table[i].bad_seq ?
 				    cmd_table[i].bad_seq :
 				    "503 5.5.1 Bad sequence of commands");
 			return;
@@ -647,7 +532,7 @@ dispatch(struct smtp_session *s, const char *line, size_t len)
 		cmd_table[i].fn(s, &cmd);
 		return;
 	}
-	bad_command(s, "500 5.5.2 Command unrecognized");
+	smtp_session_bad_command(s, "500 5.5.2 Command unrecognized");
 }
 
 /* ---- DATA ---- */
@@ -661,21 +546,23 @@ data_end(struct smtp_session *s)
 	size_t len;
 
 	if (r->too_big || r->header_too_long) {
-		refusal(s, "DATA", "size", s->env->id,
+		smtp_session_refuse(s, "DATA", POLICY_RULE_SIZE, s->env->id,
 		    "552 5.3.4 Message size exceeds fixed limit");
-		tx_reset(s);
+		smtp_session_tx_reset(s);
 		return;
 	}
 	if (r->line_too_long) {
-		refusal(s, "DATA", "line-length", s->env->id,
-		    "554 5.6.0 Message has a line longer than 998 octets");
-		tx_reset(s);
+		smtp_session_refuse(s, "DATA", POLICY_RULE_LINE_LENGTH,
+		    s->env->id, "554 5.6.0 Message has a line longer than 998 "
+		    "octets");
+		smtp_session_tx_reset(s);
 		return;
 	}
 	if (r->received_count > SMTP_RECEIVED_MAX) {
-		refusal(s, "DATA", "mail-loop", s->env->id,
-		    "554 5.4.6 Too many Received headers: mail loop");
-		tx_reset(s);
+		smtp_session_refuse(s, "DATA", POLICY_RULE_MAIL_LOOP,
+		    s->env->id, "554 5.4.6 Too many Received headers: mail "
+		    "loop");
+		smtp_session_tx_reset(s);
 		return;
 	}
 	env = s->env;
@@ -694,24 +581,23 @@ smtp_session_commit_done(struct smtp_session *s, int error, const char *id)
 		s->messages++;
 		if (s->counters)
 			s->counters->accepted++;
-		reply(s, "250 2.0.0 Ok: queued as %s", id);
+		smtp_session_reply(s, "250 2.0.0 Ok: queued as %s", id);
 	} else if (error == ENOSPC || error == EDQUOT) {
 		log_warnx("session=%016llx queue=%s commit failed: %s",
 		    (unsigned long long)s->id, id, strerror(error));
-		reply(s, "452 4.3.1 Insufficient system storage");
+		smtp_session_reply(s, "452 4.3.1 Insufficient system storage");
 	} else {
 		log_warnx("session=%016llx queue=%s commit failed: %s",
 		    (unsigned long long)s->id, id, strerror(error));
-		reply(s, "451 4.3.0 Local error in processing, try again "
-		    "later");
+		smtp_session_reply(s, "451 4.3.0 Local error in processing, "
+		    "try again later");
 	}
-	tx_reset(s);
-	enter_state(s, SMTP_S_READY);
+	smtp_session_tx_reset(s);
+	smtp_session_enter(s, SMTP_S_READY);
 	if (s->shutting_down)
-		close_with(s, "421 4.3.2 Service shutting down, closing "
-		    "connection");
-	if (!s->in_input && s->ops && s->ops->wakeup)
-		s->ops->wakeup(s);
+		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
+		    "closing connection");
+	smtp_session_wake(s);
 }
 
 static size_t
@@ -727,11 +613,11 @@ data_input(struct smtp_session *s, const char *in, size_t len)
 		break;
 	case SMTP_DATA_BARE_LF:
 	case SMTP_DATA_BARE_CR:
-		refusal(s, "DATA", "bare-newline", s->env ? s->env->id : "",
-		    "521 5.5.2 Bare CR or LF in message; only CRLF ends a "
-		    "line; closing connection");
-		tx_reset(s);
-		enter_state(s, SMTP_S_CLOSING);
+		smtp_session_refuse(s, "DATA", POLICY_RULE_BARE_NEWLINE,
+		    s->env ? s->env->id : NULL, "521 5.5.2 Bare CR or LF in "
+		    "message; only CRLF ends a line; closing connection");
+		smtp_session_tx_reset(s);
+		smtp_session_enter(s, SMTP_S_CLOSING);
 		used = len;
 		break;
 	}
@@ -745,6 +631,14 @@ smtp_session_input(struct smtp_session *s, const char *in, size_t len)
 {
 	size_t off = 0, linelen, used;
 
+	if (s->state == SMTP_S_GREETING) {
+		/* Only the greet-wait leaves us reading here (a DNSBL wait
+		 * is a wait): whatever came is too early. */
+		if (len == 0 || s->waiting)
+			return 0;
+		smtp_greet_pregreet(s, in, len);
+		return len;
+	}
 	s->in_input = 1;
 	while (off < len && !s->waiting && s->state != SMTP_S_CLOSING) {
 		if (s->state == SMTP_S_DATA) {
@@ -760,15 +654,15 @@ smtp_session_input(struct smtp_session *s, const char *in, size_t len)
 			dispatch(s, in + off, linelen);
 			break;
 		case SMTP_LINE_TOO_LONG:
-			bad_command(s, "500 5.5.2 Line too long");
+			smtp_session_bad_command(s, "500 5.5.2 Line too long");
 			break;
 		case SMTP_LINE_BARE_LF:
-			bad_command(s, "500 5.5.2 Bare LF in command: "
-			    "lines end with CRLF");
+			smtp_session_bad_command(s, "500 5.5.2 Bare LF in "
+			    "command: lines end with CRLF");
 			break;
 		case SMTP_LINE_BAD_CHAR:
-			bad_command(s, "500 5.5.2 Invalid character in "
-			    "command");
+			smtp_session_bad_command(s, "500 5.5.2 Invalid "
+			    "character in command");
 			break;
 		}
 		off += used;

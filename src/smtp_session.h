@@ -2,17 +2,24 @@
  * smtp_session — the SMTP server protocol engine of one client session.
  *
  * Pure with respect to I/O: bytes from the client go in through
- * smtp_session_input(), replies come out in s->out, and the two waits of a
- * session — a directory answer at RCPT and the durable commit at the end of
- * DATA — go through the directory interface and the ops->commit hook.  The
+ * smtp_session_input(), replies come out in s->out, and the waits of a
+ * session — the DNSBL answers before the greeting, a directory answer at
+ * RCPT and the durable commit at the end of DATA — go through the
+ * resolver, the directory interface and the ops->commit hook.  The
  * socket layer (smtp_server.c) only moves bytes and timers, so the whole
  * protocol runs in unit tests from memory buffers (golden transcripts).
  *
- * States (smtp_state_name() for logs): a session is CONNECTED until the
- * client says HELO/EHLO, then READY; a transaction moves READY -> MAIL ->
- * RCPT -> DATA and back to READY; QUIT (or a fatal error) moves to CLOSING,
- * after which the server flushes s->out and closes.  Commands are
- * dispatched by one table of {verb, allowed states, handler}.
+ * States (smtp_state_name() for logs): a session is GREETING while the
+ * final greeting waits for greet-wait or the DNSBL answers (smtp_greet.c),
+ * then CONNECTED until the client says HELO/EHLO, then READY; a
+ * transaction moves READY -> MAIL -> RCPT -> DATA and back to READY; QUIT
+ * (or a fatal error) moves to CLOSING, after which the server flushes
+ * s->out and closes.  A client refused at connect is REJECTED: only QUIT.
+ * Commands are dispatched by one table of {verb, allowed states, handler}.
+ *
+ * The filters' shared state (resolver, block-senders-file list, rate
+ * counters, per-rule counters) comes in through struct smtp_session_env;
+ * without it a session simply has no DNSBL, no file list, no rate limit.
  */
 #ifndef POSTERN_SMTP_SESSION_H
 #define POSTERN_SMTP_SESSION_H
@@ -22,16 +29,22 @@
 #include <time.h>
 
 #include "buf.h"
+#include "policy.h"
 #include "smtp_parse.h"
 
 struct conf;
 struct conf_vserver;
 struct directory;
 struct dir_request;
+struct dnsbl_check;
 struct queue_envelope;
+struct ratelimit;
+struct resolver;
+struct senderlist;
 struct smtp_session;
 
 enum smtp_state {
+	SMTP_S_GREETING,	/* final greeting not sent yet */
 	SMTP_S_CONNECTED,	/* greeted by us, no HELO/EHLO yet */
 	SMTP_S_READY,		/* HELO/EHLO done, no transaction */
 	SMTP_S_MAIL,		/* MAIL accepted */
@@ -53,9 +66,22 @@ struct smtp_session_ops {
 	void	(*wakeup)(struct smtp_session *s);
 };
 
+/* Totals over every virtual server, kept by the server for `posternctl
+ * stats`: refusals by rule (index: enum policy_rule). */
 struct smtp_session_counters {
-	uint64_t	refused_relay, refused_unknown, refused_sender,
-			refused_client, refused_other, accepted;
+	uint64_t	accepted;			/* messages queued */
+	uint64_t	refused[POLICY_RULE_COUNT];
+	uint64_t	dnsbl_failures;		/* lookups that failed: the
+						   client was let in */
+};
+
+/* What a session borrows from the server (all optional). */
+struct smtp_session_env {
+	struct resolver			*resolver;  /* the vs `dns` profile:
+						       DNSBL lookups */
+	struct senderlist		*senders;   /* block-senders-file */
+	struct ratelimit		*ratelimit; /* rate-limit counters */
+	struct smtp_session_counters	*counters;
 };
 
 struct smtp_session {
@@ -66,8 +92,9 @@ struct smtp_session {
 	const struct smtp_session_ops	*ops;
 	void				*owner;	/* the I/O layer's */
 	struct smtp_session_counters	*counters; /* may be NULL */
-	const char *const		*blocked_senders; /* file list */
-	size_t				 nblocked_senders;
+	struct resolver			*resolver; /* may be NULL */
+	struct senderlist		*senders;  /* reference held */
+	struct ratelimit		*ratelimit; /* may be NULL */
 
 	struct sockaddr_storage		 peer;
 	char				 peer_ip[64];
@@ -81,6 +108,14 @@ struct smtp_session {
 	unsigned			 errors;
 	unsigned			 unknown_rcpts;
 	unsigned			 messages;
+	char				*reject_reply;	/* REJECTED: the
+							   reply to repeat */
+
+	/* before the final greeting (smtp_greet.c) */
+	unsigned			 greet_pending;	/* SMTP_GREET_* */
+	struct dnsbl_check		*dnsbl;
+	int				 dnsbl_listed;	/* zone index, -1 */
+	char				 dnsbl_answer[32];
 
 	struct smtp_framer		 framer;
 	struct smtp_data_reader		 data;
@@ -103,17 +138,27 @@ struct smtp_session {
 #define SMTP_WAIT_NONE		0
 #define SMTP_WAIT_DIRECTORY	1
 #define SMTP_WAIT_COMMIT	2
+#define SMTP_WAIT_DNSBL		3	/* greeting held for the DNSBL */
+
+#define SMTP_GREET_TIMER	0x01	/* greet-wait running */
+#define SMTP_GREET_DNSBL	0x02	/* DNSBL answers outstanding */
 
 /*
  * A new session for a client that just connected: takes a reference on conf
- * and dir.  Writes the greeting (or the connect-time refusal) to s->out.
+ * and dir (and env->senders).  Writes the greeting, its "220-" first line
+ * (greet-wait; see smtp_greet.h), or the connect-time refusal to s->out.
+ * smtp_session_new() is smtp_session_new_env() without an environment.
  */
+struct smtp_session *smtp_session_new_env(uint64_t id, struct conf *conf,
+	    const struct conf_vserver *vs, struct directory *dir,
+	    const struct sockaddr *peer, const struct smtp_session_ops *ops,
+	    void *owner, const struct smtp_session_env *env);
 struct smtp_session *smtp_session_new(uint64_t id, struct conf *conf,
 	    const struct conf_vserver *vs, struct directory *dir,
 	    const struct sockaddr *peer, const struct smtp_session_ops *ops,
 	    void *owner);
-/* Free the session; a pending directory lookup is cancelled.  Must not be
- * called while a commit is pending (see smtp_session_waiting()). */
+/* Free the session; a pending directory or DNSBL lookup is cancelled.
+ * Must not be called while a commit is pending (smtp_session_waiting()). */
 void	smtp_session_free(struct smtp_session *s);
 
 /*

@@ -1,6 +1,6 @@
 /*
- * test_bounce — the DSN composer: the structure of failed and delayed
- * reports (parsed back here: headers, boundary, the three parts, the
+ * test_bounce — the DSN composer: the structure of failed, delayed and
+ * success reports (parsed back here: headers, boundary, the three parts, the
  * per-recipient blocks), what is returned (RET, size), hostile diagnostic
  * text, canonical output (CRLF only, no line over 998 octets), the output
  * limit, and the null-sender rule.  When /usr/bin/python3 exists the
@@ -110,6 +110,26 @@ unfold(const char *s)
 			continue;
 		}
 		*q++ = *s;
+	}
+	*q = '\0';
+	return out;
+}
+
+/* Undo the human part's wrapping: each line end and the indent after it
+ * become one blank. */
+static char *
+unfold_text(const char *s)
+{
+	char *out = xstrdup(s), *q = out;
+
+	while (*s) {
+		if (s[0] == '\r' && s[1] == '\n') {
+			for (s += 2; *s == ' '; s++)
+				;
+			*q++ = ' ';
+			continue;
+		}
+		*q++ = *s++;
 	}
 	*q = '\0';
 	return out;
@@ -246,8 +266,8 @@ test_failed_structure(void **state)
 	struct bounce_rcpt r[2] = {
 		{ "bob@winery-co.co", "rfc822;Bob+2Bx@winery-co.co", "5.1.1",
 		    "550 5.1.1 <bob@winery-co.co>: user unknown",
-		    "mx.winery-co.co" },
-		{ "kim@example.net", NULL, "5.4.7", NULL, NULL },
+		    "mx.winery-co.co", NULL },
+		{ "kim@example.net", NULL, "5.4.7", NULL, NULL, NULL },
 	};
 	struct parsed ps;
 	size_t len;
@@ -337,7 +357,7 @@ test_delayed(void **state)
 {
 	struct queue_envelope *env = mkenv(SMTP_RET_FULL, NULL);
 	struct bounce_rcpt r = { "bob@winery-co.co", NULL, "4.4.1",
-	    "451 4.4.1 try later", "mx.winery-co.co" };
+	    "451 4.4.1 try later", "mx.winery-co.co", NULL };
 	struct parsed ps;
 	size_t len;
 	char *m, *v;
@@ -368,7 +388,7 @@ test_ret_hdrs(void **state)
 {
 	struct queue_envelope *env = mkenv(SMTP_RET_HDRS, NULL);
 	struct bounce_rcpt r = { "bob@winery-co.co", NULL, "5.1.1", NULL,
-	    NULL };
+	    NULL, NULL };
 	struct parsed ps;
 	const char *eoh = strstr(orig_msg, "\r\n\r\n") + 2;
 	size_t len;
@@ -387,6 +407,112 @@ test_ret_hdrs(void **state)
 	free(hdrs);
 	parsed_free(&ps);
 	free(m);
+	queue_envelope_free(env);
+}
+
+/*
+ * NOTIFY=SUCCESS (RFC 3461 6.2): "delivered" into the local store,
+ * "relayed" to a peer without DSN; Status 2.x whatever the caller said;
+ * only the header returned even with RET=FULL.
+ */
+static void
+test_success(void **state)
+{
+	struct queue_envelope *env = mkenv(SMTP_RET_FULL, "QQ314");
+	struct bounce_rcpt r[3] = {
+		{ "bob@winery-co.co", "rfc822;Bob+2Bx@winery-co.co", "2.0.0",
+		    NULL, NULL, "delivered" },
+		{ "kim@example.net", NULL, "2.0.0", "250 2.0.0 Ok: queued",
+		    "mx.example.net[192.0.2.1]", "relayed" },
+		{ "lee@example.net", NULL, "5.1.1", NULL, NULL, NULL },
+	};
+	const char *eoh = strstr(orig_msg, "\r\n\r\n") + 2;
+	struct parsed ps;
+	size_t len;
+	char *m, *v, *hdrs;
+
+	(void)state;
+	m = compose(BOUNCE_SUCCESS, env, orig_msg, strlen(orig_msg), r, 3,
+	    &len);
+	assert_canonical(m, len);
+	v = header(m, "Subject");
+	assert_string_equal(v, "Successful Mail Delivery Report");
+	free(v);
+	v = header(m, "To");
+	assert_string_equal(v, "<alice@example.org>");
+	free(v);
+	v = header(m, "Auto-Submitted");
+	assert_string_equal(v, "auto-replied");
+	free(v);
+	parse(m, len, &ps);
+
+	v = unfold_text(ps.content[0]);
+	assert_non_null(strstr(v, "Your message was delivered"));
+	assert_non_null(strstr(v, "<bob@winery-co.co>: delivered to the "
+	    "mailbox (status 2.0.0)"));
+	assert_non_null(strstr(v, "<kim@example.net>: relayed to host "
+	    "mx.example.net[192.0.2.1], which said: 250 2.0.0 Ok: queued"));
+	assert_non_null(strstr(v, "does not send delivery reports"));
+	assert_null(strstr(v, "could not be delivered"));
+	free(v);
+
+	assert_non_null(strstr(ps.content[1],
+	    "\r\nOriginal-Envelope-Id: QQ314\r\n"));
+	assert_non_null(strstr(ps.content[1], "\r\n\r\n"
+	    "Original-Recipient: rfc822;Bob+x@winery-co.co\r\n"
+	    "Final-Recipient: rfc822; bob@winery-co.co\r\n"
+	    "Action: delivered\r\n"
+	    "Status: 2.0.0\r\n"
+	    "Last-Attempt-Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"));
+	assert_non_null(strstr(ps.content[1], "\r\n\r\n"
+	    "Final-Recipient: rfc822; kim@example.net\r\n"
+	    "Action: relayed\r\n"
+	    "Status: 2.0.0\r\n"
+	    "Remote-MTA: dns; mx.example.net[192.0.2.1]\r\n"
+	    "Diagnostic-Code: smtp; 250 2.0.0 Ok: queued\r\n"));
+	/* No action given: delivered; a failure status: made 2.0.0. */
+	assert_non_null(strstr(ps.content[1], "\r\n\r\n"
+	    "Final-Recipient: rfc822; lee@example.net\r\n"
+	    "Action: delivered\r\n"
+	    "Status: 2.0.0\r\n"));
+	assert_null(strstr(ps.content[1], "Action: failed"));
+	assert_null(strstr(ps.content[1], "5.1.1"));
+
+	/* RET=FULL is for failures: the header section only. */
+	assert_string_equal(ps.type[2], "text/rfc822-headers");
+	assert_non_null(strstr(ps.part[2], "Content-Description: Message "
+	    "Headers\r\n"));
+	hdrs = xstrndup(orig_msg, (size_t)(eoh - orig_msg));
+	assert_string_equal(ps.content[2], hdrs);
+	assert_null(strstr(m, "Shall we meet"));
+	python_check(m, len, "text/rfc822-headers");
+	free(hdrs);
+	parsed_free(&ps);
+	free(m);
+
+	/* Only delivered recipients: no word about relaying. */
+	m = compose(BOUNCE_SUCCESS, env, orig_msg, strlen(orig_msg), r, 1,
+	    &len);
+	parse(m, len, &ps);
+	assert_null(strstr(ps.content[0], "relayed"));
+	assert_null(strstr(ps.content[1], "Action: relayed"));
+	parsed_free(&ps);
+	free(m);
+
+	/* Nor to the null sender. */
+	{
+		struct buf b;
+
+		buf_init(&b, 1024 * 1024);
+		free(env->sender);
+		env->sender = xstrdup("");
+		errno = 0;
+		assert_int_equal(bounce_compose(&b, BOUNCE_SUCCESS, env,
+		    orig_msg, strlen(orig_msg), r, 1, "gw.example", NOW), -1);
+		assert_int_equal(errno, EINVAL);
+		assert_int_equal(b.len, 0);
+		buf_free(&b);
+	}
 	queue_envelope_free(env);
 }
 
@@ -410,7 +536,7 @@ test_big_message(void **state)
 {
 	struct queue_envelope *env = mkenv(SMTP_RET_NONE, NULL);
 	struct bounce_rcpt r = { "bob@winery-co.co", NULL, "5.2.2", NULL,
-	    NULL };
+	    NULL, NULL };
 	struct parsed ps;
 	size_t len, size = 128 * 1024 + 80;
 	char *m, *msg = big_message(size);
@@ -460,7 +586,7 @@ test_hostile_diagnostic(void **state)
 	struct bounce_rcpt r = { "bob@winery-co.co", NULL, "5.7.1",
 	    "550-5.7.1 first\r\nInjected: header\r\n\r\n--fake\x01\x1b[31m"
 	    "\xff\xfe\xc3\xa9 end\n550 5.7.1 last\r",
-	    "mx.example\r\nX-Evil: 1" };
+	    "mx.example\r\nX-Evil: 1", NULL };
 	struct parsed ps;
 	size_t len, i;
 	char *m, *u;
@@ -497,7 +623,7 @@ test_long_lines(void **state)
 {
 	struct queue_envelope *env = mkenv(SMTP_RET_FULL, NULL);
 	struct bounce_rcpt r = { "bob@winery-co.co", NULL, "5.0.0", NULL,
-	    NULL };
+	    NULL, NULL };
 	const char canon[] = "Subject: x\r\n\r\nbare\r\nlf and bare\r\ncr\r\n";
 	struct parsed ps;
 	char *diag, *msg, *m, *unfolded, *p, *q;
@@ -551,7 +677,7 @@ test_utf8_and_8bit(void **state)
 {
 	struct queue_envelope *env = mkenv(SMTP_RET_NONE, NULL);
 	struct bounce_rcpt r = { "j\303\266e@winery-co.co", NULL, "5.1.1",
-	    NULL, NULL };
+	    NULL, NULL, NULL };
 	const char msg[] = "Subject: caf\xc3\xa9\r\n\r\nd\xc3\xa9j\xc3\xa0\r\n";
 	struct parsed ps;
 	size_t len;
@@ -580,7 +706,7 @@ test_limits_and_refusals(void **state)
 {
 	struct queue_envelope *env = mkenv(SMTP_RET_FULL, NULL);
 	struct bounce_rcpt r = { "bob@winery-co.co", NULL, "5.1.1", NULL,
-	    NULL };
+	    NULL, NULL };
 	struct parsed ps;
 	struct buf b;
 	size_t size = 64 * 1024;
@@ -634,7 +760,7 @@ test_unique(void **state)
 {
 	struct queue_envelope *env = mkenv(SMTP_RET_NONE, NULL);
 	struct bounce_rcpt r = { "bob@winery-co.co", NULL, "5.1.1", NULL,
-	    NULL };
+	    NULL, NULL };
 	struct parsed a, b;
 	size_t la, lb;
 	char *ma, *mb, *ia, *ib;
@@ -667,6 +793,7 @@ main(void)
 		cmocka_unit_test(test_failed_structure),
 		cmocka_unit_test(test_delayed),
 		cmocka_unit_test(test_ret_hdrs),
+		cmocka_unit_test(test_success),
 		cmocka_unit_test(test_big_message),
 		cmocka_unit_test(test_hostile_diagnostic),
 		cmocka_unit_test(test_long_lines),

@@ -3,7 +3,9 @@
  * no sockets, a directory backend answering from a table, and a commit
  * hook that records what would be queued.  Each transcript is sent twice:
  * in one piece and one byte at a time, and the replies must be identical
- * (chunking invariance).
+ * (chunking invariance).  The filter tests drive the connection phase by
+ * hand (greet-wait elapsing, pregreet input) and check the per-rule
+ * counters.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,9 @@
 #include "conf.h"
 #include "directory.h"
 #include "queue.h"
+#include "ratelimit.h"
+#include "senderlist.h"
+#include "smtp_greet.h"
 #include "smtp_session.h"
 
 static const char *config =
@@ -38,6 +43,15 @@ static const char *config =
     "virtual-server intranet {\n"
     "  listen 127.0.0.3:25\n"
     "  relay allow 10.0.0.0/8\n"
+    "}\n"
+    "virtual-server filtered {\n"
+    "  listen 127.0.0.4:25\n"
+    "  max-errors 2\n"
+    "  filter {\n"
+    "    block-client 192.0.2.66/32\n"
+    "    greet-wait 1s\n"
+    "    rate-limit 2/m\n"
+    "  }\n"
     "}\n"
     "connector out {\n"
     "  address-space * cost 1\n"
@@ -287,6 +301,186 @@ test_bare_lf_in_data_closes(void **state)
 	    "closing connection\r\n");
 }
 
+/* ---- filters ---- */
+
+static struct smtp_session_counters counters;
+
+static struct smtp_session *
+start(const char *vsname, const char *peer, const struct smtp_session_env *env)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	inet_pton(AF_INET, peer, &sin.sin_addr);
+	return smtp_session_new_env(1, conf, conf_vserver_find(conf, vsname),
+	    dir, (struct sockaddr *)&sin, &ops, NULL, env);
+}
+
+/* Feed everything; the replies written since the last call. */
+static char *
+feed(struct smtp_session *s, const char *in)
+{
+	size_t len = strlen(in), used = smtp_session_input(s, in, len);
+	char *out;
+
+	if (s->waiting == SMTP_WAIT_COMMIT)
+		smtp_session_commit_done(s, 0, "Q");
+	assert_true(used == len || smtp_session_closing(s));
+	out = strndup(s->out.p ? s->out.p : "", s->out.len);
+	buf_reset(&s->out);
+	return out;
+}
+
+static void
+expect(struct smtp_session *s, const char *in, const char *replies)
+{
+	char *got = feed(s, in);
+
+	assert_string_equal(got, replies);
+	free(got);
+}
+
+static void
+test_pregreet_refused(void **state)
+{
+	struct smtp_session_env env = { .counters = &counters };
+	struct smtp_session *s;
+
+	(void)state;
+	memset(&counters, 0, sizeof(counters));
+	s = start("filtered", "192.0.2.1", &env);
+	assert_int_equal(s->state, SMTP_S_GREETING);
+	assert_int_equal(smtp_greet_delay(s), 1000);
+	assert_int_equal(smtp_session_waiting(s), SMTP_WAIT_NONE);
+	expect(s, "", "220-gw.test ESMTP postern\r\n");
+	expect(s, "EHLO early\r\nMAIL FROM:<a@example.org>\r\n",
+	    "554 5.5.1 Protocol error: talking before the greeting\r\n");
+	assert_true(smtp_session_closing(s));
+	assert_int_equal(counters.refused[POLICY_RULE_PREGREET], 1);
+	smtp_greet_elapsed(s);		/* a timer that fires late: no-op */
+	expect(s, "", "");
+	smtp_session_free(s);
+}
+
+static void
+test_greet_wait_then_rate_limit(void **state)
+{
+	struct smtp_session_env env = { .counters = &counters };
+	struct smtp_session *s;
+
+	(void)state;
+	memset(&counters, 0, sizeof(counters));
+	env.ratelimit = ratelimit_new(0);
+	s = start("filtered", "192.0.2.1", &env);
+	expect(s, "", "220-gw.test ESMTP postern\r\n");
+	smtp_greet_elapsed(s);
+	assert_int_equal(smtp_greet_delay(s), 0);
+	expect(s, "", "220 gw.test ESMTP postern\r\n");
+	expect(s, "HELO c\r\nMAIL FROM:<a@example.org>\r\nRSET\r\n"
+	    "MAIL FROM:<b@example.org>\r\nRSET\r\n"
+	    "MAIL FROM:<c@example.org>\r\nNOOP\r\n",
+	    "250 gw.test\r\n"
+	    "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n"
+	    "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n"
+	    "421 4.7.0 Rate limit exceeded: too many messages from your "
+	    "address, try again later\r\n");
+	assert_true(smtp_session_closing(s));
+	assert_int_equal(counters.refused[POLICY_RULE_RATE_LIMIT], 1);
+	smtp_session_free(s);
+	/* The next session from that address is still over the limit. */
+	s = start("filtered", "192.0.2.1", &env);
+	smtp_greet_elapsed(s);
+	free(feed(s, ""));
+	expect(s, "HELO c\r\nMAIL FROM:<a@example.org>\r\n",
+	    "250 gw.test\r\n"
+	    "421 4.7.0 Rate limit exceeded: too many messages from your "
+	    "address, try again later\r\n");
+	smtp_session_free(s);
+	ratelimit_free(env.ratelimit);
+}
+
+static void
+test_blocked_client_error_budget(void **state)
+{
+	struct smtp_session_env env = { .counters = &counters };
+	struct smtp_session *s;
+
+	(void)state;
+	memset(&counters, 0, sizeof(counters));
+	s = start("filtered", "192.0.2.66", &env);
+	assert_int_equal(s->state, SMTP_S_REJECTED);
+	assert_int_equal(smtp_greet_delay(s), 0);
+	expect(s, "HELO c\r\nBOGUS\r\nHELO c\r\n",
+	    "554 5.7.1 Client host rejected: access denied\r\n"
+	    "554 5.7.1 Client host rejected: access denied\r\n"
+	    "554 5.7.1 Client host rejected: access denied\r\n"
+	    "421 4.7.0 Too many errors, closing connection\r\n");
+	assert_int_equal(counters.refused[POLICY_RULE_BLOCK_CLIENT], 1);
+	assert_int_equal(counters.refused[POLICY_RULE_MAX_ERRORS], 1);
+	smtp_session_free(s);
+	s = start("filtered", "192.0.2.66", &env);
+	expect(s, "QUIT\r\n",
+	    "554 5.7.1 Client host rejected: access denied\r\n"
+	    "221 2.0.0 Bye\r\n");
+	smtp_session_free(s);
+}
+
+static void
+test_shutdown_and_timeout_while_greeting(void **state)
+{
+	struct smtp_session *s;
+
+	(void)state;
+	s = start("filtered", "192.0.2.1", NULL);
+	smtp_session_shutdown(s);
+	expect(s, "", "220-gw.test ESMTP postern\r\n"
+	    "421 4.3.2 Service shutting down, closing connection\r\n");
+	assert_true(smtp_session_closing(s));
+	smtp_session_free(s);
+	s = start("filtered", "192.0.2.1", NULL);
+	smtp_session_timeout(s);
+	expect(s, "", "220-gw.test ESMTP postern\r\n"
+	    "421 4.4.2 Timeout exceeded, closing connection\r\n");
+	smtp_session_free(s);
+}
+
+static void
+test_senders_file_and_counters(void **state)
+{
+	static const char list[] = "<>\nfile@list.example\n";
+	struct smtp_session_env env = { .counters = &counters };
+	struct smtp_session *s;
+	char err[CONF_ERR_MAX];
+
+	(void)state;
+	memset(&counters, 0, sizeof(counters));
+	assert_int_equal(senderlist_parse("f", list, sizeof(list) - 1,
+	    &env.senders, err, sizeof(err)), 0);
+	s = start("internet", "192.0.2.1", &env);
+	/* The session holds its own reference across a reload. */
+	senderlist_unref(env.senders);
+	expect(s, "", "220 gw.test ESMTP postern\r\n");
+	expect(s, "HELO c\r\nMAIL FROM:<>\r\nMAIL FROM:<File@List.Example>"
+	    "\r\nMAIL FROM:<x@bad.example>\r\nMAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<kimy@winery-co.co>\r\nRCPT TO:<nobody@winery-co.co>\r\n"
+	    "RCPT TO:<x@example.net>\r\nDATA\r\nhi\r\n.\r\n",
+	    "250 gw.test\r\n"
+	    "550 5.7.1 Sender address rejected: blocked\r\n"
+	    "550 5.7.1 Sender address rejected: blocked\r\n"
+	    "550 5.7.1 Sender address rejected: blocked\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "250 2.1.5 Ok\r\n"
+	    "550 5.1.1 Recipient address rejected: user unknown\r\n"
+	    "550 5.7.1 Relay access denied\r\n"
+	    "354 End data with <CR><LF>.<CR><LF>\r\n"
+	    "250 2.0.0 Ok: queued as Q\r\n");
+	assert_int_equal(counters.refused[POLICY_RULE_BLOCK_SENDERS_FILE], 2);
+	assert_int_equal(counters.refused[POLICY_RULE_BLOCK_SENDER], 1);
+	assert_int_equal(counters.refused[POLICY_RULE_UNKNOWN_USER], 1);
+	assert_int_equal(counters.refused[POLICY_RULE_RELAY], 1);
+	assert_int_equal(counters.accepted, 1);
+	smtp_session_free(s);
+}
+
 int
 main(void)
 {
@@ -296,6 +490,11 @@ main(void)
 		cmocka_unit_test(test_sequence_and_errors),
 		cmocka_unit_test(test_blocked_sender_and_limits),
 		cmocka_unit_test(test_bare_lf_in_data_closes),
+		cmocka_unit_test(test_pregreet_refused),
+		cmocka_unit_test(test_greet_wait_then_rate_limit),
+		cmocka_unit_test(test_blocked_client_error_budget),
+		cmocka_unit_test(test_shutdown_and_timeout_while_greeting),
+		cmocka_unit_test(test_senders_file_and_counters),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

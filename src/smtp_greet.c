@@ -1,0 +1,175 @@
+/*
+ * smtp_greet — block-client, DNSBL and greet-wait; see smtp_greet.h.
+ *
+ * Decisions: a listed client is refused as soon as one list answers, even
+ * while the greet-wait still runs (nothing it could say would change the
+ * outcome).  When the "220-" line has already gone out, the refusal ends
+ * that reply with a 554 line, as Postfix's postscreen does: every client
+ * takes the code of the last line, and the alternative (a "220 " line,
+ * then 554 to every command) would invite the client to go on.  Bytes
+ * that arrive after the greet-wait but while the DNSBL answers are still
+ * out are not held against the client (the delay is ours): they wait,
+ * unread, for the final greeting.  DNSBL failures never refuse anyone:
+ * each is logged and counted.
+ */
+#include "smtp_greet.h"
+#include "conf.h"
+#include "dnsbl.h"
+#include "log.h"
+#include "policy.h"
+#include "postern_limits.h"
+#include "smtp_session_priv.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+greet_progress(struct smtp_session *s)
+{
+	const struct conf_filter *f = &s->vs->filter;
+	char text[SMTP_REPLY_MAX], what[300];
+
+	if (s->dnsbl_listed >= 0) {
+		s->greet_pending = 0;
+		s->waiting = SMTP_WAIT_NONE;
+		policy_dnsbl_reply(text, sizeof(text), s->peer_ip,
+		    f->dnsbl[s->dnsbl_listed]);
+		snprintf(what, sizeof(what), "%s=%s", f->dnsbl[s->dnsbl_listed],
+		    s->dnsbl_answer);
+		smtp_session_refuse(s, "CONNECT", POLICY_RULE_DNSBL, what,
+		    text);
+		free(s->reject_reply);
+		s->reject_reply = xstrdup(text);
+		smtp_session_enter(s, SMTP_S_REJECTED);
+		return;
+	}
+	if (s->greet_pending) {
+		smtp_session_enter(s, SMTP_S_GREETING);
+		/* While only the DNSBL is awaited, input stays unread. */
+		s->waiting = s->greet_pending == SMTP_GREET_DNSBL ?
+		    SMTP_WAIT_DNSBL : SMTP_WAIT_NONE;
+		return;
+	}
+	s->waiting = SMTP_WAIT_NONE;
+	smtp_session_reply(s, "220 %s %s", smtp_session_server_name(s),
+	    s->vs->banner);
+	smtp_session_enter(s, SMTP_S_CONNECTED);
+}
+
+static void
+dnsbl_done(void *arg, const struct dnsbl_result *res)
+{
+	struct smtp_session *s = arg;
+	const struct dnsbl_answer *a;
+
+	s->dnsbl = NULL;
+	s->greet_pending &= ~SMTP_GREET_DNSBL;
+	for (size_t i = 0; i < res->nanswers; i++) {
+		a = &res->answers[i];
+		if (a->status == DNSBL_FAILED) {
+			log_info("session=%016llx client=%s dnsbl=%s lookup "
+			    "failed, not refusing: %s",
+			    (unsigned long long)s->id, s->peer_ip, a->zone,
+			    a->detail);
+			if (s->counters)
+				s->counters->dnsbl_failures++;
+		} else
+			log_debug("session=%016llx client=%s dnsbl=%s %s%s%s",
+			    (unsigned long long)s->id, s->peer_ip, a->zone,
+			    dnsbl_status_name(a->status),
+			    a->detail[0] ? " " : "", a->detail);
+	}
+	if (res->listed >= 0) {
+		s->dnsbl_listed = res->listed;
+		snprintf(s->dnsbl_answer, sizeof(s->dnsbl_answer), "%.31s",
+		    res->answers[res->listed].detail);
+	}
+	greet_progress(s);
+	smtp_session_wake(s);
+}
+
+void
+smtp_greet_start(struct smtp_session *s)
+{
+	const struct conf_filter *f = &s->vs->filter;
+	enum policy_client_verdict v;
+	const char *refuse;
+
+	s->dnsbl_listed = -1;
+	v = policy_client(s->vs, (const struct sockaddr *)&s->peer, &refuse);
+	if (v == POLICY_CLIENT_BLOCKED) {
+		smtp_session_refuse(s, "CONNECT", POLICY_RULE_BLOCK_CLIENT,
+		    NULL, refuse);
+		s->reject_reply = xstrdup(refuse);
+		smtp_session_enter(s, SMTP_S_REJECTED);
+		return;
+	}
+	if (f->greet_wait_ms > 0) {
+		smtp_session_reply(s, "220-%s %s", smtp_session_server_name(s),
+		    s->vs->banner);
+		s->greet_pending |= SMTP_GREET_TIMER;
+	}
+	if (v == POLICY_CLIENT_OK && f->ndnsbl > 0) {
+		if (s->resolver == NULL)
+			log_debug("session=%016llx: no resolver, DNSBL not "
+			    "asked", (unsigned long long)s->id);
+		else if ((s->dnsbl = dnsbl_check_start(s->resolver,
+		    (const struct sockaddr *)&s->peer, f->dnsbl, f->ndnsbl,
+		    dnsbl_done, s)) != NULL)
+			s->greet_pending |= SMTP_GREET_DNSBL;
+	}
+	greet_progress(s);
+}
+
+unsigned
+smtp_greet_delay(const struct smtp_session *s)
+{
+	if (s->state != SMTP_S_GREETING ||
+	    !(s->greet_pending & SMTP_GREET_TIMER))
+		return 0;
+	return s->vs->filter.greet_wait_ms;
+}
+
+void
+smtp_greet_elapsed(struct smtp_session *s)
+{
+	if (s->state != SMTP_S_GREETING ||
+	    !(s->greet_pending & SMTP_GREET_TIMER))
+		return;
+	s->greet_pending &= ~SMTP_GREET_TIMER;
+	greet_progress(s);
+}
+
+void
+smtp_greet_pregreet(struct smtp_session *s, const char *in, size_t len)
+{
+	char what[48];
+	size_t i, n = len < 32 ? len : 32;
+
+	/* What the client said, printable, for the log: it tells a
+	 * spambot from a client that merely misread the protocol. */
+	what[0] = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		what[i + 1] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '.';
+	}
+	what[i + 1] = '"';
+	what[i + 2] = '\0';
+	smtp_greet_cancel(s);
+	smtp_session_refuse(s, "CONNECT", POLICY_RULE_PREGREET, what,
+	    "554 5.5.1 Protocol error: talking before the greeting");
+	smtp_session_enter(s, SMTP_S_CLOSING);
+}
+
+void
+smtp_greet_cancel(struct smtp_session *s)
+{
+	dnsbl_check_cancel(s->dnsbl);
+	s->dnsbl = NULL;
+	s->greet_pending = 0;
+	if (s->waiting == SMTP_WAIT_DNSBL)
+		s->waiting = SMTP_WAIT_NONE;
+}

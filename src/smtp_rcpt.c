@@ -1,0 +1,211 @@
+/*
+ * smtp_rcpt — RCPT TO: relay control, recipient filtering, and the
+ * directory wait (SPEC 3, 5); see smtp_rcpt.h.
+ *
+ * Check order: syntax, max-recipients, relay (policy_rcpt), then for a
+ * local recipient block-recipient, and only then the directory, so a
+ * blocked address never costs a lookup.  The directory answer may come
+ * back inside directory_resolve() (file backend) or later from the loop
+ * (the session waits, its pipelined input unread).  550 5.1.1 counts
+ * towards max-unknown-recipients, the harvesting guard; TEMPFAIL answers
+ * (451 4.3.0) count towards nothing: the directory's trouble is not the
+ * client's fault.
+ */
+#include "smtp_rcpt.h"
+#include "addr.h"
+#include "conf.h"
+#include "directory.h"
+#include "policy.h"
+#include "queue.h"
+#include "smtp_session_priv.h"
+#include "strmap.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "rfc822;" + the address as RFC 3461 xtext. */
+static void
+xtext_orcpt(char *out, size_t len, const char *addr)
+{
+	size_t o = (size_t)snprintf(out, len, "rfc822;");
+
+	for (; *addr && o + 4 < len; addr++) {
+		unsigned char c = (unsigned char)*addr;
+
+		if (c < 33 || c > 126 || c == '+' || c == '=')
+			o += (size_t)snprintf(out + o, len - o, "+%02X", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
+/*
+ * Add one final recipient to the envelope, once.  List members carry the
+ * address the client gave as their ORCPT (RFC 3461), unless it gave one.
+ */
+static int
+rcpt_add(struct smtp_session *s, const char *addr, const char *given,
+    const struct smtp_rcpt_args *a)
+{
+	char orcpt[ADDR_PARAM_MAX + 1];
+
+	if (strmap_get(s->rcpt_set, addr) != NULL)
+		return 0;		/* duplicate: kept once */
+	if (s->env->nrcpts >= SMTP_RCPT_EXPANDED_MAX)
+		return -1;
+	strmap_put(s->rcpt_set, addr, (void *)1);
+	if (a->orcpt[0])
+		snprintf(orcpt, sizeof(orcpt), "%s", a->orcpt);
+	else if (strcmp(addr, given) != 0)
+		xtext_orcpt(orcpt, sizeof(orcpt), given);
+	else
+		orcpt[0] = '\0';
+	queue_envelope_add_rcpt(s->env, addr, orcpt[0] ? orcpt : NULL,
+	    a->notify);
+	return 0;
+}
+
+static void
+rcpt_accept(struct smtp_session *s, const char *key,
+    const struct smtp_rcpt_args *a, const struct dir_result *res)
+{
+	int rc = 0;
+
+	if (res == NULL)
+		rc = rcpt_add(s, key, key, a);
+	for (size_t i = 0; res && i < res->ntargets && rc == 0; i++)
+		rc = rcpt_add(s, res->targets[i].addr, key, a);
+	if (rc == -1) {
+		smtp_session_refuse(s, "RCPT", POLICY_RULE_MAX_RECIPIENTS, key,
+		    "452 4.5.3 Too many recipients");
+		return;
+	}
+	s->rcpts_given++;
+	smtp_session_enter(s, SMTP_S_RCPT);
+	smtp_session_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+rcpt_dir_done(void *arg, struct dir_result *res)
+{
+	struct smtp_session *s = arg;
+
+	s->dirreq = NULL;
+	s->waiting = SMTP_WAIT_NONE;
+	switch (res->status) {
+	case DIR_FOUND:
+		rcpt_accept(s, s->pending_rcpt, s->pending_args, res);
+		break;
+	case DIR_NOTFOUND:
+		if (++s->unknown_rcpts > s->vs->max_unknown_recipients) {
+			smtp_session_refuse(s, "RCPT", POLICY_RULE_MAX_UNKNOWN,
+			    s->pending_rcpt, "421 4.7.0 Too many unknown "
+			    "recipients, closing connection");
+			smtp_session_tx_reset(s);
+			smtp_session_enter(s, SMTP_S_CLOSING);
+			break;
+		}
+		smtp_session_refuse(s, "RCPT", POLICY_RULE_UNKNOWN_USER,
+		    s->pending_rcpt, "550 5.1.1 Recipient address rejected: "
+		    "user unknown");
+		break;
+	case DIR_TOO_MANY:
+		smtp_session_refuse(s, "RCPT", POLICY_RULE_EXPANSION_LIMIT,
+		    s->pending_rcpt, "550 5.4.6 List expansion limit exceeded");
+		break;
+	case DIR_TEMPFAIL:
+	default:
+		smtp_session_refuse(s, "RCPT", POLICY_RULE_DIRECTORY_TEMPFAIL,
+		    s->pending_rcpt, "451 4.3.0 Directory temporarily "
+		    "unavailable, try again later");
+		break;
+	}
+	dir_result_free(res);
+	free(s->pending_rcpt);
+	s->pending_rcpt = NULL;
+	free(s->pending_args);
+	s->pending_args = NULL;
+	smtp_session_wake(s);
+}
+
+void
+smtp_rcpt_command(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct smtp_rcpt_args a;
+	struct policy_rcpt_result pr;
+	struct policy_client cl = { (struct sockaddr *)&s->peer,
+	    s->authenticated, s->tls };
+	char key[ADDR_TEXT_MAX];
+	const char *blocked;
+
+	switch (smtp_parse_rcpt(cmd->arg, cmd->arglen, s->env->smtputf8, &a)) {
+	case SMTP_PARAM_OK:
+		break;
+	case SMTP_PARAM_UNKNOWN:
+		smtp_session_bad_command(s, "555 5.5.4 Unsupported RCPT "
+		    "parameter");
+		return;
+	case SMTP_PARAM_ADDR:
+		if (a.addr_status == ADDR_ERR_UTF8)
+			smtp_session_bad_command(s, "553 5.6.7 Non-ASCII "
+			    "address without SMTPUTF8");
+		else
+			smtp_session_bad_command(s, "501 5.1.3 Bad recipient "
+			    "address syntax");
+		return;
+	default:
+		smtp_session_bad_command(s, "501 5.5.4 Syntax: RCPT "
+		    "TO:<address>");
+		return;
+	}
+	if (a.rcpt.domain[0] == '\0') {
+		/* <postmaster>: RFC 5321 4.5.1, the first local domain. */
+		if (s->conf->nlocal_domains == 0) {
+			smtp_session_refuse(s, "RCPT",
+			    POLICY_RULE_UNKNOWN_USER, "postmaster",
+			    "550 5.1.1 Recipient address rejected: user "
+			    "unknown");
+			return;
+		}
+		snprintf(a.rcpt.domain, sizeof(a.rcpt.domain), "%s",
+		    s->conf->local_domains[0]);
+	}
+	addr_format_key(&a.rcpt, key, sizeof(key));
+	if (s->rcpts_given >= s->vs->max_recipients) {
+		smtp_session_refuse(s, "RCPT", POLICY_RULE_MAX_RECIPIENTS, key,
+		    "452 4.5.3 Too many recipients");
+		return;
+	}
+	policy_rcpt(s->conf, s->vs, &cl, &a.rcpt, &pr);
+	if (pr.verdict == POLICY_RCPT_REFUSE) {
+		smtp_session_refuse(s, "RCPT", pr.rule, key, pr.reply);
+		return;
+	}
+	if (pr.verdict == POLICY_RCPT_RELAY) {
+		rcpt_accept(s, key, &a, NULL);
+		return;
+	}
+	blocked = policy_rcpt_blocked(s->vs, key);
+	if (blocked) {
+		smtp_session_refuse(s, "RCPT", POLICY_RULE_BLOCK_RECIPIENT, key,
+		    blocked);
+		return;
+	}
+	if (s->dir == NULL) {
+		smtp_session_refuse(s, "RCPT", POLICY_RULE_DIRECTORY_TEMPFAIL,
+		    key, "451 4.3.0 Directory temporarily unavailable, try "
+		    "again later");
+		return;
+	}
+	s->pending_rcpt = xstrdup(key);
+	s->pending_args = xmalloc(sizeof(a));
+	memcpy(s->pending_args, &a, sizeof(a));
+	s->waiting = SMTP_WAIT_DIRECTORY;
+	/* The answer may come back before directory_resolve() returns. */
+	s->dirreq = directory_resolve(s->dir, key, rcpt_dir_done, s);
+	if (s->waiting != SMTP_WAIT_DIRECTORY)
+		s->dirreq = NULL;
+}
