@@ -10,6 +10,7 @@
  * from the top of the file down works.
  */
 #include "conf_priv.h"
+#include "postern_limits.h"
 
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -61,6 +62,21 @@ conf_check_vserver(struct conf_pctx *p, struct conf_frame *f)
 		ck(p, conf_seen_line(f, "auth"), "\"auth\" needs \"tls "
 		    "certificate PATH key PATH\" in virtual-server \"%s\" "
 		    "(AUTH is only offered over TLS)", vs->name);
+	return ck_done(p);
+}
+
+int
+conf_check_filter(struct conf_pctx *p, struct conf_frame *f)
+{
+	struct conf_filter *fl = f->base;
+
+	p->errline = 0;
+	/* A reversed IPv6 address takes 64 octets of a 253-octet name. */
+	for (size_t i = 0; i < fl->ndnsbl; i++)
+		if (strlen(fl->dnsbl[i]) > DNSBL_ZONE_MAX)
+			ck(p, conf_seen_line(f, "dnsbl"), "dnsbl zone \"%.40s...\" "
+			    "is longer than %d octets", fl->dnsbl[i],
+			    DNSBL_ZONE_MAX);
 	return ck_done(p);
 }
 

@@ -161,6 +161,7 @@ int	conf_is_domain(const char *s);
 /* conf_check.c */
 int	conf_check_vserver(struct conf_pctx *, struct conf_frame *);
 int	conf_check_connector(struct conf_pctx *, struct conf_frame *);
+int	conf_check_filter(struct conf_pctx *, struct conf_frame *);
 int	conf_check_queue(struct conf_pctx *, struct conf_frame *);
 int	conf_check_ldap(struct conf_pctx *, struct conf_frame *);
 int	conf_check_top(struct conf_pctx *, struct conf_frame *);

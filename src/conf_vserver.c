@@ -350,5 +350,5 @@ const struct conf_block conf_block_vserver = {
 };
 const struct conf_block conf_block_filter = {
 	"filter", "in a filter block", filter_params, nitems(filter_params),
-	NULL
+	conf_check_filter
 };

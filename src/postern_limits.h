@@ -36,6 +36,14 @@
 #define DIRECTORY_DEPTH_MAX	10	/* alias nesting, then 550 5.4.6 */
 #define DIRECTORY_EXPAND_MAX	1000	/* addresses from one recipient */
 
+#define SENDERLIST_FILE_MAX	(64 * 1024 * 1024) /* block-senders-file */
+#define SENDERLIST_LINE_MAX	1024
+#define RATELIMIT_KEYS_MAX	65536	/* client addresses tracked; past it
+					   the oldest is forgotten */
+#define DNSBL_ZONE_MAX		189	/* so that the 64 octets of a
+					   reversed IPv6 address still fit
+					   in a 253-octet name */
+
 #define QUEUE_ENVELOPE_MAX	(16 * 1024 * 1024) /* envelope part of a file */
 
 #endif

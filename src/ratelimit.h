@@ -16,13 +16,14 @@
 #ifndef POSTERN_RATELIMIT_H
 #define POSTERN_RATELIMIT_H
 
+#include "postern_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #define RATELIMIT_WINDOW_SECS	60
 #define RATELIMIT_SLOT_SECS	5
 #define RATELIMIT_SLOTS		(RATELIMIT_WINDOW_SECS / RATELIMIT_SLOT_SECS + 1)
-#define RATELIMIT_KEYS_MAX	65536
 
 struct ratelimit;
 

@@ -16,6 +16,8 @@
 #ifndef POSTERN_SENDERLIST_H
 #define POSTERN_SENDERLIST_H
 
+#include "postern_limits.h"
+
 #include <stddef.h>
 
 struct addr;
@@ -23,8 +25,6 @@ struct conf;
 struct senderlist;
 struct senderlist_set;
 
-#define SENDERLIST_FILE_MAX	(64 * 1024 * 1024)
-#define SENDERLIST_LINE_MAX	1024
 
 /* Parse text (name is used in messages).  0, or -1 with err set. */
 int	senderlist_parse(const char *name, const char *text, size_t len,

@@ -174,6 +174,8 @@ static const struct {
 	  "bad CIDR \"::1/129\"" },
 	{ VS "  filter {\n    dnsbl zen..example\n  }\n}\n", 4,
 	  "bad domain \"zen..example\"" },
+	{ VS "  filter {\n    dnsbl aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n  }\n}\n", 4,
+	  "is longer than 189 octets" },
 	{ VS "  filter {\n    rate-limit 30\n  }\n}\n", 4,
 	  "\"rate-limit\" takes N/m" },
 	{ VS "  filter {\n    rate-limit 30/d\n  }\n}\n", 4,
