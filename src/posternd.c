@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,20 @@ struct daemon {
 	const char		*path;
 	struct event		*grace;
 };
+
+/* One descriptor per session: take every descriptor the system allows
+ * (connection limits, not the fd limit, decide how many clients we keep). */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
+}
 
 static void
 usage(void)
@@ -222,6 +237,7 @@ main(int argc, char *argv[])
 	log_init("posternd", d.conf->log == CONF_LOG_SYSLOG,
 	    debug || d.conf->log_debug);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads failed");
 	if ((d.base = event_base_new()) == NULL)

@@ -3,6 +3,7 @@ next hops that misbehave.  In every case: no 250 for a message that is
 not durable, nothing half-written survives, the daemon keeps serving."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -148,3 +149,71 @@ queue {{
         assert "status=bounced" not in gw.log()
     finally:
         drop.close()
+
+
+def test_slowloris_from_one_address_does_not_starve_others(make_gateway):
+    """10 000 idle connections from one address: the per-address limit
+    keeps all but a few out with 421, and other clients are served."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 10500
+    if hard < need:
+        pytest.skip("file descriptor limit too low")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
+    gw = make_gateway()
+    socks, refused = [], 0
+    try:
+        for _ in range(10000):
+            s = socket.socket()
+            s.bind(("127.0.0.90", 0))
+            s.setblocking(True)
+            s.connect((INTERNET, gw.port))
+            socks.append(s)
+        # Every connection beyond the limit is answered 421 and closed.
+        for s in socks:
+            s.settimeout(10)
+            data = s.recv(100)
+            if data.startswith(b"421"):
+                refused += 1
+        assert refused == 10000 - 4      # max-connections-per-ip 4 here
+        c = gw.raw("internet", source="127.0.0.91")
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO other")[0] == 250
+        c.close()
+    finally:
+        for s in socks:
+            s.close()
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="needs strace")
+def test_fsync_failure_never_acknowledged(posternd_bin, tmp_path):
+    """strace makes the 3rd fsync fail with EIO: that message gets a 4xx
+    and is not in the queue; the others get 250 and are."""
+    port = free_port(INTERNET)
+    gw = Gateway(posternd_bin, str(tmp_path), base_config(str(tmp_path), port))
+    gw.port = port
+    real = gw.binary
+    wrapper = tmp_path / "posternd-strace"
+    wrapper.write_text("#!/bin/sh\nexec strace -f -qq -o /dev/null "
+                       "-e trace=fsync -e inject=fsync:error=EIO:when=3 "
+                       "%s \"$@\"\n" % real)
+    wrapper.chmod(0o755)
+    gw.binary = str(wrapper)
+    gw.start()
+    try:
+        results = [send(gw) for _ in range(6)]
+        codes = [c for c, _ in results]
+        assert 451 in codes, results
+        acked = [t.split()[-1] for c, t in results if c == 250]
+        ids = {m["id"] for m in gw.messages()}
+        assert set(acked) <= ids
+        assert len(ids) == len(acked)
+        assert os.listdir(os.path.join(gw.spool, "incoming")) == []
+    finally:
+        # Stop posternd itself; strace ends with its tracee.
+        pid = gw.proc.pid
+        children = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
+        for child in children:
+            os.kill(int(child), signal.SIGTERM)
+        gw.proc.wait(30)
+        gw.logf.close()
