@@ -1,13 +1,7 @@
 /*
- * resolver — asynchronous DNS for delivery, one c-ares channel per
- * resolver profile (SPEC 3: every DNS question has exactly one profile).
- *
- * Each profile's channel only ever talks to its own servers, so a dead
- * external list cannot delay internal lookups.  Channels are driven from
- * the libevent loop: c-ares reports the sockets it wants watched through
- * its socket state callback (one persistent event per socket), and one
- * timer per channel is re-armed from ares_timeout() after every call into
- * c-ares.  Nothing blocks.
+ * resolver — asynchronous DNS questions for delivery (SPEC 3: every DNS
+ * question has exactly one profile).  The profiles and their c-ares
+ * channels on the libevent loop are resolver_channel.c.
  *
  * A query is an MX question, then an A and an AAAA question per host, in
  * parallel.  Every question in c-ares holds a reference on its query
@@ -20,7 +14,7 @@
  * "resolver: profile=P qtype=T name=N outcome=O", so that logs (and tests)
  * show which profile asked what.
  */
-#include "resolver.h"
+#include "resolver_priv.h"
 
 #include <sys/queue.h>
 #include <sys/random.h>
@@ -40,158 +34,8 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/*
- * A dead server must become TEMPFAIL within seconds (c-ares doubles the
- * timeout on the second round: 2 s + 4 s per server), and a broken or
- * hostile zone must not fan one delivery out without bound: the best
- * RESOLVER_MX_MAX hosts are kept, RESOLVER_ADDR_MAX addresses of each
- * family per host.
- */
-#define RESOLVER_TIMEOUT_MS	2000
-#define RESOLVER_TRIES		2
-#define RESOLVER_MX_MAX		16
-#define RESOLVER_ADDR_MAX	32
-
-struct rsock {
-	struct resolver	*r;
-	int		 fd;		/* -1: slot free for reuse */
-	struct event	*ev;
-};
-
-struct resolver {
-	struct resolver_set		*rs;
-	const struct conf_dnslist	*list;	/* identity only, never read */
-	char				*name;
-	int				 unnamed;
-	ares_channel			 channel;
-	int				 channel_ok;
-	struct event			*timer;
-	struct rsock			**socks;
-	size_t				 nsocks;
-	TAILQ_HEAD(, resolver_query)	 queries;
-	uint64_t			 nqueries;
-	uint64_t			 nfailures;
-};
-
-struct resolver_set {
-	struct event_base	*base;
-	struct resolver		**r;
-	size_t			 n;
-};
-
-enum lk_outcome { LK_PENDING, LK_OK, LK_NODATA, LK_NXDOMAIN, LK_TEMP };
-
-/* One question of a query; addresses go straight to the host. */
-struct lookup {
-	struct resolver_query	*q;
-	size_t			 host;		/* index in q->res->hosts */
-	int			 qtype;
-	enum lk_outcome		 outcome;
-};
-
-struct resolver_query {
-	TAILQ_ENTRY(resolver_query)	 entry;
-	struct resolver			*r;
-	int				 is_mx;
-	int				 implicit;	/* no MX: the domain */
-	int				 addr_stage;	/* A/AAAA asked */
-	char				*name;
-	int				 port;
-	resolver_cb			 cb;
-	void				*arg;
-	int				 cancelled;
-	int				 pending;	/* asked, unanswered */
-	struct lookup			 mxlk;
-	struct lookup			*lk;		/* A, AAAA per host */
-	struct resolver_result		*res;
-	struct event			*done;
-	char				 temperr[160];	/* the first one */
-};
-
 static void	query_release(struct resolver_query *);
 static void	on_answer(void *, int, int, unsigned char *, int);
-
-/* ---- loop integration ---- */
-
-static void
-rearm(struct resolver *r)
-{
-	struct timeval tv, *tvp;
-
-	if ((tvp = ares_timeout(r->channel, NULL, &tv)) != NULL)
-		evtimer_add(r->timer, tvp);
-	else
-		evtimer_del(r->timer);
-}
-
-static void
-on_sock(evutil_socket_t fd, short what, void *arg)
-{
-	struct resolver *r = ((struct rsock *)arg)->r;
-
-	ares_process_fd(r->channel,
-	    (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
-	    (what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
-	rearm(r);
-}
-
-static void
-on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct resolver *r = arg;
-
-	(void)fd;
-	(void)what;
-	ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	rearm(r);
-}
-
-/*
- * c-ares opens, watches and closes its sockets through this.  A closed
- * socket's slot and event are kept for the next socket, so no event is
- * ever freed from inside its own callback (ares_process_fd closes
- * sockets).
- */
-static void
-sock_state(void *data, ares_socket_t fd, int readable, int writable)
-{
-	struct resolver *r = data;
-	struct rsock *s = NULL, *freeslot = NULL;
-	short what;
-	size_t i;
-
-	for (i = 0; i < r->nsocks; i++) {
-		if (r->socks[i]->fd == (int)fd)
-			s = r->socks[i];
-		else if (r->socks[i]->fd == -1 && freeslot == NULL)
-			freeslot = r->socks[i];
-	}
-	if (s != NULL)
-		event_del(s->ev);
-	if (!readable && !writable) {
-		if (s != NULL)
-			s->fd = -1;
-		return;
-	}
-	if (s == NULL && (s = freeslot) == NULL) {
-		s = xcalloc(1, sizeof(*s));
-		s->r = r;
-		if ((s->ev = event_new(r->rs->base, -1, 0, NULL, NULL)) ==
-		    NULL)
-			fatalx("resolver: event_new failed");
-		r->socks = xreallocarray(r->socks, r->nsocks + 1,
-		    sizeof(*r->socks));
-		r->socks[r->nsocks++] = s;
-	}
-	what = EV_PERSIST | (readable ? EV_READ : 0) |
-	    (writable ? EV_WRITE : 0);
-	s->fd = (int)fd;
-	event_assign(s->ev, r->rs->base, (evutil_socket_t)fd, what, on_sock,
-	    s);
-	if (event_add(s->ev, NULL) == -1)
-		log_warnx("resolver: %s: cannot watch DNS socket %d", r->name,
-		    (int)fd);
-}
 
 /* ---- results and MX order ---- */
 
@@ -333,8 +177,8 @@ add_host(struct resolver_result *res, const char *name, unsigned pref)
 	h->pref = pref;
 }
 
-static void
-query_free(struct resolver_query *q)
+void
+resolver_query_free(struct resolver_query *q)
 {
 	TAILQ_REMOVE(&q->r->queries, q, entry);
 	free(q->lk);
@@ -355,7 +199,7 @@ on_done(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	q->res = NULL;
-	query_free(q);
+	resolver_query_free(q);
 	cb(cbarg, res);
 }
 
@@ -598,7 +442,7 @@ query_release(struct resolver_query *q)
 	if (--q->pending > 0)
 		return;
 	if (q->cancelled)
-		query_free(q);
+		resolver_query_free(q);
 	else
 		query_complete(q);
 }
@@ -612,7 +456,7 @@ resolver_mx(struct resolver *r, const char *domain, int port, resolver_cb cb,
 	q = query_new(r, domain, port, 1, cb, arg);
 	q->mxlk.qtype = ns_t_mx;
 	ask(q, &q->mxlk, q->name);
-	rearm(r);
+	resolver_rearm(r);
 	return q;
 }
 
@@ -665,7 +509,7 @@ resolver_host(struct resolver *r, const char *name, int port, resolver_cb cb,
 		return q;
 	}
 	ask_addresses(q);
-	rearm(r);
+	resolver_rearm(r);
 	return q;
 }
 
@@ -678,179 +522,5 @@ resolver_cancel(struct resolver_query *q)
 	if (q->pending > 0)
 		q->cancelled = 1;	/* freed once c-ares lets go */
 	else
-		query_free(q);		/* drops the scheduled callback too */
-}
-
-/* ---- profiles ---- */
-
-static int
-resolver_open(struct resolver *r, const struct conf_dnslist *l, char *err,
-    size_t errlen)
-{
-	struct ares_options opts;
-	char lookups[] = "b", *csv = NULL, *prev = NULL;
-	size_t i;
-	int st, mask;
-
-	/*
-	 * Questions go through ares_query, which never uses the search list
-	 * or the hosts file; flags and lookups say so again for anything
-	 * else c-ares might do with the channel.
-	 */
-	memset(&opts, 0, sizeof(opts));
-	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS;
-	opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
-	opts.timeout = RESOLVER_TIMEOUT_MS;
-	opts.tries = RESOLVER_TRIES;
-	opts.sock_state_cb = sock_state;
-	opts.sock_state_cb_data = r;
-	opts.lookups = lookups;
-	if ((st = ares_init_options(&r->channel, &opts, mask)) !=
-	    ARES_SUCCESS) {
-		snprintf(err, errlen, "DNS list %s: %s", r->name,
-		    ares_strerror(st));
-		return -1;
-	}
-	r->channel_ok = 1;
-	if (l->use_resolv_conf)
-		return 0;
-	/* The configuration keeps servers as "ip:port" / "[ip6]:port":
-	 * c-ares's own list syntax. */
-	for (i = 0; i < l->nservers; i++) {
-		csv = xasprintf("%s%s%s", prev != NULL ? prev : "",
-		    prev != NULL ? "," : "", l->servers[i]);
-		free(prev);
-		prev = csv;
-	}
-	if (csv == NULL) {
-		snprintf(err, errlen, "DNS list %s has no servers", r->name);
-		return -1;
-	}
-	st = ares_set_servers_ports_csv(r->channel, csv);
-	free(csv);
-	if (st != ARES_SUCCESS) {
-		snprintf(err, errlen, "DNS list %s: %s", r->name,
-		    ares_strerror(st));
-		return -1;
-	}
-	return 0;
-}
-
-static void
-resolver_free(struct resolver *r)
-{
-	struct resolver_query *q, *next;
-	size_t i;
-
-	for (q = TAILQ_FIRST(&r->queries); q != NULL; q = next) {
-		next = TAILQ_NEXT(q, entry);
-		q->cb = NULL;
-		q->cancelled = 1;
-		if (q->pending == 0)
-			query_free(q);
-	}
-	/* Calls every outstanding question back with ARES_EDESTRUCTION,
-	 * which frees the cancelled queries, and closes the sockets
-	 * through sock_state(). */
-	if (r->channel_ok)
-		ares_destroy(r->channel);
-	while ((q = TAILQ_FIRST(&r->queries)) != NULL)
-		query_free(q);
-	for (i = 0; i < r->nsocks; i++) {
-		event_free(r->socks[i]->ev);
-		free(r->socks[i]);
-	}
-	free(r->socks);
-	if (r->timer != NULL)
-		event_free(r->timer);
-	free(r->name);
-	free(r);
-}
-
-struct resolver_set *
-resolver_set_new(struct event_base *base, const struct conf *c, char *err,
-    size_t errlen)
-{
-	struct resolver_set *rs;
-	struct resolver *r;
-	size_t i;
-	int st;
-
-	if ((st = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
-		snprintf(err, errlen, "c-ares: %s", ares_strerror(st));
-		return NULL;
-	}
-	rs = xcalloc(1, sizeof(*rs));
-	rs->base = base;
-	rs->r = xcalloc(c->ndnslists, sizeof(*rs->r));
-	for (i = 0; i < c->ndnslists; i++) {
-		r = xcalloc(1, sizeof(*r));
-		TAILQ_INIT(&r->queries);
-		r->rs = rs;
-		r->list = c->dnslists[i];
-		r->name = xstrdup(c->dnslists[i]->name);
-		r->unnamed = c->dnslists[i]->unnamed;
-		rs->r[rs->n++] = r;
-		if ((r->timer = evtimer_new(base, on_timer, r)) == NULL)
-			fatalx("resolver: evtimer_new failed");
-		if (resolver_open(r, c->dnslists[i], err, errlen) == -1) {
-			resolver_set_free(rs);
-			return NULL;
-		}
-	}
-	return rs;
-}
-
-void
-resolver_set_free(struct resolver_set *rs)
-{
-	size_t i;
-
-	if (rs == NULL)
-		return;
-	for (i = 0; i < rs->n; i++)
-		resolver_free(rs->r[i]);
-	free(rs->r);
-	free(rs);
-	ares_library_cleanup();
-}
-
-/*
- * By identity; a list of another snapshot by name (an unnamed list has no
- * name to go by, as in conf_dnslist_find).  NULL is the top-level list.
- */
-struct resolver *
-resolver_get(struct resolver_set *rs, const struct conf_dnslist *list)
-{
-	size_t i;
-
-	if (rs == NULL || rs->n == 0)
-		return NULL;
-	if (list == NULL)
-		return rs->r[0];
-	for (i = 0; i < rs->n; i++)
-		if (rs->r[i]->list == list)
-			return rs->r[i];
-	for (i = 0; i < rs->n && !list->unnamed; i++)
-		if (!rs->r[i]->unnamed &&
-		    strcmp(rs->r[i]->name, list->name) == 0)
-			return rs->r[i];
-	return NULL;
-}
-
-const char *
-resolver_name(const struct resolver *r)
-{
-	return r->name;
-}
-
-void
-resolver_stats(const struct resolver *r, uint64_t *queries,
-    uint64_t *failures)
-{
-	if (queries != NULL)
-		*queries = r->nqueries;
-	if (failures != NULL)
-		*failures = r->nfailures;
+		resolver_query_free(q);		/* drops the scheduled callback too */
 }
