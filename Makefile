@@ -5,7 +5,8 @@
 
 CC	?= cc
 MAKEFLAGS += --no-print-directory
-PKGS	 = libevent libevent_pthreads libevent_openssl libcares openssl
+PKGS	 = libevent libevent_pthreads libevent_openssl libcares openssl ldap lber \
+	  jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -31,7 +32,7 @@ ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 PYTEST	 = /usr/bin/python3 -m pytest
 
 .PHONY: all asan deps run check unit unit-bins unit-asan integration layering \
-	fuzz fuzz-replay clean
+	fuzz fuzz-replay clean bench install man-check
 
 all: $(BUILD)/posternd $(BUILD)/posternctl
 
@@ -120,10 +121,46 @@ check: deps
 	$(MAKE) all unit-bins
 	$(MAKE) asan
 	$(MAKE) layering
+	$(MAKE) man-check
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) fuzz-replay
 	$(MAKE) integration
+
+# Benchmarks against a private Postfix (as root; never part of check):
+# docs/performance.md.  Figures land in bench/results/.
+bench: all
+	bench/relay
+	bench/connections
+
+# Installation: `make install PREFIX=/usr/local DESTDIR=/tmp/stage`.
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR	?= /lib/systemd/system
+MANS	 = man/posternd.8 man/posternctl.8 man/postern.conf.5
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/postern \
+		$(DESTDIR)$(UNITDIR)
+	install -m 755 $(BUILD)/posternd $(BUILD)/posternctl $(DESTDIR)$(SBINDIR)
+	install -m 644 man/posternd.8 man/posternctl.8 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 man/postern.conf.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 etc/postern.conf.example etc/directory.example \
+		$(DESTDIR)$(SYSCONFDIR)/postern
+	sed 's|/usr/local/sbin|$(SBINDIR)|g' etc/postern.service > \
+		$(DESTDIR)$(UNITDIR)/postern.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/postern.service
+
+# Man pages lint clean, and name every configuration keyword and every
+# posternctl command (STYLE 14); the unit file verifies where systemd is.
+man-check:
+	mandoc -Tlint -Wwarning $(MANS)
+	sh scripts/man-check.sh
+	@if command -v systemd-analyze >/dev/null 2>&1; then \
+		sh scripts/unit-check.sh; fi
 
 clean:
 	rm -rf build

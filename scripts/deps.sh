@@ -3,7 +3,8 @@
 # root on Debian; otherwise only report what is missing.
 set -e
 PKGS="gcc clang make pkg-config libevent-dev libc-ares-dev libssl-dev libcmocka-dev
-libcrypt-dev openssl python3 python3-pytest python3-aiosmtpd dnsmasq-base swaks"
+libcrypt-dev openssl python3 python3-pytest python3-aiosmtpd dnsmasq-base swaks
+libjansson-dev mandoc libldap-dev slapd ldap-utils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -13,8 +14,25 @@ done
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	echo "deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	case " $missing " in *" slapd "*)
+		# The LDAP tests run a private slapd of their own
+		# (tests/integration/ldapfix.py): ask Debian for no system
+		# database, so that no system slapd is configured or started.
+		echo "slapd slapd/no_configuration boolean true" |
+			debconf-set-selections 2>/dev/null || true
+	esac
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $missing
+	case " $missing " in *" slapd "*)
+		# Should a system slapd run anyway, stop it and keep it off.
+		if command -v systemctl >/dev/null 2>&1 &&
+		    [ -d /run/systemd/system ]; then
+			systemctl disable --now slapd >/dev/null 2>&1 || true
+		else
+			invoke-rc.d slapd stop >/dev/null 2>&1 || true
+			update-rc.d slapd disable >/dev/null 2>&1 || true
+		fi
+	esac
 else
 	echo "deps: missing Debian packages:$missing (run make as root, or apt-get install them)" >&2
 	exit 1

@@ -115,6 +115,23 @@ settle(struct attempt *a, size_t i, enum rcpt_state st, const char *reply,
 	    "deferred", reply);
 }
 
+/* The attempt history: one record per try (additive; see delivery_try). */
+static void
+record_try(struct djob *j, const char *host, const char *address,
+    const char *tls, const char *reply)
+{
+	struct delivery_try t;
+
+	if (j->a->ctx.tried == NULL)
+		return;
+	t.host = host;
+	t.address = address;
+	t.profile = j->profile ? j->profile : "";
+	t.tls = tls ? tls : "";
+	t.reply = reply;
+	j->a->ctx.tried(j->a->arg, &t);
+}
+
 /* Fail every recipient of the job that is still pending. */
 static void
 job_fail_rest(struct djob *j, const char *reply)
@@ -276,6 +293,8 @@ client_done(void *arg, struct smtp_client_result *res)
 	if (res->error[0])
 		snprintf(j->last_error, sizeof(j->last_error), "451 4.4.1 "
 		    "%.450s", res->error);
+	record_try(j, h->name, ip, res->tls, res->error[0] ? res->error :
+	    j->ncur ? j->cur[0].reply : "");
 	if (job_pending_count(j) == 0) {
 		job_done(j);
 		return;
@@ -363,6 +382,19 @@ found:
 	p.helo = cn && cn->home && cn->home->hostname ? cn->home->hostname :
 	    c->hostname;
 	p.peer_name = h->name;
+	/* TLS: the connector's policy, or mailbox-tls; verify matches the
+	 * host name (MX, smart host, mailbox server) or, for [IP], the
+	 * address, which is then the host's name.  A failover connector
+	 * never weakens the policy of one tried before it in this attempt
+	 * (docs/tls.md). */
+	p.tls = cn ? cn->tls : c->mailbox_tls;
+	p.tls_ca = cn ? cn->tls_ca : NULL;
+	for (size_t k = 0; cn && k < j->ci; k++)
+		if (j->conns[k]->tls > p.tls) {
+			p.tls = j->conns[k]->tls;
+			p.tls_ca = j->conns[k]->tls_ca;
+		}
+	p.tls_name = h->name;
 	p.connect_timeout = 30;
 	p.command_timeout = 300;
 	p.data_timeout = 600;
@@ -389,6 +421,11 @@ resolved(void *arg, struct resolver_result *rr)
 		resolver_result_free(j->rr);
 	j->rr = rr;
 	j->hi = j->ai = 0;
+	if (rr->status != RESOLVER_OK)
+		record_try(j, j->kind == JOB_CONNECTOR &&
+		    j->conns[j->ci]->route == ROUTE_SMARTHOST ?
+		    j->conns[j->ci]->smarthosts[j->smi] : j->host, "", NULL,
+		    rr->error);
 	switch (rr->status) {
 	case RESOLVER_OK:
 		job_try_address(j);
@@ -490,6 +527,8 @@ local_done(void *arg, int result)
 	char reply[512];
 
 	(void)result;
+	record_try(j, "local", "", NULL, j->n && j->local_rc[0] != 0 ?
+	    j->local_err[0] : "250 2.0.0 Delivered to the mailbox store");
 	for (size_t k = 0; k < j->n; k++) {
 		if (j->local_rc[k] == 0) {
 			settle(j->a, j->idx[k], RCPT_DELIVERED,

@@ -37,6 +37,15 @@ struct delivery_limits {
 	struct djob	*wait_tail;
 };
 
+/* One try of a job, for the attempt history (`posternctl show`). */
+struct delivery_try {
+	const char	*host;		/* host name, next hop or "local" */
+	const char	*address;	/* "ip:port", or "" (no address) */
+	const char	*profile;	/* resolver profile, or "" */
+	const char	*tls;		/* TLS outcome, or "" */
+	const char	*reply;		/* what came of it */
+};
+
 struct delivery_ctx {
 	struct event_base	*base;
 	struct conf		*conf;
@@ -44,6 +53,9 @@ struct delivery_ctx {
 	struct resolver_set	*rs;
 	struct workpool		*wp;
 	struct delivery_limits	*limits;
+	/* optional: called with the attempt's arg after each try */
+	void			(*tried)(void *arg,
+				    const struct delivery_try *t);
 };
 
 struct delivery_result {

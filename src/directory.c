@@ -9,17 +9,22 @@
  * addresses.  It is an asynchronous state machine: every lookup in flight is
  * a node counted in its request's `pending`, and the request ends when the
  * count reaches zero, whether the answers came before lookup() returned (the
- * file backend) or on a later loop turn (LDAP).  Loop thread only.
+ * file backend) or on a later loop turn (LDAP).  Every question to the
+ * backend goes through the answer cache (directory_cache.c) when the
+ * backend asked for one.  Loop thread only.
  */
 #include "directory.h"
+#include "directory_cache.h"
 #include "strmap.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "postern_limits.h"
 #include "log.h"
@@ -36,6 +41,7 @@ struct dir_handle {
 	struct directory	  d;
 	char			**domains;	/* lowercase */
 	size_t			  ndomains;
+	struct dir_cache	 *cache;	/* NULL: none */
 };
 
 static int
@@ -75,7 +81,7 @@ static const struct {
 } backends[] = {
 	{ DIR_NONE, &directory_backend_none },
 	{ DIR_FILE, &directory_backend_file },
-	{ DIR_LDAP, NULL },
+	{ DIR_LDAP, &directory_backend_ldap },
 };
 
 struct directory *
@@ -132,7 +138,15 @@ directory_open_backend(const struct directory_backend *b,
 		free(h);
 		return NULL;
 	}
+	if (h->d.cache_ttl > 0)
+		h->cache = directory_cache_new(h->d.cache_ttl);
 	return &h->d;
+}
+
+void
+directory_attach(struct directory *d, struct event_base *base)
+{
+	d->base = base;
 }
 
 struct directory *
@@ -152,6 +166,7 @@ directory_unref(struct directory *d)
 		return;
 	if (d->backend->close != NULL)
 		d->backend->close(d);
+	directory_cache_free(h->cache);
 	for (i = 0; i < h->ndomains; i++)
 		free(h->domains[i]);
 	free(h->domains);
@@ -169,6 +184,69 @@ is_local(const struct directory *d, const char *domain)
 			return 1;
 	return 0;
 }
+
+/* One question to the backend, through the cache if there is one. */
+static void
+dir_ask(struct directory *d, const char *key, dir_entry_cb cb, void *arg)
+{
+	struct dir_handle *h = (struct dir_handle *)d;
+
+	if (h->cache != NULL)
+		directory_cache_lookup(h->cache, d, key, cb, arg);
+	else
+		d->backend->lookup(d, key, cb, arg);
+}
+
+static int
+valid_port(const char *s)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 65535)
+			return 0;
+	}
+	return v > 0;
+}
+
+int
+directory_host_valid(const char *h)
+{
+	unsigned char bin[16];
+	char ip[64];
+	const char *end, *colon;
+	size_t n;
+
+	if (strcmp(h, "local") == 0)
+		return 1;
+	if (h[0] == '[') {
+		if ((end = strchr(h, ']')) == NULL)
+			return 0;
+		n = (size_t)(end - h - 1);
+		if (n >= sizeof(ip))
+			return 0;
+		memcpy(ip, h + 1, n);
+		ip[n] = '\0';
+		if (inet_pton(AF_INET, ip, bin) != 1 &&
+		    inet_pton(AF_INET6, strncasecmp(ip, "IPv6:", 5) == 0 ?
+		    ip + 5 : ip, bin) != 1)
+			return 0;
+		if (end[1] == '\0')
+			return 1;
+		return end[1] == ':' && valid_port(end + 2);
+	}
+	colon = strchr(h, ':');
+	n = colon ? (size_t)(colon - h) : strlen(h);
+	if (!addr_valid_domain(h, n, 0))
+		return 0;
+	return colon == NULL || valid_port(colon + 1);
+}
+
 
 /* ---- resolution ---- */
 
@@ -268,7 +346,7 @@ node_start(struct dir_request *r, const char *addr, int depth)
 	n->depth = depth;
 	r->pending++;
 	/* May answer before it returns: n belongs to node_answer now. */
-	r->d->backend->lookup(r->d, n->key, node_answer, n);
+	dir_ask(r->d, n->key, node_answer, n);
 }
 
 static void
@@ -408,7 +486,7 @@ node_answer(void *arg, enum dir_status st, const struct dir_entry *e)
 			n->catchall = 1;
 			free(n->key);
 			n->key = xstrdup(at);
-			r->d->backend->lookup(r->d, n->key, node_answer, n);
+			dir_ask(r->d, n->key, node_answer, n);
 			return;
 		}
 		if (n->depth > 0)

@@ -10,8 +10,15 @@
  * DIRECTORY_EXPAND_MAX addresses; a TEMPFAIL anywhere makes the whole answer
  * TEMPFAIL (451 4.3.0 at RCPT, never 550).
  *
+ * Answers a backend marks cacheable (FOUND and NOTFOUND, never TEMPFAIL)
+ * are kept for the backend's cache_ttl in a bounded cache in front of it
+ * (directory_cache.c), also while the backend is down, and concurrent
+ * questions for one key share one backend lookup.
+ *
  * Callbacks run on the loop thread.  A backend may answer before
  * directory_resolve() returns (the file backend does); callers must cope.
+ * A backend that answers later (LDAP) runs on the event base given with
+ * directory_attach(); until then it answers TEMPFAIL.
  */
 #ifndef POSTERN_DIRECTORY_H
 #define POSTERN_DIRECTORY_H
@@ -19,6 +26,7 @@
 #include <stddef.h>
 
 struct conf;
+struct event_base;
 
 enum dir_status { DIR_FOUND, DIR_NOTFOUND, DIR_TEMPFAIL, DIR_TOO_MANY };
 /* DIR_TOO_MANY: expansion past the depth or count limit: 550 5.4.6 */
@@ -54,6 +62,9 @@ struct directory {
 	const struct directory_backend	*backend;
 	void				*priv;
 	int				 refcnt;
+	unsigned			 cache_ttl; /* seconds, set by
+						      open(); 0: no cache */
+	struct event_base		*base;	/* directory_attach() */
 };
 
 /*
@@ -71,6 +82,11 @@ struct directory *directory_open(const struct conf *c, char *err,
  */
 struct directory *directory_open_backend(const struct directory_backend *b,
 	    const struct conf *c, char *err, size_t errlen);
+/*
+ * Give the directory the event loop its asynchronous backend runs on (the
+ * loop thread's base; posternd calls it after every directory_open).
+ */
+void	directory_attach(struct directory *d, struct event_base *base);
 struct directory *directory_ref(struct directory *d);
 void	directory_unref(struct directory *d);
 
@@ -103,7 +119,14 @@ struct dir_request *directory_resolve(struct directory *d, const char *addr,
 void	directory_cancel(struct dir_request *r);
 void	dir_result_free(struct dir_result *res);
 
+/*
+ * A mailbox server as a backend may name it: "local", NAME, NAME:PORT,
+ * [IP] or [IP]:PORT (IPv6 as "[::1]" or "[IPv6:::1]").  1 if valid.
+ */
+int	directory_host_valid(const char *host);
+
 /* Backends. */
 extern const struct directory_backend directory_backend_file;
+extern const struct directory_backend directory_backend_ldap;
 
 #endif

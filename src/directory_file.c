@@ -17,7 +17,6 @@
 
 #include <sys/stat.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,58 +50,6 @@ fentry_free(void *p)
 	free(fe->members);
 	free(fe->host);
 	free(fe);
-}
-
-static int
-valid_port(const char *s)
-{
-	unsigned long v = 0;
-
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > 65535)
-			return 0;
-	}
-	return v > 0;
-}
-
-/* "local", "name", "name:port", "[IP]", "[IP]:port" (IPv6 as "[::1]" or
- * "[IPv6:::1]"). */
-static int
-valid_host(const char *h)
-{
-	unsigned char bin[16];
-	char ip[64];
-	const char *end, *colon;
-	size_t n;
-
-	if (strcmp(h, "local") == 0)
-		return 1;
-	if (h[0] == '[') {
-		if ((end = strchr(h, ']')) == NULL)
-			return 0;
-		n = (size_t)(end - h - 1);
-		if (n >= sizeof(ip))
-			return 0;
-		memcpy(ip, h + 1, n);
-		ip[n] = '\0';
-		if (inet_pton(AF_INET, ip, bin) != 1 &&
-		    inet_pton(AF_INET6, strncasecmp(ip, "IPv6:", 5) == 0 ?
-		    ip + 5 : ip, bin) != 1)
-			return 0;
-		if (end[1] == '\0')
-			return 1;
-		return end[1] == ':' && valid_port(end + 2);
-	}
-	colon = strchr(h, ':');
-	n = colon ? (size_t)(colon - h) : strlen(h);
-	if (!addr_valid_domain(h, n, 0))
-		return 0;
-	return colon == NULL || valid_port(colon + 1);
 }
 
 /* A mailbox written in the file, as its lookup key; -1 if invalid. */
@@ -177,7 +124,7 @@ parse_line(struct dfile *df, char **tok, size_t ntok, int lineno, char *msg,
 	fe = xcalloc(1, sizeof(*fe));
 	fe->line = lineno;
 	if (ntok == 2 && strcmp(tok[1], "->") != 0) {
-		if (!valid_host(tok[1])) {
+		if (!directory_host_valid(tok[1])) {
 			snprintf(msg, msglen, "bad mailbox server \"%.200s\" "
 			    "(NAME, NAME:PORT, [IP], [IP]:PORT or local)",
 			    tok[1]);

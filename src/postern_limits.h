@@ -35,6 +35,27 @@
 #define DIRECTORY_LINE_MAX	8192
 #define DIRECTORY_DEPTH_MAX	10	/* alias nesting, then 550 5.4.6 */
 #define DIRECTORY_EXPAND_MAX	1000	/* addresses from one recipient */
+#define DIRECTORY_CACHE_MAX	100000	/* cached directory answers; past it
+					   the oldest is forgotten */
+#define DIRECTORY_CACHE_BYTES_MAX (64 * 1024 * 1024) /* and their bytes */
+
+/* directory ldap (docs/ldap.md) */
+#define LDAP_FILTER_MAX		4096	/* a filter with the address put in:
+					   longer is a TEMPFAIL (451 4.3.0) */
+#define LDAP_ENTRIES_MAX	8	/* entries one search may return (the
+					   size limit asked); more: TEMPFAIL */
+#define LDAP_VALUES_MAX		(DIRECTORY_EXPAND_MAX + 1) /* values kept
+					   of one attribute of one entry */
+#define LDAP_VALUE_MAX		1024	/* octets of one value; longer ones
+					   are skipped with a warning */
+#define LDAP_FILTER_ITEMS_MAX	16	/* (attr=...%s...) items compared to
+					   pick the exact entry */
+#define LDAP_PASSWORD_MAX	1024	/* the password-file */
+#define LDAP_BACKOFF_MIN	1	/* seconds before reconnecting after a
+					   failure, doubling up to */
+#define LDAP_BACKOFF_MAX	30
+#define LDAP_CONNECT_THREADS_MAX 8	/* connects run off the loop, one
+					   thread per uri up to this */
 
 #define SENDERLIST_FILE_MAX	(64 * 1024 * 1024) /* block-senders-file */
 #define SENDERLIST_LINE_MAX	1024

@@ -10,8 +10,10 @@
  * SHUTDOWN_GRACE seconds), and keep the queue.
  */
 #include "conf.h"
+#include "control.h"
 #include "directory.h"
 #include "log.h"
+#include "metrics.h"
 #include "privdrop.h"
 #include "queue.h"
 #include "resolver.h"
@@ -41,6 +43,9 @@ struct daemon {
 	struct directory	*dir;
 	const char		*path;
 	struct event		*grace;
+	struct control		*ctl;		/* posternctl */
+	struct metrics		*metrics;	/* optional */
+	struct control_env	 env;		/* what both look at */
 };
 
 /* One descriptor per session: take every descriptor the system allows
@@ -64,49 +69,60 @@ usage(void)
 	exit(2);
 }
 
-static void
-reload(struct daemon *d)
+/* SIGHUP and `posternctl reload`: 0, or -1 with the reason in err. */
+static int
+reload(struct daemon *d, char *err, size_t errlen)
 {
-	char err[CONF_ERR_MAX];
 	struct conf *nc;
 	struct directory *nd;
 	struct resolver_set *nrs;
 	struct senderlist_set *nss;
 
 	log_info("reloading %s", d->path);
-	if (conf_load(d->path, &nc, err, sizeof(err)) == -1) {
+	if (conf_load(d->path, &nc, err, errlen) == -1) {
 		log_warnx("reload refused, keeping the running configuration: "
 		    "%s", err);
-		return;
+		return -1;
 	}
-	if ((nd = directory_open(nc, err, sizeof(err))) == NULL) {
+	if ((nd = directory_open(nc, err, errlen)) == NULL) {
 		log_warnx("reload refused, keeping the running configuration: "
 		    "%s", err);
 		conf_unref(nc);
-		return;
+		return -1;
 	}
-	if (senderlist_set_load(nc, &nss, err, sizeof(err)) == -1) {
+	directory_attach(nd, d->base);
+	if (senderlist_set_load(nc, &nss, err, errlen) == -1) {
 		log_warnx("reload refused, keeping the running configuration: "
 		    "%s", err);
 		directory_unref(nd);
 		conf_unref(nc);
-		return;
+		return -1;
 	}
-	if (smtp_server_listen(d->server, nc, err, sizeof(err)) == -1) {
+	/* TLS certificates and keys, AUTH files, CA sources: put in force
+	 * by smtp_server_set_config(). */
+	if (smtp_server_load_tls(d->server, nc, err, errlen) == -1) {
 		log_warnx("reload refused, keeping the running configuration: "
 		    "%s", err);
 		senderlist_set_free(nss);
 		directory_unref(nd);
 		conf_unref(nc);
-		return;
+		return -1;
 	}
-	if ((nrs = resolver_set_new(d->base, nc, err, sizeof(err))) == NULL) {
+	if (smtp_server_listen(d->server, nc, err, errlen) == -1) {
 		log_warnx("reload refused, keeping the running configuration: "
 		    "%s", err);
 		senderlist_set_free(nss);
 		directory_unref(nd);
 		conf_unref(nc);
-		return;
+		return -1;
+	}
+	if ((nrs = resolver_set_new(d->base, nc, err, errlen)) == NULL) {
+		log_warnx("reload refused, keeping the running configuration: "
+		    "%s", err);
+		senderlist_set_free(nss);
+		directory_unref(nd);
+		conf_unref(nc);
+		return -1;
 	}
 	/* The scheduler keeps every resolver set until exit; the server
 	 * borrows them for DNSBL lookups. */
@@ -116,8 +132,18 @@ reload(struct daemon *d)
 	directory_unref(d->dir);
 	d->conf = nc;
 	d->dir = nd;
+	d->env.conf = nc;
+	d->env.dir = nd;
+	d->env.senders = nss;
 	log_set_debug(nc->log_debug || log_debug_enabled());
 	log_info("configuration reloaded");
+	return 0;
+}
+
+static int
+control_reload(void *arg, char *err, size_t errlen)
+{
+	return reload(arg, err, errlen);
 }
 
 static void
@@ -167,7 +193,9 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 
 	(void)ev;
 	if (sig == SIGHUP) {
-		reload(d);
+		char err[CONF_ERR_MAX];
+
+		(void)reload(d, err, sizeof(err));
 		return;
 	}
 	if (d->grace)
@@ -242,6 +270,7 @@ main(int argc, char *argv[])
 		fatalx("evthread_use_pthreads failed");
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	directory_attach(d.dir, d.base);	/* LDAP runs on the loop */
 	if (queue_init(d.conf->spool, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	/* The writer thread exists before privileges are dropped; glibc's
@@ -249,7 +278,22 @@ main(int argc, char *argv[])
 	if ((d.writer = queue_writer_new(d.base, d.conf->spool)) == NULL)
 		fatalx("cannot start the queue writer");
 	d.server = smtp_server_new(d.base, d.writer);
+	/* Certificates, keys and AUTH files are read as root. */
+	if (smtp_server_load_tls(d.server, d.conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	if (smtp_server_listen(d.server, d.conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* The control socket and the metrics endpoint are bound as root
+	 * too; they serve once the loop runs, when d.env is complete. */
+	d.env.server = d.server;
+	d.env.writer = d.writer;
+	d.env.reload = control_reload;
+	d.env.reload_arg = &d;
+	if ((d.ctl = control_new(d.base, &d.env, d.conf->control,
+	    d.conf->user, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (d.conf->metrics && (d.metrics = metrics_new(d.base, &d.env,
+	    d.conf->metrics, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (privdrop(d.conf->user, d.conf->spool, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -263,6 +307,11 @@ main(int argc, char *argv[])
 	log_info("%ld message(s) in the queue", nqueued);
 	smtp_server_set_config(d.server, d.conf, d.dir, rs, senders);
 	smtp_server_on_queued(d.server, queued, &d);
+	d.env.sched = d.sched;
+	d.env.conf = d.conf;
+	d.env.dir = d.dir;
+	d.env.senders = senders;
+	control_start(d.ctl);
 	for (int i = 0; signums[i]; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
 		evsignal_add(sigs[i], NULL);
@@ -271,6 +320,8 @@ main(int argc, char *argv[])
 	log_info("posternd started, hostname %s", d.conf->hostname);
 	event_base_dispatch(d.base);
 
+	control_free(d.ctl);
+	metrics_free(d.metrics);
 	smtp_server_free(d.server);
 	queue_writer_free(d.writer);
 	workpool_free(d.wp);

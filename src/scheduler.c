@@ -7,6 +7,7 @@
  * work pool and comes back through callbacks.
  */
 #include "scheduler.h"
+#include "scheduler_priv.h"
 #include "bounce.h"
 #include "buf.h"
 #include "conf.h"
@@ -17,6 +18,7 @@
 #include "queue_state.h"
 #include "resolver.h"
 #include "smtp_parse.h"
+#include "strmap.h"
 #include "workpool.h"
 #include "xmalloc.h"
 
@@ -31,60 +33,6 @@
 #include <sys/queue.h>
 #include <time.h>
 #include <unistd.h>
-
-#define BOUNCE_MAX	(8 * 1024 * 1024)	/* a DSN with its returned
-						   content */
-#define DSN_KINDS	(BOUNCE_SUCCESS + 1)	/* queued in enum order */
-
-/*
- * The DSN of one kind an attempt sends, with the state records of the
- * recipients it reports: those are persisted only once it is queued, so
- * that a crash can repeat a DSN but never lose one.
- */
-struct dsn_job {
-	size_t		*idx;		/* the recipients it reports */
-	size_t		 n;
-	struct buf	 rec;		/* their records */
-};
-
-struct qmsg {
-	TAILQ_ENTRY(qmsg)	 entry;
-	struct scheduler	*s;
-	struct queue_envelope	*env;
-	struct queue_state	 qs;
-	struct event		*timer;
-	int			 busy;
-	int			 fd;
-	uint64_t		 body_offset;
-	struct delivery_result	*res;
-	struct buf		 rec;		/* records to persist */
-	struct dsn_job		 dsn[DSN_KINDS];
-	unsigned		 dsn_next;	/* next kind to queue */
-	char			*msg;		/* read once for the DSNs */
-	size_t			 msglen;
-	int			 remove;	/* all settled: unlink after */
-	char			 err[256];
-};
-
-struct rset {
-	struct resolver_set	*rs;
-	struct rset		*next;
-};
-
-struct scheduler {
-	struct event_base	*base;
-	struct queue_writer	*writer;
-	struct workpool		*wp;
-	struct conf		*conf;
-	struct directory	*dir;
-	struct rset		*rsets;		/* [0] current, then retired */
-	struct delivery_limits	 limits;
-	TAILQ_HEAD(, qmsg)	 msgs;
-	unsigned		 busy;
-	int			 stopping;
-	void			(*stop_done)(void *);
-	void			*stop_arg;
-};
 
 static void	msg_attempt(evutil_socket_t, short, void *);
 static void	dsn_clear(struct qmsg *);
@@ -105,6 +53,7 @@ msg_new(struct scheduler *s, struct queue_envelope *env)
 	for (unsigned k = 0; k < DSN_KINDS; k++)
 		buf_init(&m->dsn[k].rec, QUEUE_ENVELOPE_MAX);
 	TAILQ_INSERT_TAIL(&s->msgs, m, entry);
+	strmap_put(s->byid, env->id, m);
 	return m;
 }
 
@@ -112,6 +61,10 @@ static void
 msg_free(struct qmsg *m)
 {
 	TAILQ_REMOVE(&m->s->msgs, m, entry);
+	sched_unready(m);
+	if (strmap_get(m->s->byid, m->env->id) == m)
+		strmap_del(m->s->byid, m->env->id);
+	sched_try_free(m);
 	event_free(m->timer);
 	queue_state_free(&m->qs);
 	queue_envelope_free(m->env);
@@ -125,13 +78,14 @@ msg_free(struct qmsg *m)
 	free(m);
 }
 
-static void
-msg_schedule(struct qmsg *m, unsigned delay)
+void
+sched_msg_schedule(struct qmsg *m, unsigned delay)
 {
 	struct timeval tv = { delay, 0 };
 
-	if (m->s->stopping)
+	if (m->s->stopping || m->held)
 		return;
+	m->next = time(NULL) + delay;
 	evtimer_add(m->timer, &tv);
 }
 
@@ -146,11 +100,29 @@ retry_delay(const struct conf *c, unsigned attempts)
 	return q->retry[i < q->nretry ? i : q->nretry - 1];
 }
 
-static void
-busy_end(struct scheduler *s, struct qmsg *m)
+static void	msg_start(struct qmsg *);
+
+void
+sched_unready(struct qmsg *m)
 {
+	if (!m->ready)
+		return;
+	TAILQ_REMOVE(&m->s->ready, m, rentry);
+	m->ready = 0;
+}
+
+void
+sched_busy_end(struct scheduler *s, struct qmsg *m)
+{
+	struct qmsg *r;
+
 	m->busy = 0;
 	s->busy--;
+	while (!s->stopping && s->busy < SCHEDULER_BUSY_MAX &&
+	    (r = TAILQ_FIRST(&s->ready)) != NULL) {
+		sched_unready(r);
+		msg_start(r);
+	}
 	if (s->stopping && s->busy == 0 && s->stop_done) {
 		void (*done)(void *) = s->stop_done;
 		s->stop_done = NULL;
@@ -178,9 +150,22 @@ remove_done(void *arg, int err)
 		log_warnx("%s: cannot remove from the spool: %s", m->env->id,
 		    strerror(err));
 	else
-		log_info("%s: removed", m->env->id);
-	busy_end(s, m);
+		log_info("%s: removed%s", m->env->id, m->drop ?
+		    " by the administrator, no DSN" : "");
+	if (m->drop_done)
+		m->drop_done(m->drop_arg, err);
+	sched_busy_end(s, m);
 	msg_free(m);
+}
+
+void
+sched_msg_drop(struct qmsg *m)
+{
+	sched_unready(m);
+	evtimer_del(m->timer);
+	m->next = 0;
+	m->drop = 1;
+	workpool_run(m->s->wp, remove_work, remove_done, m);
 }
 
 static int
@@ -208,12 +193,12 @@ persist_done(void *arg, int err)
 		log_warnx("%s: cannot record delivery state: %s", m->env->id,
 		    strerror(err));
 	buf_reset(&m->rec);
-	if (m->remove) {
+	if (m->remove || m->drop) {
 		workpool_run(s->wp, remove_work, remove_done, m);
 		return;
 	}
-	busy_end(s, m);
-	msg_schedule(m, retry_delay(s->conf, m->qs.attempts));
+	sched_busy_end(s, m);
+	sched_msg_schedule(m, retry_delay(s->conf, m->qs.attempts));
 }
 
 static void
@@ -454,11 +439,18 @@ attempt_done(void *arg, struct delivery_result *res)
 	size_t pending = 0;
 
 	(void)res;
+	if (m->drop) {
+		/* Removed by the administrator meanwhile: no DSN, no
+		 * record. */
+		sched_msg_drop(m);
+		return;
+	}
 	for (size_t i = 0; i < m->env->nrcpts; i++) {
 		struct delivery_result *d = &m->res[i];
 
 		if (m->qs.st[i] != RCPT_PENDING)
 			continue;
+		sched_count(m, d->st, 0);
 		if (d->st == RCPT_DELIVERED) {
 			queue_state_rec_rcpt(success_is_ours(d) ?
 			    rec_for(m, i, BOUNCE_SUCCESS) : &m->rec, 'D', i,
@@ -478,6 +470,7 @@ attempt_done(void *arg, struct delivery_result *res)
 	queue_state_rec_event(&m->rec, 'A', now);
 	m->qs.attempts++;
 	m->qs.last_attempt = now;
+	m->s->stats.attempts++;
 
 	/* Expiry: what is still pending fails, with its last error. */
 	if (pending && now - m->env->received >= (time_t)q->expire) {
@@ -495,6 +488,7 @@ attempt_done(void *arg, struct delivery_result *res)
 			queue_state_rec_rcpt(rec_for(m, i, BOUNCE_FAILED), 'F',
 			    i, now, reply);
 			m->qs.st[i] = RCPT_FAILED;
+			sched_count(m, RCPT_FAILED, 1);
 			log_info("%s: to=<%s>, status=expired (%s)",
 			    m->env->id, m->env->rcpts[i].addr, reply);
 		}
@@ -546,6 +540,14 @@ open_done(void *arg, int rc)
 	struct scheduler *s = m->s;
 	struct delivery_ctx ctx;
 
+	if (m->drop) {
+		if (m->fd != -1) {
+			close(m->fd);
+			m->fd = -1;
+		}
+		sched_msg_drop(m);
+		return;
+	}
 	if (rc == -1 || s->stopping) {
 		if (rc == -1)
 			log_warnx("%s: cannot read the queue file: %s",
@@ -554,8 +556,8 @@ open_done(void *arg, int rc)
 			close(m->fd);
 			m->fd = -1;
 		}
-		busy_end(s, m);
-		msg_schedule(m, retry_delay(s->conf, m->qs.attempts + 1));
+		sched_busy_end(s, m);
+		sched_msg_schedule(m, retry_delay(s->conf, m->qs.attempts + 1));
 		return;
 	}
 	ctx.base = s->base;
@@ -564,6 +566,7 @@ open_done(void *arg, int rc)
 	ctx.rs = s->rsets->rs;
 	ctx.wp = s->wp;
 	ctx.limits = &s->limits;
+	ctx.tried = sched_record_try;
 	free(m->res);
 	m->res = xcalloc(m->env->nrcpts, sizeof(*m->res));
 	delivery_attempt(&ctx, m->env, m->qs.st, m->fd, m->body_offset,
@@ -578,8 +581,24 @@ msg_attempt(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (m->busy || s->stopping || s->conf == NULL)
+	m->next = 0;
+	if (m->busy || m->held || s->stopping || s->conf == NULL)
 		return;
+	if (s->busy >= SCHEDULER_BUSY_MAX) {
+		if (!m->ready) {
+			TAILQ_INSERT_TAIL(&s->ready, m, rentry);
+			m->ready = 1;
+		}
+		return;
+	}
+	msg_start(m);
+}
+
+static void
+msg_start(struct qmsg *m)
+{
+	struct scheduler *s = m->s;
+
 	m->busy = 1;
 	s->busy++;
 	workpool_run(s->wp, open_work, open_done, m);
@@ -597,6 +616,8 @@ scheduler_new(struct event_base *base, struct queue_writer *writer,
 	s->writer = writer;
 	s->wp = wp;
 	TAILQ_INIT(&s->msgs);
+	TAILQ_INIT(&s->ready);
+	s->byid = strmap_new();
 	delivery_limits_init(&s->limits);
 	return s;
 }
@@ -635,7 +656,7 @@ load_one(void *arg, struct queue_envelope *env)
 		msg_free(m);
 		return;
 	}
-	msg_schedule(m, 0);
+	sched_msg_schedule(m, 0);
 }
 
 /* State files whose message is gone (removed before a crash). */
@@ -684,7 +705,7 @@ scheduler_add(struct scheduler *s, struct queue_envelope *env)
 {
 	struct qmsg *m = msg_new(s, env);
 
-	msg_schedule(m, 0);
+	sched_msg_schedule(m, 0);
 }
 
 void
@@ -719,6 +740,7 @@ scheduler_free(struct scheduler *s)
 		free(r);
 	}
 	delivery_limits_free(&s->limits);
+	strmap_free(s->byid, NULL);
 	if (s->conf)
 		conf_unref(s->conf);
 	if (s->dir)

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "postern_limits.h"
+#include "smtp_client_priv.h"
 #include "smtp_parse.h"
 #include "xmalloc.h"
 
@@ -45,70 +46,19 @@
 #define DEF_COMMAND_TIMEOUT	300
 #define DEF_DATA_TIMEOUT	600
 
-enum client_state {
-	C_CONNECT, C_GREETING, C_EHLO, C_HELO,
-	C_MAIL,		/* waiting for the reply to MAIL */
-	C_RCPT,		/* ... to RCPT of order[cur] */
-	C_DATA,		/* ... to DATA */
-	C_BODY,		/* sending the message; no reply expected */
-	C_DOT,		/* ... to the end of data */
-	C_QUIT,
-	C_DONE,		/* closed; the zero timer will finish */
+const char *const smtp_client_stage_names[] = {
+	"connect", "greeting", "EHLO", "HELO", "STARTTLS", "TLS handshake",
+	"MAIL FROM", "RCPT TO", "DATA", "message body", "end of data", "QUIT",
+	"done",
 };
-
-static const char *stage_names[] = {
-	"connect", "greeting", "EHLO", "HELO", "MAIL FROM", "RCPT TO",
-	"DATA", "message body", "end of data", "QUIT", "done",
-};
-
-/* Per recipient, beside the caller's array. */
-enum { R_SKIP, R_TRY, R_ACCEPTED, R_ANSWERED };
-
-struct smtp_client {
-	struct event_base	*base;
-	struct bufferevent	*bev;
-	struct event		*timer;
-	enum client_state	 state;
-	char			 relay[336];	/* name[addr]:port */
-	char			*helo;
-	unsigned		 connect_timeout, command_timeout;
-	unsigned		 data_timeout;
-
-	struct smtp_client_msg	 msg;	/* strings are copies: */
-	char			*sender, *envid;
-
-	struct smtp_client_rcpt	*rcpts;
-	size_t			 n;
-	unsigned char		*rstate;	/* R_* per rcpt */
-	size_t			*order;	/* the rcpts we send */
-	size_t			 nsend;
-	size_t			 cur;	/* next reply: order[cur] */
-	size_t			 naccepted;
-	struct smtp_client_ehlo	 ext;
-	int			 mail_failed; /* ignore rest of group */
-
-	uint64_t		 sent;		/* body octets read */
-	struct smtp_canon	 canon;
-	char			*chunk;
-
-	char			 last[512]; /* last reply, for logs */
-	smtp_client_cb		 cb;
-	void			*cbarg;
-	struct smtp_client_result res;
-};
-
-#define PRINTFLIKE	__attribute__((format(printf, 2, 3)))
+#define stage_names	smtp_client_stage_names
 
 static void	process_input(struct smtp_client *);
-static void	set_error(struct smtp_client *, const char *, ...)
-		    PRINTFLIKE;
-static void	client_fail(struct smtp_client *, const char *, ...)
-		    PRINTFLIKE;
 static void	send_cmd(struct smtp_client *, const char *, ...)
-		    PRINTFLIKE;
+		    SMTP_CLIENT_PRINTF;
 
-static void
-set_error(struct smtp_client *c, const char *fmt, ...)
+void
+smtp_client_set_error(struct smtp_client *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -119,8 +69,8 @@ set_error(struct smtp_client *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-arm(struct smtp_client *c, unsigned secs)
+void
+smtp_client_arm(struct smtp_client *c, unsigned secs)
 {
 	struct timeval tv = { (time_t)secs, 0 };
 
@@ -128,19 +78,19 @@ arm(struct smtp_client *c, unsigned secs)
 }
 
 /* Close now; finish (log, callback, free) on the next loop turn. */
-static void
-client_done(struct smtp_client *c)
+void
+smtp_client_done(struct smtp_client *c)
 {
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
 	c->state = C_DONE;
-	arm(c, 0);
+	smtp_client_arm(c, 0);
 }
 
-static void
-client_fail(struct smtp_client *c, const char *fmt, ...)
+void
+smtp_client_fail(struct smtp_client *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -149,7 +99,7 @@ client_fail(struct smtp_client *c, const char *fmt, ...)
 		vsnprintf(c->res.error, sizeof(c->res.error), fmt, ap);
 		va_end(ap);
 	}
-	client_done(c);
+	smtp_client_done(c);
 }
 
 static void
@@ -160,6 +110,8 @@ client_free(struct smtp_client *c)
 	if (c->timer != NULL)
 		event_free(c->timer);
 	free(c->helo);
+	free(c->tls_ca);
+	free(c->tls_name);
 	free(c->sender);
 	free(c->envid);
 	free(c->rstate);
@@ -191,8 +143,9 @@ client_log(struct smtp_client *c)
 	else
 		status = "sent";
 	log_info("smtp_client: relay=%s, rcpts=%zu, sent=%zu, bounced=%zu, "
-	    "deferred=%zu, status=%s (%s)", c->relay, sent + failed + pending,
-	    sent, failed, pending, status,
+	    "deferred=%zu, tls=%s, status=%s (%s)", c->relay,
+	    sent + failed + pending, sent, failed, pending,
+	    c->res.tls[0] != '\0' ? c->res.tls : "none", status,
 	    c->res.error[0] != '\0' ? c->res.error : c->last);
 }
 
@@ -234,16 +187,19 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		client_finish(c);
 		break;
 	case C_QUIT:
-		client_done(c);		/* no 221 in time: fine */
+		smtp_client_done(c);		/* no 221 in time: fine */
 		break;
 	case C_CONNECT:
-		client_fail(c, "connect to %s: timeout", c->relay);
+		smtp_client_fail(c, "connect to %s: timeout", c->relay);
 		break;
 	case C_BODY:
-		client_fail(c, "timeout sending message body");
+		smtp_client_fail(c, "timeout sending message body");
+		break;
+	case C_TLS:
+		smtp_client_tls_timeout(c);
 		break;
 	default:
-		client_fail(c, "timeout waiting for reply to %s",
+		smtp_client_fail(c, "timeout waiting for reply to %s",
 		    stage_names[c->state]);
 		break;
 	}
@@ -280,8 +236,8 @@ input_clean(struct smtp_client *c)
 {
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
 		return 1;
-	client_fail(c, "protocol error from peer (unexpected data before %s)",
-	    stage_names[c->state]);
+	smtp_client_fail(c, "protocol error from peer (unexpected data "
+	    "before %s)", stage_names[c->state]);
 	return 0;
 }
 
@@ -296,22 +252,23 @@ send_cmd(struct smtp_client *c, const char *fmt, ...)
 }
 
 /* Move on to st by sending one command (not pipelined). */
-static void
-send_next(struct smtp_client *c, enum client_state st, const char *cmd)
+void
+smtp_client_send_next(struct smtp_client *c, enum client_state st,
+    const char *cmd)
 {
 	c->state = st;
 	if (!input_clean(c))
 		return;
 	send_cmd(c, "%s", cmd);
-	arm(c, c->command_timeout);
+	smtp_client_arm(c, c->command_timeout);
 }
 
-static void
-client_quit(struct smtp_client *c)
+void
+smtp_client_quit(struct smtp_client *c)
 {
 	send_cmd(c, "QUIT\r\n");
 	c->state = C_QUIT;
-	arm(c, c->command_timeout < QUIT_WAIT ? c->command_timeout :
+	smtp_client_arm(c, c->command_timeout < QUIT_WAIT ? c->command_timeout :
 	    QUIT_WAIT);
 }
 
@@ -328,8 +285,8 @@ rcpt_line(struct smtp_client *c, size_t i, char *line, size_t len)
  * After EHLO/HELO: refuse what cannot succeed here, then MAIL (with every
  * RCPT and DATA in the same write when the peer pipelines, RFC 2920).
  */
-static void
-begin_transaction(struct smtp_client *c)
+void
+smtp_client_begin(struct smtp_client *c)
 {
 	char line[SMTP_CMD_LINE_MAX + 3];
 	size_t i;
@@ -338,18 +295,18 @@ begin_transaction(struct smtp_client *c)
 		/* no downgrade (RFC 6531 3.2): the address may need it */
 		settle_all(c, SMTP_RCPT_FAILED, "553 5.6.7 SMTPUTF8 is "
 		    "required, but was not offered by the remote host");
-		set_error(c, "SMTPUTF8 required, not offered");
-		client_quit(c);
+		smtp_client_set_error(c, "SMTPUTF8 required, not offered");
+		smtp_client_quit(c);
 		return;
 	}
 	if (c->ext.size_offered && c->ext.size > 0 &&
 	    c->msg.size > c->ext.size) {
 		settle_all(c, SMTP_RCPT_FAILED,
 		    "552 5.3.4 Message size exceeds remote limit");
-		set_error(c, "message size %llu exceeds remote limit %llu",
-		    (unsigned long long)c->msg.size,
+		smtp_client_set_error(c, "message size %llu exceeds remote "
+		    "limit %llu", (unsigned long long)c->msg.size,
 		    (unsigned long long)c->ext.size);
-		client_quit(c);
+		smtp_client_quit(c);
 		return;
 	}
 	if (!input_clean(c))
@@ -365,7 +322,7 @@ begin_transaction(struct smtp_client *c)
 		send_cmd(c, "DATA\r\n");
 	}
 	c->state = C_MAIL;
-	arm(c, c->command_timeout);
+	smtp_client_arm(c, c->command_timeout);
 }
 
 static void
@@ -387,18 +344,19 @@ body_fill(struct smtp_client *c)
 			continue;
 		/* never "." after a partial message: that would deliver it */
 		if (n == -1) {
-			client_fail(c, "message file: read error: %s",
+			smtp_client_fail(c, "message file: read error: %s",
 			    strerror(errno));
 			return;
 		}
 		if (n == 0) {
-			client_fail(c, "message file: shorter than its size");
+			smtp_client_fail(c, "message file: shorter than its "
+			    "size");
 			return;
 		}
 		c->sent += (uint64_t)n;
 		if (evbuffer_reserve_space(out, 2 * (size_t)n + 8, &iov,
 		    1) < 1) {
-			client_fail(c, "out of memory");
+			smtp_client_fail(c, "out of memory");
 			return;
 		}
 		iov.iov_len = smtp_client_canon(&c->canon, c->chunk,
@@ -406,12 +364,12 @@ body_fill(struct smtp_client *c)
 		evbuffer_commit_space(out, &iov, 1);
 	}
 	if (c->sent < c->msg.size) {
-		arm(c, c->data_timeout);	/* progress */
+		smtp_client_arm(c, c->data_timeout);	/* progress */
 		return;
 	}
 	evbuffer_add(out, ".\r\n", 3);
 	c->state = C_DOT;
-	arm(c, c->data_timeout);
+	smtp_client_arm(c, c->data_timeout);
 	/* a reply that came early is not announced again */
 	process_input(c);
 }
@@ -444,9 +402,9 @@ on_tx_reply(struct smtp_client *c, const struct smtp_reply *r,
 		else {
 			settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
 			    SMTP_RCPT_PENDING, txt);
-			set_error(c, "MAIL FROM: %s", txt);
+			smtp_client_set_error(c, "MAIL FROM: %s", txt);
 			if (!c->ext.pipelining) {
-				client_quit(c);
+				smtp_client_quit(c);
 				return;
 			}
 			c->mail_failed = 1;
@@ -466,17 +424,17 @@ on_tx_reply(struct smtp_client *c, const struct smtp_reply *r,
 			set_rcpt(c, i, cls == 5 ? SMTP_RCPT_FAILED :
 			    SMTP_RCPT_PENDING, txt);
 	}
-	arm(c, c->command_timeout);
+	smtp_client_arm(c, c->command_timeout);
 	if (c->cur < c->nsend) {
 		if (!c->ext.pipelining)
-			send_next(c, C_RCPT, rcpt_line(c, c->order[c->cur],
-			    line, sizeof(line)));
+			smtp_client_send_next(c, C_RCPT, rcpt_line(c,
+			    c->order[c->cur], line, sizeof(line)));
 	} else if (c->ext.pipelining)
 		c->state = C_DATA;	/* DATA went with the group */
 	else if (c->naccepted == 0)
-		client_quit(c);
+		smtp_client_quit(c);
 	else
-		send_next(c, C_DATA, "DATA\r\n");
+		smtp_client_send_next(c, C_DATA, "DATA\r\n");
 }
 
 static void
@@ -492,26 +450,31 @@ on_reply(struct smtp_client *c, const struct smtp_reply *r)
 	switch (c->state) {
 	case C_GREETING:
 		if (cls != 2) {
-			set_error(c, "greeting: %s", txt);
-			client_quit(c);
+			smtp_client_set_error(c, "greeting: %s", txt);
+			smtp_client_quit(c);
 			break;
 		}
 		snprintf(line, sizeof(line), "EHLO %s\r\n", c->helo);
-		send_next(c, C_EHLO, line);
+		smtp_client_send_next(c, C_EHLO, line);
 		break;
 	case C_EHLO:
 	case C_HELO:
 		if (cls == 2) {
 			if (c->state == C_EHLO)
 				smtp_client_parse_ehlo(r, &c->ext);
-			begin_transaction(c);
+			if (!smtp_client_tls_after_ehlo(c))
+				smtp_client_begin(c);
 		} else if (cls == 5 && c->state == C_EHLO) {
 			snprintf(line, sizeof(line), "HELO %s\r\n", c->helo);
-			send_next(c, C_HELO, line);
+			smtp_client_send_next(c, C_HELO, line);
 		} else {
-			set_error(c, "%s: %s", stage_names[c->state], txt);
-			client_quit(c);
+			smtp_client_set_error(c, "%s: %s",
+			    stage_names[c->state], txt);
+			smtp_client_quit(c);
 		}
+		break;
+	case C_STARTTLS:
+		smtp_client_tls_reply(c, r, txt);
 		break;
 	case C_MAIL:
 	case C_RCPT:
@@ -521,17 +484,17 @@ on_reply(struct smtp_client *c, const struct smtp_reply *r)
 		if (c->mail_failed || c->naccepted == 0) {
 			/* nothing to send; a 354 now would eat our QUIT */
 			if (r->code == 354)
-				client_fail(c, "peer accepted DATA without "
-				    "recipients");
+				smtp_client_fail(c, "peer accepted DATA "
+				    "without recipients");
 			else
-				client_quit(c);
+				smtp_client_quit(c);
 		} else if (r->code == 354)
 			start_body(c);
 		else {
 			settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
 			    SMTP_RCPT_PENDING, txt);
-			set_error(c, "DATA: %s", txt);
-			client_quit(c);
+			smtp_client_set_error(c, "DATA: %s", txt);
+			smtp_client_quit(c);
 		}
 		break;
 	case C_DOT:
@@ -540,12 +503,12 @@ on_reply(struct smtp_client *c, const struct smtp_reply *r)
 		else {
 			settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
 			    SMTP_RCPT_PENDING, txt);
-			set_error(c, "end of data: %s", txt);
+			smtp_client_set_error(c, "end of data: %s", txt);
 		}
-		client_quit(c);
+		smtp_client_quit(c);
 		break;
 	case C_QUIT:
-		client_done(c);
+		smtp_client_done(c);
 		break;
 	default:
 		break;
@@ -555,7 +518,8 @@ on_reply(struct smtp_client *c, const struct smtp_reply *r)
 static int
 expects_reply(enum client_state st)
 {
-	return st >= C_GREETING && st <= C_QUIT && st != C_BODY;
+	return st >= C_GREETING && st <= C_QUIT && st != C_BODY &&
+	    st != C_TLS;
 }
 
 static void
@@ -577,7 +541,7 @@ process_input(struct smtp_client *c)
 			len = SMTP_CLIENT_REPLY_MAX + 1;
 		p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
 		if (p == NULL) {
-			client_fail(c, "out of memory");
+			smtp_client_fail(c, "out of memory");
 			return;
 		}
 		st = smtp_client_parse_reply(p, len, &r, &consumed);
@@ -585,9 +549,9 @@ process_input(struct smtp_client *c)
 			return;
 		if (st == SMTP_REPLY_BAD) {
 			if (c->state == C_QUIT)
-				client_done(c);
+				smtp_client_done(c);
 			else
-				client_fail(c, "protocol error from peer "
+				smtp_client_fail(c, "protocol error from peer "
 				    "(reply to %s)", stage_names[c->state]);
 			return;
 		}
@@ -625,10 +589,14 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	int err = errno, soerr = 0;
 	socklen_t sl = sizeof(soerr);
 
+	if (c->state == C_TLS) {
+		smtp_client_tls_event(c, what);
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		c->res.connected = 1;
 		c->state = C_GREETING;
-		arm(c, c->command_timeout);
+		smtp_client_arm(c, c->command_timeout);
 		bufferevent_enable(bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -638,12 +606,12 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		if (getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_ERROR,
 		    &soerr, &sl) == 0 && soerr != 0)
 			err = soerr;
-		client_fail(c, "connect to %s: %s", c->relay,
+		smtp_client_fail(c, "connect to %s: %s", c->relay,
 		    err != 0 ? strerror(err) : "failed");
 		return;
 	}
 	if (c->state == C_QUIT) {
-		client_done(c);
+		smtp_client_done(c);
 		return;
 	}
 	/* a peer that hangs up often said why first (e.g. during the body) */
@@ -655,11 +623,11 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	    NULL;
 	if (p != NULL && smtp_client_parse_reply(p, len, &r, &consumed) ==
 	    SMTP_REPLY_OK)
-		client_fail(c, "connection lost during %s (peer said: %s)",
+		smtp_client_fail(c, "connection lost during %s (peer said: %s)",
 		    stage_names[c->state],
 		    smtp_client_format_reply(&r, txt, sizeof(txt)));
 	else
-		client_fail(c, "connection lost during %s",
+		smtp_client_fail(c, "connection lost during %s",
 		    stage_names[c->state]);
 }
 
@@ -696,7 +664,7 @@ prepare(struct smtp_client *c)
 	for (h = c->helo; *h > 0x20 && *h < 0x7f; h++)
 		;
 	if (*h != '\0' || h == c->helo || h - c->helo > SMTP_HELO_MAX) {
-		set_error(c, "invalid HELO name");
+		smtp_client_set_error(c, "invalid HELO name");
 		return -1;
 	}
 	for (i = 0; i < c->n; i++) {
@@ -710,7 +678,7 @@ prepare(struct smtp_client *c)
 	if (smtp_client_mail_line(line, sizeof(line), &c->msg, &all) == -1) {
 		settle_all(c, SMTP_RCPT_FAILED,
 		    "501 5.1.7 Bad sender address syntax");
-		set_error(c, "invalid sender address");
+		smtp_client_set_error(c, "invalid sender address");
 		return -1;
 	}
 	for (i = 0; i < c->n; i++) {
@@ -724,55 +692,17 @@ prepare(struct smtp_client *c)
 			c->order[c->nsend++] = i;
 	}
 	if (c->nsend == 0) {
-		set_error(c, "no recipients to send");
+		smtp_client_set_error(c, "no recipients to send");
 		return -1;
 	}
 	return 0;
 }
 
-static int
-open_socket(struct smtp_client *c, const struct smtp_client_params *p)
+void
+smtp_client_setcb(struct smtp_client *c, struct bufferevent *bev)
 {
-	int fd, on = 1;
-
-	if (p->addr == NULL || p->addrlen == 0) {
-		set_error(c, "no address to connect to");
-		return -1;
-	}
-	fd = socket(p->addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		set_error(c, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (p->source != NULL) {
-#ifdef IP_BIND_ADDRESS_NO_PORT
-		/* the port is chosen at connect: many more connections */
-		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
-		    &on, sizeof(on));
-#endif
-		if (bind(fd, p->source, p->sourcelen) == -1) {
-			set_error(c, "bind to source address: %s",
-			    strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
-	(void)on;
-	c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		close(fd);
-		set_error(c, "out of memory");
-		return -1;
-	}
-	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_MAX);
-	if (bufferevent_socket_connect(c->bev, p->addr, (int)p->addrlen) ==
-	    -1) {
-		set_error(c, "connect to %s: %s", c->relay, strerror(errno));
-		return -1;
-	}
-	return 0;
+	bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(bev, EV_READ, 0, INPUT_MAX);
 }
 
 struct smtp_client *
@@ -807,12 +737,24 @@ smtp_client_start(struct event_base *base, const struct smtp_client_params *p,
 	c->rstate = xcalloc(n ? n : 1, sizeof(*c->rstate));
 	c->order = xcalloc(n ? n : 1, sizeof(*c->order));
 	c->state = C_CONNECT;
+	if (p->addr != NULL && p->addrlen > 0 &&
+	    p->addrlen <= sizeof(c->addr)) {
+		memcpy(&c->addr, p->addr, p->addrlen);
+		c->addrlen = p->addrlen;
+	}
+	if (p->source != NULL && p->sourcelen <= sizeof(c->source)) {
+		memcpy(&c->source, p->source, p->sourcelen);
+		c->sourcelen = p->sourcelen;
+	}
+	c->tls = p->tls;
+	c->tls_ca = p->tls_ca ? xstrdup(p->tls_ca) : NULL;
+	c->tls_name = p->tls_name ? xstrdup(p->tls_name) : NULL;
 
 	/* failures here are reported from the loop, as the header promises */
-	if (prepare(c) == -1 || open_socket(c, p) == -1)
-		client_done(c);
+	if (prepare(c) == -1 || smtp_client_connect(c) == -1)
+		smtp_client_done(c);
 	else
-		arm(c, c->connect_timeout);
+		smtp_client_arm(c, c->connect_timeout);
 	return c;
 }
 

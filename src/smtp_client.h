@@ -10,6 +10,15 @@
  * replaced, dot-stuffed, lines folded at 998 octets) whatever the source
  * holds.  Every wait is bounded by a timeout.
  *
+ * TLS (smtp_client_tls.c), by the policy in the parameters: `none` never
+ * asks; `may` uses STARTTLS when offered and, when the handshake fails,
+ * connects to the same address again in clear text; `encrypt` and
+ * `verify` end the attempt (recipients not done, never failed) when the
+ * peer offers no STARTTLS or the handshake fails, and `verify` also when
+ * the certificate does not chain to the CA source or does not match the
+ * name.  Anything the peer sends after its reply to STARTTLS and before
+ * the handshake is discarded.
+ *
  * The reply parser (smtp_client_parse_reply) is pure and fuzzable.
  */
 #ifndef POSTERN_SMTP_CLIENT_H
@@ -18,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+#include "conf.h"
 
 struct event_base;
 
@@ -57,6 +68,13 @@ struct smtp_client_params {
 	unsigned		 connect_timeout; /* seconds */
 	unsigned		 command_timeout;
 	unsigned		 data_timeout;
+	enum conf_tls_policy	 tls;		/* TLS_NONE (0) .. TLS_VERIFY */
+	const char		*tls_ca;	/* CA file, or NULL: the system
+						   store */
+	const char		*tls_name;	/* name the certificate must
+						   match: MX host, smart host,
+						   mailbox server, or the
+						   address for [IP] */
 };
 
 /* The outcome of the attempt as a whole. */
@@ -64,7 +82,8 @@ struct smtp_client_result {
 	int	 connected;		/* TCP connection was made */
 	int	 transaction;		/* got as far as MAIL being accepted */
 	char	 error[512];		/* why the attempt stopped short, or "" */
-	char	 tls[64];		/* later: TLS version/cipher, or "" */
+	char	 tls[160];		/* "TLSv1.3 with cipher ... (256/256
+					   bits), verified" or "" (none) */
 	int	 peer_dsn;		/* the peer's EHLO offered DSN, so it
 					   got NOTIFY/ORCPT and reports success
 					   itself (RFC 3461 5.2.1) */
@@ -148,6 +167,7 @@ struct smtp_client_ehlo {
 	int		eightbitmime;
 	int		smtputf8;
 	int		dsn;
+	int		starttls;
 };
 void	smtp_client_parse_ehlo(const struct smtp_reply *r,
 	    struct smtp_client_ehlo *out);

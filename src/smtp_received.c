@@ -32,9 +32,10 @@ sanitize(char *dst, size_t len, const char *src)
 
 size_t
 smtp_received_header(char *buf, size_t len, const struct queue_envelope *env,
-    const char *by_host, int esmtp, int tls, int authenticated, time_t now)
+    const char *by_host, int esmtp, const char *tls, int authenticated,
+    time_t now)
 {
-	char helo[256], date[64];
+	char helo[256], date[64], using[160] = "";
 	const char *proto;
 	int n;
 
@@ -50,11 +51,14 @@ smtp_received_header(char *buf, size_t len, const struct queue_envelope *env,
 		proto = "ESMTP";
 	sanitize(helo, sizeof(helo), env->helo ? env->helo : "unknown");
 	smtp_received_date(date, sizeof(date), now);
+	if (tls != NULL && *tls != '\0')
+		snprintf(using, sizeof(using), "\t(using %.128s)\r\n", tls);
 	n = snprintf(buf, len,
 	    "Received: from %s ([%s])\r\n"
+	    "%s"
 	    "\tby %s (postern) with %s id %s;\r\n"
 	    "\t%s\r\n",
-	    helo, env->client_addr, by_host, proto, env->id, date);
+	    helo, env->client_addr, using, by_host, proto, env->id, date);
 	if (n < 0)
 		return 0;
 	return (size_t)n < len ? (size_t)n : len - 1;

@@ -187,6 +187,8 @@ smtp_client_parse_ehlo(const struct smtp_reply *r,
 			out->smtputf8 = 1;
 		else if (KW("DSN"))
 			out->dsn = 1;
+		else if (KW("STARTTLS"))
+			out->starttls = 1;
 		else if (KW("SIZE")) {
 			out->size_offered = 1;
 			out->size = sp != NULL ?

@@ -14,8 +14,12 @@
  * the per-rule refusal counters, and (borrowed) the resolver profiles the
  * DNSBL lookups use.  The greet-wait timer of a session is the one timer
  * the session cannot own itself.
+ *
+ * TLS (handshakes, certificates, AUTH users) is in smtp_server_tls.c;
+ * until a handshake is done the session gets no input.
  */
 #include "smtp_server.h"
+#include "auth.h"
 #include "conf.h"
 #include "directory.h"
 #include "postern_limits.h"
@@ -27,15 +31,19 @@
 #include "resolver.h"
 #include "senderlist.h"
 #include "smtp_greet.h"
+#include "smtp_server_priv.h"
 #include "smtp_session.h"
 #include "strmap.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,45 +61,8 @@ struct listener {
 	char			*vsname;
 	char			 text[NETADDR_STRLEN];
 	int			 keep;	/* reload bookkeeping */
+	int			 tls;	/* implicit TLS (RFC 8314) */
 };
-
-struct conn {
-	TAILQ_ENTRY(conn)	 entry;
-	struct smtp_server	*srv;
-	struct bufferevent	*bev;
-	struct smtp_session	*sess;
-	char			*vsname;
-	char			 limkey[NETADDR_STRLEN + 64];
-	int			 zombie;	/* socket gone, commit pending */
-	int			 throttled;	/* reading off: output full */
-	struct event		*greet_ev;	/* greet-wait timer */
-};
-
-struct smtp_server {
-	struct event_base		*base;
-	struct queue_writer		*writer;
-	struct conf			*conf;
-	struct directory		*dir;
-	struct resolver_set		*rs;		/* borrowed */
-	struct senderlist_set		*senders;
-	struct ratelimit		*ratelimit;
-	TAILQ_HEAD(, listener)		 listeners;
-	TAILQ_HEAD(, conn)		 conns;
-	struct strmap			*per_ip;	/* "vs ip" -> count */
-	struct strmap			*per_vs;	/* "vs" -> count */
-	uint64_t			 next_id;
-	struct smtp_server_stats	 stats;
-	int				 stopping;
-	void				(*stop_done)(void *);
-	void				*stop_arg;
-	struct smtp_session_counters	 counters;
-	void				(*queued)(void *,
-					    struct queue_envelope *);
-	void				*queued_arg;
-};
-
-static void	conn_pump(struct conn *);
-static void	conn_close(struct conn *);
 
 /* ---- connection counting ---- */
 
@@ -115,16 +86,21 @@ commit_done(void *arg, int error, struct queue_envelope *env)
 {
 	struct conn *c = arg;
 	struct smtp_server *srv = c->srv;
+	char user[80] = "";
 
+	if (env->auth_user)
+		auth_log_name(env->auth_user, user, sizeof(user));
 	if (error == 0)
 		log_info("%s: client=%s, vserver=%s, from=<%s>, size=%llu, "
-		    "nrcpt=%zu (queued)", env->id, env->client_addr,
+		    "nrcpt=%zu%s%s (queued)", env->id, env->client_addr,
 		    env->vserver, env->sender,
-		    (unsigned long long)env->size, env->nrcpts);
+		    (unsigned long long)env->size, env->nrcpts,
+		    user[0] ? ", user=" : "", user);
 	if (c->zombie) {
 		/* The client left before the 250: the message is queued
 		 * all the same (delivery is at least once). */
 		smtp_session_free(c->sess);
+		SSL_CTX_free(c->ssl_ctx);
 		free(c->vsname);
 		free(c);
 	} else
@@ -155,7 +131,7 @@ sess_commit(struct smtp_session *s, struct queue_envelope *env, char *body,
 static void
 sess_wakeup(struct smtp_session *s)
 {
-	conn_pump(s->owner);
+	smtp_server_pump(s->owner);
 }
 
 static const struct smtp_session_ops sess_ops = {
@@ -164,14 +140,29 @@ static const struct smtp_session_ops sess_ops = {
 };
 
 /* Send pending replies; feed buffered input; decide whether to read. */
-static void
-conn_pump(struct conn *c)
+void
+smtp_server_pump(struct conn *c)
 {
 	struct smtp_session *s = c->sess;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	size_t len, used;
 
+	if (c->handshaking || c->tls_switch) {
+		/* The greeting may go into the TLS output (implicit TLS);
+		 * no input reaches the session before the handshake ends. */
+		if (smtp_session_closing(s)) {
+			smtp_server_close(c);	/* nothing can be said yet */
+			return;
+		}
+		if (s->out.len && !c->tls_switch) {
+			bufferevent_write(c->bev, s->out.p, s->out.len);
+			buf_reset(&s->out);
+		}
+		if (c->handshaking)
+			bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
 	for (;;) {
 		if (s->out.len) {
 			bufferevent_write(c->bev, s->out.p, s->out.len);
@@ -198,9 +189,14 @@ conn_pump(struct conn *c)
 	}
 	if (smtp_session_closing(s)) {
 		bufferevent_disable(c->bev, EV_READ);
+		c->clean = 1;
 		if (evbuffer_get_length(out) == 0)
-			conn_close(c);
+			smtp_server_close(c);
 		return;		/* else write_cb closes once drained */
+	}
+	if (smtp_session_waiting(s) == SMTP_WAIT_TLS) {
+		smtp_server_starttls(c);
+		return;
 	}
 	if (smtp_session_waiting(s) || c->throttled)
 		bufferevent_disable(c->bev, EV_READ);
@@ -212,7 +208,7 @@ static void
 read_cb(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
-	conn_pump(arg);
+	smtp_server_pump(arg);
 }
 
 static void
@@ -220,14 +216,19 @@ write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
+	if (c->tls_switch) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			smtp_server_starttls_switch(c);
+		return;
+	}
 	if (smtp_session_closing(c->sess)) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			conn_close(c);
+			smtp_server_close(c);
 		return;
 	}
 	if (c->throttled) {
 		c->throttled = 0;
-		conn_pump(c);
+		smtp_server_pump(c);
 	}
 }
 
@@ -237,9 +238,13 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
+	if (c->handshaking || (what & BEV_EVENT_CONNECTED)) {
+		smtp_server_tls_event(c, what);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		smtp_session_timeout(c->sess);
-		conn_pump(c);
+		smtp_server_pump(c);
 		return;
 	}
 	/* EOF or error: the client is gone. */
@@ -247,11 +252,28 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		log_debug("session=%016llx client=%s: connection error: %s",
 		    (unsigned long long)c->sess->id, c->sess->peer_ip,
 		    strerror(EVUTIL_SOCKET_ERROR()));
-	conn_close(c);
+	smtp_server_close(c);
 }
 
-static void
-conn_close(struct conn *c)
+/* Callbacks, limits and timeouts of a connection's (new) bufferevent. */
+void
+smtp_server_set_bev(struct conn *c, struct bufferevent *bev)
+{
+	struct timeval tv = { (time_t)c->timeout, 0 };
+
+	c->bev = bev;
+	if (c->handshaking)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	/* Bound what one client can make us buffer: unread pipelined input
+	 * beyond this is left in the kernel's socket buffer. */
+	bufferevent_setwatermark(bev, EV_READ, 0, SMTP_PIPELINE_MAX);
+	bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+void
+smtp_server_close(struct conn *c)
 {
 	struct smtp_server *srv = c->srv;
 
@@ -259,8 +281,17 @@ conn_close(struct conn *c)
 	    (unsigned long long)c->sess->id, c->sess->peer_ip,
 	    smtp_state_name(c->sess->state));
 	TAILQ_REMOVE(&srv->conns, c, entry);
-	bufferevent_free(c->bev);
-	c->bev = NULL;
+	if (c->bev != NULL) {
+		SSL *ssl = c->ssl_ctx ? bufferevent_openssl_get_ssl(c->bev) :
+		    NULL;
+
+		/* close_notify after our last reply; never after an error */
+		if (ssl != NULL && c->clean && !c->handshaking &&
+		    SSL_shutdown(ssl) < 0)
+			ERR_clear_error();
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
 	if (c->greet_ev) {
 		event_free(c->greet_ev);
 		c->greet_ev = NULL;
@@ -272,6 +303,7 @@ conn_close(struct conn *c)
 		c->zombie = 1;
 	else {
 		smtp_session_free(c->sess);
+		SSL_CTX_free(c->ssl_ctx);
 		free(c->vsname);
 		free(c);
 	}
@@ -303,7 +335,7 @@ greet_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	smtp_greet_elapsed(c->sess);
-	conn_pump(c);
+	smtp_server_pump(c);
 }
 
 /* max-connections, max-connections-per-ip: 421 4.7.0 before a session. */
@@ -339,8 +371,11 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct smtp_server *srv = l->srv;
 	const struct conf_vserver *vs;
 	struct smtp_session_env env;
+	struct bufferevent *bev;
 	struct timeval tv;
 	struct conn *c;
+	SSL_CTX *ctx;
+	SSL *ssl = NULL;
 	unsigned wait_ms;
 	uint64_t id;
 	char ip[NETADDR_STRLEN];
@@ -359,18 +394,34 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	snprintf(limkey, sizeof(limkey), "%s %s", vs->name, ip);
 	if (over_limits(srv, vs, ip, limkey, fd))
 		return;
+	ctx = tls_server_ctx(srv->tls, vs->name);
+	if (l->tls && (ctx == NULL || (ssl = SSL_new(ctx)) == NULL)) {
+		log_warnx("client=%s vserver=%s: no TLS context for %s", ip,
+		    vs->name, l->text);
+		refuse_fd(fd, "421 4.3.2 Service not available, closing "
+		    "connection");
+		return;
+	}
+	if (ssl != NULL)
+		bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	else
+		bev = bufferevent_socket_new(srv->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		log_warnx("bufferevent_socket_new failed");
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		return;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	c->vsname = xstrdup(vs->name);
 	snprintf(c->limkey, sizeof(c->limkey), "%s", limkey);
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		log_warnx("bufferevent_socket_new failed");
-		evutil_closesocket(fd);
-		free(c->vsname);
-		free(c);
-		return;
-	}
+	if (ctx != NULL && SSL_CTX_up_ref(ctx) == 1)
+		c->ssl_ctx = ctx;
+	c->implicit = c->handshaking = ssl != NULL;
+	c->timeout = vs->timeout;
 	count_adjust(srv->per_ip, c->limkey, 1);
 	count_adjust(srv->per_vs, c->vsname, 1);
 	srv->stats.active++;
@@ -383,15 +434,13 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	env.senders = senderlist_set_get(srv->senders, vs->name);
 	env.ratelimit = srv->ratelimit;
 	env.counters = &srv->counters;
+	env.starttls = c->ssl_ctx != NULL && !c->implicit;
+	env.authdb = auth_set_get(srv->auths, vs->name);
+	env.authguard = srv->authguard;
+	env.verifier = srv->verifier;
 	c->sess = smtp_session_new_env(id, srv->conf, vs, srv->dir, sa,
 	    &sess_ops, c, &env);
-	/* Bound what one client can make us buffer: unread pipelined input
-	 * beyond this is left in the kernel's socket buffer. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, SMTP_PIPELINE_MAX);
-	tv.tv_sec = vs->timeout;
-	tv.tv_usec = 0;
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	smtp_server_set_bev(c, bev);
 	if ((wait_ms = smtp_greet_delay(c->sess)) > 0) {
 		tv.tv_sec = wait_ms / 1000;
 		tv.tv_usec = (wait_ms % 1000) * 1000;
@@ -402,7 +451,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		else
 			smtp_greet_elapsed(c->sess);
 	}
-	conn_pump(c);
+	smtp_server_pump(c);
 }
 
 /* ---- listeners ---- */
@@ -449,6 +498,7 @@ smtp_server_listen(struct smtp_server *srv, const struct conf *conf,
 			}
 			l = xcalloc(1, sizeof(*l));
 			l->srv = srv;
+			l->tls = cl->tls;
 			memcpy(&l->ss, &cl->ss, cl->sslen);
 			l->sslen = cl->sslen;
 			l->vsname = xstrdup(vs->name);
@@ -491,6 +541,7 @@ smtp_server_listen(struct smtp_server *srv, const struct conf *conf,
 			if (l && l->keep) {
 				free(l->vsname);
 				l->vsname = xstrdup(conf->vservers[i]->name);
+				l->tls = conf->vservers[i]->listen[j].tls;
 			}
 		}
 	while ((l = TAILQ_FIRST(&fresh))) {
@@ -517,6 +568,7 @@ smtp_server_new(struct event_base *base, struct queue_writer *writer)
 	srv->per_ip = strmap_new();
 	srv->per_vs = strmap_new();
 	srv->ratelimit = ratelimit_new(0);
+	smtp_server_tls_init(srv);
 	return srv;
 }
 
@@ -538,6 +590,7 @@ smtp_server_set_config(struct smtp_server *srv, struct conf *conf,
 	/* Sessions hold references on their own list, not on the set. */
 	senderlist_set_free(srv->senders);
 	srv->senders = senders;
+	smtp_server_tls_commit(srv);
 }
 
 void
@@ -565,7 +618,7 @@ smtp_server_shutdown(struct smtp_server *srv, void (*done)(void *), void *arg)
 	for (c = TAILQ_FIRST(&srv->conns); c; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		smtp_session_shutdown(c->sess);
-		conn_pump(c);	/* may close and free c */
+		smtp_server_pump(c);	/* may close and free c */
 	}
 	if (TAILQ_EMPTY(&srv->conns) && srv->stop_done) {
 		srv->stop_done = NULL;
@@ -587,7 +640,8 @@ smtp_server_free(struct smtp_server *srv)
 	}
 	srv->stop_done = NULL;
 	while ((c = TAILQ_FIRST(&srv->conns)))
-		conn_close(c);
+		smtp_server_close(c);
+	smtp_server_tls_free(srv);
 	strmap_free(srv->per_ip, NULL);
 	strmap_free(srv->per_vs, NULL);
 	ratelimit_free(srv->ratelimit);

@@ -30,6 +30,7 @@ struct smtp_server_stats {
 	uint64_t	active;
 };
 
+/* Starts the password verifier's thread: before privileges are dropped. */
 struct smtp_server *smtp_server_new(struct event_base *base,
 	    struct queue_writer *writer);
 void	smtp_server_free(struct smtp_server *srv);
@@ -53,6 +54,18 @@ int	smtp_server_listen(struct smtp_server *srv, const struct conf *conf,
 void	smtp_server_set_config(struct smtp_server *srv, struct conf *conf,
 	    struct directory *dir, struct resolver_set *rs,
 	    struct senderlist_set *senders);
+
+/*
+ * Read the TLS material and AUTH files of conf: the certificate and key of
+ * every virtual server with `tls`, its `auth` file, and the CA sources of
+ * the outbound policies.  Call before privileges are dropped at start, and
+ * on reload before smtp_server_set_config(), which puts them in force
+ * (connections and sessions in flight keep what they hold; outbound
+ * connections from then on use the new CA sources).  0, or -1 with err
+ * ("PATH: why"; nothing changed).
+ */
+int	smtp_server_load_tls(struct smtp_server *srv, const struct conf *conf,
+	    char *err, size_t errlen);
 
 /* Where accepted messages go once durable: fn takes ownership of env. */
 void	smtp_server_on_queued(struct smtp_server *srv,

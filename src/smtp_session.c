@@ -8,7 +8,11 @@
  * max-unknown-recipients; TEMPFAIL answers count towards neither.  Every
  * refusal goes through smtp_session_refuse(), so each one has its log line
  * and its rule's counter.  The connection phase is in smtp_greet.c, RCPT
- * in smtp_rcpt.c.
+ * in smtp_rcpt.c, AUTH in smtp_auth.c.
+ *
+ * STARTTLS (RFC 3207) is taken outside a transaction only, and ends the
+ * reading of this input: whatever the client pipelined after it is
+ * discarded by the server, never executed (the CVE-2011-0411 class).
  *
  * rate-limit counts MAIL commands, accepted or not (as Postfix's
  * smtpd_client_message_rate_limit does): a client that opens transactions
@@ -16,6 +20,7 @@
  */
 #include "smtp_session.h"
 #include "addr.h"
+#include "auth.h"
 #include "conf.h"
 #include "directory.h"
 #include "postern_limits.h"
@@ -25,6 +30,7 @@
 #include "queue.h"
 #include "ratelimit.h"
 #include "senderlist.h"
+#include "smtp_auth.h"
 #include "smtp_greet.h"
 #include "smtp_rcpt.h"
 #include "smtp_received.h"
@@ -174,6 +180,10 @@ smtp_session_new_env(uint64_t id, struct conf *conf,
 		s->senders = senderlist_ref(env->senders);
 		s->ratelimit = env->ratelimit;
 		s->counters = env->counters;
+		s->starttls_ok = env->starttls;
+		s->authdb = auth_db_ref(env->authdb);
+		s->authguard = env->authguard;
+		s->verifier = env->verifier;
 	}
 	memcpy(&s->peer, peer, peer->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
@@ -200,9 +210,12 @@ smtp_session_free(struct smtp_session *s)
 	if (s == NULL)
 		return;
 	smtp_greet_cancel(s);
+	smtp_auth_reset(s);
 	smtp_session_tx_reset(s);
 	buf_free(&s->out);
 	free(s->reject_reply);
+	free(s->auth_user);
+	auth_db_unref(s->authdb);
 	senderlist_unref(s->senders);
 	if (s->dir)
 		directory_unref(s->dir);
@@ -295,6 +308,10 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	    (unsigned long long)vs->max_message_size);
 	smtp_session_reply(s, "250-8BITMIME");
 	smtp_session_reply(s, "250-ENHANCEDSTATUSCODES");
+	if (s->starttls_ok && !s->tls)
+		smtp_session_reply(s, "250-STARTTLS");
+	if (s->tls && s->authdb && vs->auth_file)
+		smtp_session_reply(s, "250-AUTH PLAIN LOGIN");
 	smtp_session_reply(s, "250-SMTPUTF8");
 	smtp_session_reply(s, "250 DSN");
 }
@@ -386,6 +403,8 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->env->smtputf8 = a.smtputf8;
 	s->env->body_8bit = a.body != SMTP_BODY_7BIT;
 	s->env->ret = (int)a.ret;
+	if (s->auth_user)
+		s->env->auth_user = xstrdup(s->auth_user);
 	if (a.envid[0])
 		s->env->envid = xstrdup(a.envid);
 	smtp_session_enter(s, SMTP_S_MAIL);
@@ -412,8 +431,8 @@ cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	hlen = smtp_received_header(hdr, sizeof(hdr), s->env,
-	    smtp_session_server_name(s), s->esmtp, s->tls, s->authenticated,
-	    time(NULL));
+	    smtp_session_server_name(s), s->esmtp, s->tls ? s->tls_info : NULL,
+	    s->authenticated, time(NULL));
 	buf_init(&s->msg, s->vs->max_message_size + hlen);
 	buf_append(&s->msg, hdr, hlen);
 	smtp_data_init(&s->data, s->vs->max_message_size);
@@ -460,6 +479,52 @@ cmd_help(struct smtp_session *s, const struct smtp_cmd *cmd)
 }
 
 static void
+cmd_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (s->tls) {
+		smtp_session_bad_command(s, "503 5.5.1 TLS already active");
+		return;
+	}
+	if (!s->starttls_ok) {
+		smtp_session_bad_command(s, "502 5.5.1 Command not "
+		    "implemented");
+		return;
+	}
+	if (cmd->arglen) {
+		smtp_session_bad_command(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) {
+		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+		    "commands: no STARTTLS during a mail transaction");
+		return;
+	}
+	smtp_session_reply(s, "220 2.0.0 Ready to start TLS");
+	s->waiting = SMTP_WAIT_TLS;
+}
+
+void
+smtp_session_tls_started(struct smtp_session *s, const char *info)
+{
+	snprintf(s->tls_info, sizeof(s->tls_info), "%s", info ? info : "");
+	s->tls = 1;
+	if (s->waiting != SMTP_WAIT_TLS)
+		return;		/* implicit TLS: nothing said before */
+	/* RFC 3207 4.2: forget everything the client said in clear text. */
+	s->waiting = SMTP_WAIT_NONE;
+	smtp_auth_reset(s);
+	smtp_session_tx_reset(s);
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	smtp_framer_init(&s->framer, SMTP_CMD_LINE_MAX);
+	if (s->state == SMTP_S_READY)
+		smtp_session_enter(s, SMTP_S_CONNECTED);
+	if (s->shutting_down)
+		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
+		    "closing connection");
+}
+
+static void
 cmd_not_offered(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
@@ -489,8 +554,8 @@ static const struct {
 	{ SMTP_CMD_HELP, ST_ANY, cmd_help, NULL },
 	{ SMTP_CMD_EXPN, ST_ANY, cmd_not_offered, NULL },
 	{ SMTP_CMD_BDAT, ST_ANY, cmd_not_offered, NULL },
-	{ SMTP_CMD_STARTTLS, ST_ANY, cmd_not_offered, NULL },
-	{ SMTP_CMD_AUTH, ST_ANY, cmd_not_offered, NULL },
+	{ SMTP_CMD_STARTTLS, ST_ANY, cmd_starttls, NULL },
+	{ SMTP_CMD_AUTH, ST_ANY, smtp_auth_command, NULL },
 };
 
 /* A refused client said something other than QUIT: the refusal again
@@ -651,16 +716,22 @@ smtp_session_input(struct smtp_session *s, const char *in, size_t len)
 			off += used;
 			goto out;
 		case SMTP_LINE_OK:
-			dispatch(s, in + off, linelen);
+			if (s->auth_step != SMTP_AUTH_NONE)
+				smtp_auth_line(s, in + off, linelen);
+			else
+				dispatch(s, in + off, linelen);
 			break;
 		case SMTP_LINE_TOO_LONG:
+			s->auth_step = SMTP_AUTH_NONE;
 			smtp_session_bad_command(s, "500 5.5.2 Line too long");
 			break;
 		case SMTP_LINE_BARE_LF:
+			s->auth_step = SMTP_AUTH_NONE;
 			smtp_session_bad_command(s, "500 5.5.2 Bare LF in "
 			    "command: lines end with CRLF");
 			break;
 		case SMTP_LINE_BAD_CHAR:
+			s->auth_step = SMTP_AUTH_NONE;
 			smtp_session_bad_command(s, "500 5.5.2 Invalid "
 			    "character in command");
 			break;

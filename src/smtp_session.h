@@ -20,6 +20,16 @@
  * The filters' shared state (resolver, block-senders-file list, rate
  * counters, per-rule counters) comes in through struct smtp_session_env;
  * without it a session simply has no DNSBL, no file list, no rate limit.
+ *
+ * TLS and AUTH (smtp_auth.c): the session offers STARTTLS when the server
+ * says it can (env->starttls), answers it with 220 and then waits
+ * (SMTP_WAIT_TLS) without reading on; the server discards whatever the
+ * client sent after the STARTTLS line, runs the handshake and calls
+ * smtp_session_tls_started(), which forgets HELO and the transaction
+ * (RFC 3207 4.2).  An implicit-TLS session is told the same once its
+ * handshake is done.  AUTH PLAIN/LOGIN is offered and taken only under
+ * TLS; the password check goes to env->verifier (off the loop, failures
+ * held back), or is made in place without one (tests).
  */
 #ifndef POSTERN_SMTP_SESSION_H
 #define POSTERN_SMTP_SESSION_H
@@ -32,6 +42,10 @@
 #include "policy.h"
 #include "smtp_parse.h"
 
+struct auth_db;
+struct auth_guard;
+struct auth_req;
+struct auth_verifier;
 struct conf;
 struct conf_vserver;
 struct directory;
@@ -82,6 +96,11 @@ struct smtp_session_env {
 	struct senderlist		*senders;   /* block-senders-file */
 	struct ratelimit		*ratelimit; /* rate-limit counters */
 	struct smtp_session_counters	*counters;
+	int				 starttls;  /* a TLS context is ready:
+						       offer STARTTLS */
+	struct auth_db			*authdb;    /* the vs `auth` users */
+	struct auth_guard		*authguard; /* failures per address */
+	struct auth_verifier		*verifier;  /* checks off the loop */
 };
 
 struct smtp_session {
@@ -101,6 +120,18 @@ struct smtp_session {
 	int				 tls;
 	int				 authenticated;
 	int				 shutting_down;
+
+	/* TLS and AUTH (smtp_auth.c) */
+	int				 starttls_ok;	/* env->starttls */
+	char				 tls_info[128];	/* "TLSv1.3 with ..." */
+	struct auth_db			*authdb;	/* reference held */
+	struct auth_guard		*authguard;	/* may be NULL */
+	struct auth_verifier		*verifier;	/* may be NULL */
+	struct auth_req			*authreq;	/* check in flight */
+	int				 auth_step;	/* SMTP_AUTH_* */
+	const char			*auth_mech;	/* "PLAIN", "LOGIN" */
+	char				 auth_login[256]; /* LOGIN: user */
+	char				*auth_user;	/* once authenticated */
 
 	enum smtp_state			 state;
 	int				 esmtp;
@@ -139,6 +170,15 @@ struct smtp_session {
 #define SMTP_WAIT_DIRECTORY	1
 #define SMTP_WAIT_COMMIT	2
 #define SMTP_WAIT_DNSBL		3	/* greeting held for the DNSBL */
+#define SMTP_WAIT_TLS		4	/* 220 to STARTTLS sent: the server
+					   discards the rest of the input
+					   and runs the handshake */
+#define SMTP_WAIT_AUTH		5	/* password check in flight */
+
+#define SMTP_AUTH_NONE		0	/* no SASL exchange */
+#define SMTP_AUTH_PLAIN		1	/* "334 " sent: the PLAIN response */
+#define SMTP_AUTH_LOGIN_USER	2	/* "334 VXNlcm5hbWU6" sent */
+#define SMTP_AUTH_LOGIN_PASS	3	/* "334 UGFzc3dvcmQ6" sent */
 
 #define SMTP_GREET_TIMER	0x01	/* greet-wait running */
 #define SMTP_GREET_DNSBL	0x02	/* DNSBL answers outstanding */
@@ -172,6 +212,14 @@ size_t	smtp_session_input(struct smtp_session *s, const char *in, size_t len);
  * id is the queue id.  Takes back nothing: env ownership stayed there. */
 void	smtp_session_commit_done(struct smtp_session *s, int error,
 	    const char *id);
+
+/*
+ * The TLS handshake is done (info: tls_describe()): from now on the
+ * session is encrypted.  After STARTTLS the session starts over as RFC
+ * 3207 4.2 says (no HELO, no transaction); its wait ends.  The caller then
+ * flushes s->out and feeds input again.
+ */
+void	smtp_session_tls_started(struct smtp_session *s, const char *info);
 
 /* Idle timeout or shutdown: write the 421 and move to CLOSING. */
 void	smtp_session_timeout(struct smtp_session *s);

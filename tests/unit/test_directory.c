@@ -470,9 +470,11 @@ test_backends(void **state)
 	assert_int_equal(d->refcnt, 2);
 	directory_unref(d);
 	directory_unref(d);
+	/* The ldap backend is registered: an empty ldap block is refused
+	 * by it (the configuration parser never lets one through). */
 	c->directory = DIR_LDAP;
 	assert_null(directory_open(c, err, sizeof(err)));
-	assert_string_equal(err, "ldap directory not supported yet");
+	assert_non_null(strstr(err, "directory ldap needs uri"));
 	free_conf(c);
 }
 

@@ -229,7 +229,7 @@ t_cmd_lines(void **state)
 {
 	struct smtp_client_msg m = { .sender = "s@a.test", .size = 42 };
 	struct smtp_client_rcpt r = { .addr = "r@b.test" };
-	struct smtp_client_ehlo none = { 0 }, all = { 0, 1, 0, 1, 1, 1 };
+	struct smtp_client_ehlo none = { 0 }, all = { 0, 1, 0, 1, 1, 1, 0 };
 	char buf[SMTP_CMD_LINE_MAX + 3];
 
 	(void)state;

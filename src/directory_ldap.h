@@ -1,0 +1,139 @@
+/*
+ * directory_ldap — private interface of the LDAP directory backend, shared
+ * by its two files and its unit test (docs/ldap.md):
+ *
+ *   directory_ldap.c       the backend: settings, password file, the
+ *                          filter with the address put in (RFC 4515
+ *                          escaping), and the pure functions that turn
+ *                          the entries found into one answer;
+ *   directory_ldap_conn.c  the connections: one per uri, opened (and
+ *                          bound, StartTLS'd) on worker threads, searched
+ *                          asynchronously on the event loop, failing over
+ *                          to the next uri, reconnecting with backoff.
+ *
+ * Loop thread only, except the connect jobs of directory_ldap_conn.c.
+ */
+#ifndef POSTERN_DIRECTORY_LDAP_H
+#define POSTERN_DIRECTORY_LDAP_H
+
+#include <stddef.h>
+
+#include "directory.h"
+#include "postern_limits.h"
+
+/* host, alias and the attributes of the filter's items */
+#define DL_ATTRS_MAX	(2 + LDAP_FILTER_ITEMS_MAX)
+
+/* ---- directory_ldap.c: pure helpers ---- */
+
+/*
+ * Escape an assertion value as RFC 4515 says: * ( ) \ NUL become \2a \28
+ * \29 \5c \00, and so does every other byte outside printable ASCII.
+ * Writes at most outlen bytes, NUL included; returns the length the whole
+ * would need (as snprintf does).
+ */
+size_t	directory_ldap_escape(const char *in, size_t inlen, char *out,
+	    size_t outlen);
+/*
+ * The filter for a key ("local@domain" or "@domain"): %s the key, %u the
+ * local part ("" for "@domain"), %d the domain, each escaped; %% is %.
+ * 0, or -1 if it does not fit in outlen.
+ */
+int	directory_ldap_filter(const char *tmpl, const char *key, char *out,
+	    size_t outlen);
+
+/* An (ATTR=VALUE) item of the filter whose value holds the address (%s,
+ * or %u), without wildcards: an entry that has ATTR=VALUE exactly is the
+ * address's own entry, not a catch-all that the filter also matches. */
+struct dl_item {
+	char	*attr;
+	char	*tmpl;		/* the value, \XX escapes decoded */
+};
+
+/* The items of a filter template, at most max; free with _items_free. */
+size_t	directory_ldap_items(const char *tmpl, struct dl_item *items,
+	    size_t max);
+void	directory_ldap_items_free(struct dl_item *items, size_t n);
+/* 1 if value equals the item's value for key (case-insensitively). */
+int	directory_ldap_item_match(const struct dl_item *it, const char *key,
+	    const char *value);
+
+/*
+ * The mailbox server a host-attribute value names, into out: "local", a
+ * host name, [IP], NAME:PORT...; an Exchange legacy DN such as
+ * "/o=Org/ou=Admin Group/cn=Configuration/cn=Servers/cn=MBX1" names its
+ * last cn ("mbx1").  0, or -1 if it names no valid server.
+ */
+int	directory_ldap_host(const char *value, char *out, size_t outlen);
+
+/* One entry found, as the classifier sees it. */
+struct dl_found {
+	const char		 *dn;
+	const char		 *host;	/* first host value, or NULL */
+	const char *const	 *members;	/* alias values */
+	size_t			  nmembers;
+	int			  exact;	/* an item matches the key */
+};
+
+/*
+ * The answer for the entries found: none is NOTFOUND; one answers; among
+ * several, the only exact one answers, else it is "found twice"
+ * (TEMPFAIL).  An entry with alias values is an ALIAS, else one with a
+ * valid host a MAILBOX (host normalised into hostbuf), else: no host is
+ * NOTFOUND, a bad host TEMPFAIL.  why says what happened (for logs).
+ */
+enum dir_status directory_ldap_classify(const struct dl_found *f, size_t n,
+	    struct dir_entry *e, char *hostbuf, size_t hostlen, char *why,
+	    size_t whylen);
+
+/* What a search's LDAP result code means. */
+enum dl_rc {
+	DL_RC_OK,		/* the entries are the answer */
+	DL_RC_NEXT,		/* that server is in trouble: next uri */
+	DL_RC_FAIL		/* no answer for this key: TEMPFAIL */
+};
+enum dl_rc directory_ldap_rc(int ldap_rc);
+
+/* ---- directory_ldap_conn.c: connections and searches ---- */
+
+struct dl_settings {
+	char		**uris;
+	size_t		  nuris;
+	char		 *base;
+	char		 *bind_dn;	/* NULL: anonymous */
+	char		 *password;	/* with bind_dn */
+	int		  starttls;
+	unsigned	  timeout;	/* seconds, per search */
+	char		 *attrs[DL_ATTRS_MAX + 1]; /* NULL-terminated */
+	size_t		  nattrs;
+};
+
+struct dl_rawentry {
+	char	 *dn;
+	char	**vals[DL_ATTRS_MAX];	/* per attribute of settings */
+	size_t	  nvals[DL_ATTRS_MAX];
+};
+
+struct dl_answer {
+	struct dl_rawentry	*e;
+	size_t			 n;
+};
+
+enum dl_status { DL_OK, DL_FAIL };
+
+/* Runs on the loop, never inside directory_ldap_conn_search() unless the
+ * directory has no event base yet. */
+typedef void (*dl_search_cb)(void *arg, enum dl_status st,
+	    const struct dl_answer *ans, const char *why);
+
+struct dl_pool;
+
+/* s is borrowed and must outlive the pool; d gives the event base. */
+struct dl_pool *directory_ldap_conn_new(const struct dl_settings *s,
+	    struct directory *d);
+/* Waits for connects in flight (each bounded by the timeout). */
+void	directory_ldap_conn_free(struct dl_pool *p);
+void	directory_ldap_conn_search(struct dl_pool *p, const char *filter,
+	    dl_search_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * smtp_auth — AUTH PLAIN and LOGIN in the session; see smtp_auth.h.
+ *
+ * Checks, in order: AUTH configured (else 502, as before the feature),
+ * TLS (538 5.7.11: never a password in clear text), EHLO done and no
+ * transaction (503), not yet authenticated (503), and the failure guard:
+ * a client address with max-auth-failures failed attempts in the last
+ * hour gets 421 4.7.0 and the door, its password unchecked.  Decoding is
+ * auth_sasl.c's; a response that decodes to something PLAIN or LOGIN does
+ * not allow goes through the same check as a wrong password (with an
+ * empty one), so it is delayed and counted alike.  Failures count towards
+ * the guard, never towards max-errors; bad base64 is a syntax error and
+ * counts as one.  "*" aborts the exchange (501 5.7.0).
+ *
+ * The user name is logged (printable, truncated) on success and failure,
+ * with the client address; the password is never kept past the check.
+ */
+#include "smtp_auth.h"
+#include "auth.h"
+#include "conf.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "smtp_parse.h"
+#include "smtp_session_priv.h"
+#include "xmalloc.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LOGIN_USER_PROMPT	"334 VXNlcm5hbWU6"	/* "Username:" */
+#define LOGIN_PASS_PROMPT	"334 UGFzc3dvcmQ6"	/* "Password:" */
+
+static void
+guard_key(const struct smtp_session *s, char *key, size_t len)
+{
+	/* Per virtual server: each has its own max-auth-failures. */
+	snprintf(key, len, "%s %s", s->vs->name, s->peer_ip);
+}
+
+static void
+result(struct smtp_session *s, int ok)
+{
+	char key[300], name[80];
+	unsigned n = 0;
+
+	auth_log_name(s->auth_login, name, sizeof(name));
+	if (ok) {
+		s->authenticated = 1;
+		free(s->auth_user);
+		s->auth_user = xstrdup(s->auth_login);
+		log_info("session=%016llx client=%s authenticated "
+		    "mechanism=%s user=%s", (unsigned long long)s->id,
+		    s->peer_ip, s->auth_mech, name);
+		smtp_session_reply(s, "235 2.7.0 Authentication successful");
+	} else {
+		guard_key(s, key, sizeof(key));
+		if (s->authguard)
+			n = auth_guard_fail(s->authguard, key,
+			    ratelimit_now());
+		log_info("session=%016llx client=%s AUTH failed mechanism=%s "
+		    "user=\"%s\" failures=%u/%u", (unsigned long long)s->id,
+		    s->peer_ip, s->auth_mech, name, n,
+		    s->vs->max_auth_failures);
+		smtp_session_reply(s, "535 5.7.8 Authentication credentials "
+		    "invalid");
+	}
+	OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
+	if (s->shutting_down)
+		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
+		    "closing connection");
+}
+
+static void
+check_done(void *arg, int ok)
+{
+	struct smtp_session *s = arg;
+
+	s->authreq = NULL;
+	s->waiting = SMTP_WAIT_NONE;
+	result(s, ok);
+	smtp_session_wake(s);
+}
+
+/* user is kept in s->auth_login for the result; pass is wiped by the
+ * caller. */
+static void
+check(struct smtp_session *s, const char *user, const char *pass)
+{
+	if (user != s->auth_login)
+		snprintf(s->auth_login, sizeof(s->auth_login), "%s", user);
+	if (s->verifier == NULL) {
+		result(s, auth_db_check(s->authdb, user, pass));
+		return;
+	}
+	s->waiting = SMTP_WAIT_AUTH;
+	s->authreq = auth_verify(s->verifier, s->authdb, user, pass,
+	    check_done, s);
+}
+
+/* A response that did not decode to credentials; 1 if handled. */
+static int
+not_credentials(struct smtp_session *s, enum auth_sasl_status st)
+{
+	switch (st) {
+	case AUTH_SASL_OK:
+		return 0;
+	case AUTH_SASL_CANCEL:
+		OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
+		smtp_session_reply(s, "501 5.7.0 Authentication aborted");
+		return 1;
+	case AUTH_SASL_BAD_BASE64:
+		OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
+		smtp_session_bad_command(s, "501 5.5.2 Invalid base64 data");
+		return 1;
+	case AUTH_SASL_BAD_FORMAT:
+	default:
+		/* As a wrong password: same delay, same count. */
+		check(s, s->auth_login, "");
+		return 1;
+	}
+}
+
+static void
+plain_response(struct smtp_session *s, const char *resp, size_t len)
+{
+	char user[AUTH_USER_MAX + 1], pass[AUTH_PASS_MAX + 1];
+	enum auth_sasl_status st;
+
+	st = auth_sasl_plain(resp, len, user, pass);
+	if (!not_credentials(s, st))
+		check(s, user, pass);
+	OPENSSL_cleanse(pass, sizeof(pass));
+	OPENSSL_cleanse(user, sizeof(user));
+}
+
+static void
+login_user(struct smtp_session *s, const char *resp, size_t len)
+{
+	enum auth_sasl_status st;
+
+	st = auth_sasl_login(resp, len, s->auth_login, AUTH_USER_MAX);
+	if (st == AUTH_SASL_BAD_FORMAT)
+		s->auth_login[0] = '\0';	/* carry on: fails at the end */
+	else if (not_credentials(s, st))
+		return;
+	s->auth_step = SMTP_AUTH_LOGIN_PASS;
+	smtp_session_reply(s, "%s", LOGIN_PASS_PROMPT);
+}
+
+static void
+login_pass(struct smtp_session *s, const char *resp, size_t len)
+{
+	char pass[AUTH_PASS_MAX + 1];
+	enum auth_sasl_status st;
+
+	st = auth_sasl_login(resp, len, pass, AUTH_PASS_MAX);
+	if (!not_credentials(s, st)) {
+		if (s->auth_login[0] == '\0')
+			check(s, s->auth_login, "");
+		else
+			check(s, s->auth_login, pass);
+	}
+	OPENSSL_cleanse(pass, sizeof(pass));
+}
+
+static int
+over_limit(struct smtp_session *s)
+{
+	char key[300];
+
+	if (s->authguard == NULL)
+		return 0;
+	guard_key(s, key, sizeof(key));
+	if (auth_guard_failures(s->authguard, key, ratelimit_now()) <
+	    s->vs->max_auth_failures)
+		return 0;
+	log_info("session=%016llx client=%s refused AUTH "
+	    "rule=max-auth-failures: 421 4.7.0 Too many authentication "
+	    "failures", (unsigned long long)s->id, s->peer_ip);
+	smtp_session_close_with(s, "421 4.7.0 Too many authentication "
+	    "failures, closing connection");
+	return 1;
+}
+
+void
+smtp_auth_command(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	const char *sp, *resp = NULL;
+	size_t mlen, rlen = 0;
+
+	if (s->vs->auth_file == NULL || s->authdb == NULL) {
+		smtp_session_bad_command(s, "502 5.5.1 Command not "
+		    "implemented");
+		return;
+	}
+	if (!s->tls) {
+		smtp_session_bad_command(s, "538 5.7.11 Encryption required "
+		    "for requested authentication mechanism");
+		return;
+	}
+	if (s->state == SMTP_S_CONNECTED) {
+		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+		    "commands: EHLO first");
+		return;
+	}
+	if (s->state != SMTP_S_READY) {
+		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+		    "commands: no AUTH during a mail transaction");
+		return;
+	}
+	if (s->authenticated) {
+		smtp_session_bad_command(s, "503 5.5.1 Already "
+		    "authenticated");
+		return;
+	}
+	if (over_limit(s))
+		return;
+	sp = memchr(cmd->arg, ' ', cmd->arglen);
+	mlen = sp ? (size_t)(sp - cmd->arg) : cmd->arglen;
+	if (sp) {
+		resp = sp + 1;
+		rlen = cmd->arglen - mlen - 1;
+	}
+	if (mlen == 0 || (sp && rlen == 0)) {
+		smtp_session_bad_command(s, "501 5.5.4 Syntax: AUTH mechanism "
+		    "[initial-response]");
+		return;
+	}
+	s->auth_login[0] = '\0';
+	if (mlen == 5 && strncasecmp(cmd->arg, "PLAIN", 5) == 0) {
+		s->auth_mech = "PLAIN";
+		if (resp)
+			plain_response(s, resp, rlen);
+		else {
+			s->auth_step = SMTP_AUTH_PLAIN;
+			smtp_session_reply(s, "334 ");
+		}
+	} else if (mlen == 5 && strncasecmp(cmd->arg, "LOGIN", 5) == 0) {
+		s->auth_mech = "LOGIN";
+		if (resp)
+			login_user(s, resp, rlen);
+		else {
+			s->auth_step = SMTP_AUTH_LOGIN_USER;
+			smtp_session_reply(s, "%s", LOGIN_USER_PROMPT);
+		}
+	} else
+		smtp_session_bad_command(s, "504 5.5.4 Unrecognized "
+		    "authentication mechanism");
+}
+
+void
+smtp_auth_line(struct smtp_session *s, const char *line, size_t len)
+{
+	int step = s->auth_step;
+
+	s->auth_step = SMTP_AUTH_NONE;
+	switch (step) {
+	case SMTP_AUTH_PLAIN:
+		plain_response(s, line, len);
+		break;
+	case SMTP_AUTH_LOGIN_USER:
+		login_user(s, line, len);
+		break;
+	case SMTP_AUTH_LOGIN_PASS:
+		login_pass(s, line, len);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+smtp_auth_reset(struct smtp_session *s)
+{
+	if (s->authreq) {
+		auth_verify_cancel(s->authreq);
+		s->authreq = NULL;
+	}
+	if (s->waiting == SMTP_WAIT_AUTH)
+		s->waiting = SMTP_WAIT_NONE;
+	s->auth_step = SMTP_AUTH_NONE;
+	OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
+}

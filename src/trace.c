@@ -1,0 +1,493 @@
+/*
+ * trace — the dry run; see trace.h.
+ *
+ * The checks stand in the order smtp_greet.c, smtp_session.c (MAIL) and
+ * smtp_rcpt.c apply them, with the same policy and router calls; the reply
+ * texts of the steps that are not policy decisions (syntax, directory
+ * answers, limits) are those of the live session, and
+ * tests/integration/test_ctl.py holds the two to the same answers.
+ * A refusal at connect or at MAIL is every recipient's answer: a live
+ * client would never get as far as RCPT.
+ */
+#include "trace.h"
+#include "addr.h"
+#include "conf.h"
+#include "directory.h"
+#include "policy.h"
+#include "router.h"
+#include "senderlist.h"
+#include "xmalloc.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+struct trace {
+	struct conf			*conf;
+	const struct conf_vserver	*vs;
+	struct directory		*dir;
+	struct senderlist		*senders;
+	struct sockaddr_storage		 peer;
+	unsigned			 flags;
+	char				**rcpts;
+	size_t				 nrcpts;
+	struct trace_result		*res;
+	size_t				 next;		/* recipient to check */
+	unsigned			 accepted;	/* RCPTs accepted */
+	unsigned			 unknown;	/* 550 5.1.1 given */
+	const char			*refuse;	/* connect or MAIL */
+	const char			*refuse_rule;
+	char				*note;		/* for every result */
+	struct dir_request		*dirreq;
+	int				 waiting;
+	int				 in_step;
+	trace_cb			 cb;
+	void				*arg;
+};
+
+static int	step(struct trace *);
+
+static int
+parse_ip(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- routes: the router's answers, as trace reports them ---- */
+
+static void
+route_connector(struct trace_result *r, const struct conf *c,
+    const struct conf_connector *cn, const char *domain)
+{
+	r->route = "connector";
+	r->connector = xstrdup(cn->name);
+	if (cn->route == ROUTE_DNS) {
+		r->next_hop = xasprintf("MX %s", domain);
+		r->dns = xstrdup(router_connector_dns(c, cn)->name);
+	} else {
+		/* Smart host names use the top-level list (SPEC 3). */
+		r->next_hop = xstrdup(cn->smarthosts[0]);
+		r->dns = xstrdup(c->dnslists[0]->name);
+	}
+}
+
+/* Where one final recipient goes: its mailbox server, or the connectors
+ * for a list member outside the local domains.  -1: no route. */
+static int
+route_target(struct trace_result *r, const struct conf *c, const char *addr,
+    const char *host)
+{
+	const struct conf_connector *best[1];
+	const char *at = strrchr(addr, '@');
+	const char *domain = at ? at + 1 : "";
+
+	if (host != NULL) {
+		r->route = "mailbox";
+		r->next_hop = xstrdup(host);
+		/* The Maildir store needs no name; mailbox servers are
+		 * looked up with the internal list. */
+		r->dns = strcmp(host, "local") == 0 ? NULL :
+		    xstrdup(c->dnslists[0]->name);
+		return 0;
+	}
+	if (router_connectors(c, domain, best, 1) == 0)
+		return -1;
+	route_connector(r, c, best[0], domain);
+	return 0;
+}
+
+static int
+same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* A list: a field stays only while every member agrees on it. */
+static void
+keep_same(char **field, const char *other)
+{
+	if (!same(*field, other)) {
+		free(*field);
+		*field = NULL;
+	}
+}
+
+static void
+result_clear_route(struct trace_result *r)
+{
+	free(r->connector);
+	free(r->next_hop);
+	free(r->dns);
+	r->route = NULL;
+	r->connector = r->next_hop = r->dns = NULL;
+}
+
+/*
+ * A directory answer: one target is routed like a mailbox; a list is
+ * described target by target in the note, and each route field stays set
+ * only where every member agrees on it.
+ */
+static void
+route_found(struct trace *t, struct trace_result *r,
+    const struct dir_result *res)
+{
+	struct trace_result one;
+	size_t len = 0, cap = 0;
+	char *note = NULL;
+
+	for (size_t i = 0; i < res->ntargets; i++) {
+		const struct dir_target *tg = &res->targets[i];
+		char line[1024];
+		int n;
+
+		memset(&one, 0, sizeof(one));
+		if (route_target(&one, t->conf, tg->addr, tg->host) == -1)
+			snprintf(line, sizeof(line), "%s%s: no route",
+			    i ? "; " : "", tg->addr);
+		else
+			snprintf(line, sizeof(line), "%s%s: %s %s%s%s",
+			    i ? "; " : "", tg->addr, one.route,
+			    one.next_hop, one.dns ? " dns " : "",
+			    one.dns ? one.dns : "");
+		if (i == 0) {
+			*r = (struct trace_result){ .recipient = r->recipient,
+			    .accepted = r->accepted, .reply = r->reply,
+			    .rule = r->rule, .route = one.route,
+			    .connector = one.connector,
+			    .next_hop = one.next_hop, .dns = one.dns };
+		} else {
+			if (!same(r->route, one.route))
+				r->route = NULL;
+			keep_same(&r->connector, one.connector);
+			keep_same(&r->next_hop, one.next_hop);
+			keep_same(&r->dns, one.dns);
+			result_clear_route(&one);
+		}
+		n = (int)strlen(line);
+		if (len + (size_t)n + 1 > cap) {
+			cap = (len + (size_t)n + 1) * 2;
+			note = xreallocarray(note, cap, 1);
+		}
+		memcpy(note + len, line, (size_t)n + 1);
+		len += (size_t)n;
+	}
+	if (res->ntargets > 1 || (res->ntargets == 1 &&
+	    strcmp(res->targets[0].addr, r->recipient) != 0)) {
+		r->note = xasprintf("list of %zu: %s", res->ntargets, note);
+	}
+	free(note);
+}
+
+/* ---- the checks ---- */
+
+static void
+refuse(struct trace_result *r, const char *reply, enum policy_rule rule)
+{
+	r->accepted = 0;
+	r->reply = xstrdup(reply);
+	r->rule = policy_rule_name(rule);
+}
+
+static void
+rcpt_accept(struct trace *t, struct trace_result *r)
+{
+	r->accepted = 1;
+	r->reply = xstrdup("250 2.1.5 Ok");
+	t->accepted++;
+}
+
+static void
+dir_done(void *arg, struct dir_result *res)
+{
+	struct trace *t = arg;
+	struct trace_result *r = &t->res[t->next];
+
+	t->dirreq = NULL;
+	t->waiting = 0;
+	switch (res->status) {
+	case DIR_FOUND:
+		rcpt_accept(t, r);
+		route_found(t, r, res);
+		break;
+	case DIR_NOTFOUND:
+		if (++t->unknown > t->vs->max_unknown_recipients)
+			refuse(r, "421 4.7.0 Too many unknown recipients, "
+			    "closing connection", POLICY_RULE_MAX_UNKNOWN);
+		else
+			refuse(r, "550 5.1.1 Recipient address rejected: "
+			    "user unknown", POLICY_RULE_UNKNOWN_USER);
+		break;
+	case DIR_TOO_MANY:
+		refuse(r, "550 5.4.6 List expansion limit exceeded",
+		    POLICY_RULE_EXPANSION_LIMIT);
+		break;
+	default:
+		refuse(r, "451 4.3.0 Directory temporarily unavailable, try "
+		    "again later", POLICY_RULE_DIRECTORY_TEMPFAIL);
+		break;
+	}
+	dir_result_free(res);
+	t->next++;
+	if (!t->in_step)
+		(void)step(t);
+}
+
+/*
+ * One recipient: 0 when answered (the caller moves on), 1 when waiting
+ * for the directory, 2 when the directory answered at once (dir_done has
+ * moved on).
+ */
+static int
+check_rcpt(struct trace *t, struct trace_result *r)
+{
+	struct policy_client cl = { (struct sockaddr *)&t->peer,
+	    (t->flags & TRACE_F_AUTH) != 0, (t->flags & TRACE_F_TLS) != 0 };
+	struct policy_rcpt_result pr;
+	struct addr a;
+	char key[ADDR_TEXT_MAX];
+	const char *blocked, *text = r->recipient;
+
+	if (t->refuse) {
+		r->accepted = 0;
+		r->reply = xstrdup(t->refuse);
+		r->rule = t->refuse_rule;
+		return 0;
+	}
+	if (strcasecmp(text, "postmaster") == 0) {
+		/* <postmaster>: RFC 5321 4.5.1, the first local domain. */
+		if (t->conf->nlocal_domains == 0) {
+			refuse(r, "550 5.1.1 Recipient address rejected: user "
+			    "unknown", POLICY_RULE_UNKNOWN_USER);
+			return 0;
+		}
+		memset(&a, 0, sizeof(a));
+		snprintf(a.local, sizeof(a.local), "postmaster");
+		snprintf(a.domain, sizeof(a.domain), "%s",
+		    t->conf->local_domains[0]);
+	} else if (addr_parse_mailbox(text, strlen(text), ADDR_F_UTF8, &a) !=
+	    ADDR_OK) {
+		r->accepted = 0;
+		r->reply = xstrdup("501 5.1.3 Bad recipient address syntax");
+		return 0;
+	}
+	addr_format_key(&a, key, sizeof(key));
+	if (t->accepted >= t->vs->max_recipients) {
+		refuse(r, "452 4.5.3 Too many recipients",
+		    POLICY_RULE_MAX_RECIPIENTS);
+		return 0;
+	}
+	policy_rcpt(t->conf, t->vs, &cl, &a, &pr);
+	if (pr.verdict == POLICY_RCPT_REFUSE) {
+		refuse(r, pr.reply, pr.rule);
+		return 0;
+	}
+	if (pr.verdict == POLICY_RCPT_RELAY) {
+		rcpt_accept(t, r);
+		route_connector(r, t->conf, pr.conn, a.domain);
+		return 0;
+	}
+	if ((blocked = policy_rcpt_blocked(t->vs, key)) != NULL) {
+		refuse(r, blocked, POLICY_RULE_BLOCK_RECIPIENT);
+		return 0;
+	}
+	if (t->dir == NULL) {
+		refuse(r, "451 4.3.0 Directory temporarily unavailable, try "
+		    "again later", POLICY_RULE_DIRECTORY_TEMPFAIL);
+		return 0;
+	}
+	t->waiting = 1;
+	t->dirreq = directory_resolve(t->dir, key, dir_done, t);
+	if (!t->waiting) {
+		t->dirreq = NULL;	/* answered already */
+		return 2;
+	}
+	return 1;
+}
+
+static void
+trace_free(struct trace *t)
+{
+	for (size_t i = 0; i < t->nrcpts; i++)
+		free(t->rcpts[i]);
+	free(t->rcpts);
+	free(t->note);
+	conf_unref(t->conf);
+	if (t->dir)
+		directory_unref(t->dir);
+	senderlist_unref(t->senders);
+	free(t);
+}
+
+static void
+finish(struct trace *t)
+{
+	struct trace_result *res = t->res;
+	size_t n = t->nrcpts;
+
+	for (size_t i = 0; t->note && i < n; i++) {
+		char *note = res[i].note;
+
+		res[i].note = note ? xasprintf("%s; %s", t->note, note) :
+		    xstrdup(t->note);
+		free(note);
+	}
+	t->res = NULL;
+	t->cb(t->arg, res, n, NULL);
+	trace_free(t);
+}
+
+/* Check the recipients left; 1 when finished (t is gone), 0 when
+ * waiting for the directory (dir_done goes on). */
+static int
+step(struct trace *t)
+{
+	t->in_step = 1;
+	while (t->next < t->nrcpts) {
+		switch (check_rcpt(t, &t->res[t->next])) {
+		case 0:
+			t->next++;
+			break;
+		case 1:
+			t->in_step = 0;
+			return 0;
+		default:
+			break;
+		}
+	}
+	t->in_step = 0;
+	finish(t);
+	return 1;
+}
+
+/* Connect and MAIL: a refusal here answers for every recipient. */
+static void
+check_session(struct trace *t, const char *sender)
+{
+	const struct conf_vserver *vs = t->vs;
+	const char *reply;
+	enum policy_rule rule;
+	struct addr a;
+
+	switch (policy_client(vs, (struct sockaddr *)&t->peer, &reply)) {
+	case POLICY_CLIENT_BLOCKED:
+		t->refuse = reply;
+		t->refuse_rule = policy_rule_name(POLICY_RULE_BLOCK_CLIENT);
+		return;
+	case POLICY_CLIENT_OK:
+		if (vs->filter.ndnsbl > 0)
+			t->note = xasprintf("DNSBL not asked (%zu zone%s, "
+			    "first %s): a listed client gets 554 5.7.1 at "
+			    "connect", vs->filter.ndnsbl,
+			    vs->filter.ndnsbl > 1 ? "s" : "",
+			    vs->filter.dnsbl[0]);
+		break;
+	default:
+		break;
+	}
+	if (vs->tls_required && !(t->flags & TRACE_F_TLS)) {
+		t->refuse = "530 5.7.0 Must issue a STARTTLS command first";
+		t->refuse_rule = policy_rule_name(POLICY_RULE_TLS_REQUIRED);
+		return;
+	}
+	if (!vs->anonymous && !(t->flags & TRACE_F_AUTH)) {
+		t->refuse = "530 5.7.0 Authentication required";
+		t->refuse_rule = policy_rule_name(POLICY_RULE_AUTH_REQUIRED);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	if (sender[0] == '\0' || strcmp(sender, "<>") == 0)
+		a.null = 1;
+	else if (addr_parse_mailbox(sender, strlen(sender), ADDR_F_UTF8, &a) !=
+	    ADDR_OK) {
+		t->refuse = "501 5.1.7 Bad sender address syntax";
+		t->refuse_rule = NULL;
+		return;
+	}
+	if ((reply = policy_sender(vs, &a, t->senders, &rule)) != NULL) {
+		t->refuse = reply;
+		t->refuse_rule = policy_rule_name(rule);
+	}
+}
+
+struct trace *
+trace_start(const struct trace_request *rq, trace_cb cb, void *arg)
+{
+	const struct conf_vserver *vs;
+	struct sockaddr_storage ss;
+	struct trace *t;
+	char err[256];
+
+	if ((vs = conf_vserver_find(rq->conf, rq->vserver)) == NULL) {
+		snprintf(err, sizeof(err), "no virtual server \"%.100s\"",
+		    rq->vserver);
+		cb(arg, NULL, 0, err);
+		return NULL;
+	}
+	if (parse_ip(rq->client, &ss) == -1) {
+		snprintf(err, sizeof(err), "bad client address \"%.100s\" "
+		    "(numeric IPv4 or IPv6)", rq->client);
+		cb(arg, NULL, 0, err);
+		return NULL;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->conf = conf_ref(rq->conf);
+	t->vs = vs;
+	t->dir = rq->dir ? directory_ref(rq->dir) : NULL;
+	t->senders = rq->senders ? senderlist_ref(rq->senders) : NULL;
+	t->peer = ss;
+	t->flags = rq->flags;
+	t->cb = cb;
+	t->arg = arg;
+	t->nrcpts = rq->nrcpts;
+	t->rcpts = xcalloc(rq->nrcpts ? rq->nrcpts : 1, sizeof(*t->rcpts));
+	t->res = xcalloc(rq->nrcpts ? rq->nrcpts : 1, sizeof(*t->res));
+	for (size_t i = 0; i < rq->nrcpts; i++) {
+		t->rcpts[i] = xstrdup(rq->rcpts[i]);
+		t->res[i].recipient = xstrdup(rq->rcpts[i]);
+	}
+	check_session(t, rq->sender);
+	return step(t) ? NULL : t;
+}
+
+void
+trace_cancel(struct trace *t)
+{
+	if (t == NULL)
+		return;
+	directory_cancel(t->dirreq);
+	trace_results_free(t->res, t->nrcpts);
+	trace_free(t);
+}
+
+void
+trace_results_free(struct trace_result *res, size_t n)
+{
+	if (res == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(res[i].recipient);
+		free(res[i].reply);
+		free(res[i].connector);
+		free(res[i].next_hop);
+		free(res[i].dns);
+		free(res[i].note);
+	}
+	free(res);
+}

@@ -1,0 +1,76 @@
+/*
+ * trace — the dry run of `posternctl trace` (SPEC 4): what a virtual
+ * server would answer to a client, sender and recipients, and where each
+ * accepted recipient would go, without sending anything.
+ *
+ * It asks the very functions a live session asks, in the session's
+ * order: policy_client at connect, policy_sender at MAIL, policy_rcpt and
+ * policy_rcpt_blocked at RCPT, the directory for local recipients (the
+ * live directory, asynchronously: the file backend answers at once), and
+ * the router for the route and the resolver profile delivery would use
+ * (router_connectors, router_connector_dns).  No DNS question is asked:
+ * DNSBL zones are named in a note, never queried; next hops are reported
+ * as written ("MX example.org", a mailbox server, a smart host).
+ *
+ * The client is taken as plain (no TLS) and anonymous unless the request
+ * says otherwise; per-client state (rate limit, connection counts) is
+ * not modelled.  Runs on the loop thread.
+ */
+#ifndef POSTERN_TRACE_H
+#define POSTERN_TRACE_H
+
+#include <stddef.h>
+
+struct conf;
+struct directory;
+struct senderlist;
+struct trace;
+
+#define TRACE_F_TLS	0x01	/* the client has done STARTTLS */
+#define TRACE_F_AUTH	0x02	/* the client has authenticated */
+
+struct trace_request {
+	struct conf		*conf;		/* referenced while it runs */
+	struct directory	*dir;		/* may be NULL: 451 4.3.0 */
+	struct senderlist	*senders;	/* the vserver's
+						   block-senders-file, or
+						   NULL */
+	const char		*vserver;
+	const char		*client;	/* numeric IPv4 or IPv6 */
+	const char		*sender;	/* "" or "<>": null sender */
+	unsigned		 flags;		/* TRACE_F_* */
+	const char *const	*rcpts;
+	size_t			 nrcpts;
+};
+
+struct trace_result {
+	char		*recipient;
+	int		 accepted;
+	char		*reply;		/* "250 2.1.5 Ok", "550 5.7.1 ..." */
+	const char	*rule;		/* policy_rule_name(), or NULL */
+	const char	*route;		/* "mailbox", "connector", or NULL */
+	char		*connector;	/* or NULL */
+	char		*next_hop;	/* host, "MX example.org", "local",
+					   or NULL */
+	char		*dns;		/* resolver profile, or NULL */
+	char		*note;		/* list members, DNSBL, or NULL */
+};
+
+/*
+ * Called once with the results (owned by the callee: trace_results_free)
+ * or, when the request itself is wrong (unknown virtual server, bad
+ * client address), with res NULL and a message in error.
+ */
+typedef void (*trace_cb)(void *arg, struct trace_result *res, size_t n,
+	    const char *error);
+
+/*
+ * Start a trace.  The callback may run before trace_start() returns (then
+ * NULL is returned); otherwise the handle can cancel it.
+ */
+struct trace *trace_start(const struct trace_request *rq, trace_cb cb,
+	    void *arg);
+void	trace_cancel(struct trace *t);
+void	trace_results_free(struct trace_result *res, size_t n);
+
+#endif
