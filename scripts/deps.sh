@@ -4,7 +4,7 @@
 set -e
 PKGS="gcc clang make pkg-config libevent-dev libc-ares-dev libssl-dev libcmocka-dev
 libcrypt-dev openssl python3 python3-pytest python3-aiosmtpd dnsmasq-base swaks
-libjansson-dev mandoc libldap-dev slapd ldap-utils"
+libjansson-dev mandoc libldap-dev slapd ldap-utils strace"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
