@@ -204,6 +204,19 @@ persist_done(void *arg, int err)
 static void
 persist(struct qmsg *m)
 {
+	/*
+	 * Every recipient settled: the records would be deleted a moment
+	 * later along with the message, so remove it at once and save
+	 * creating, writing and syncing a state file (the largest cost per
+	 * message in docs/performance.md).  A crash before the unlink
+	 * repeats the delivery, as a crash before the records would: at
+	 * least once.  DSNs this attempt needed are already queued.
+	 */
+	if (m->remove) {
+		buf_reset(&m->rec);
+		workpool_run(m->s->wp, remove_work, remove_done, m);
+		return;
+	}
 	workpool_run(m->s->wp, persist_work, persist_done, m);
 }
 

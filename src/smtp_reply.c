@@ -333,17 +333,23 @@ smtp_client_canon(struct smtp_canon *st, const char *in, size_t len,
 	size_t i;
 	char c;
 
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len;) {
+		const char *cr, *lf;
+		size_t room, run;
+
 		c = in[i];
 		if (st->pending_cr) {
 			st->pending_cr = 0;
-			if (c == '\n')
+			if (c == '\n') {
+				i++;
 				continue;
+			}
 		}
 		if (c == '\r' || c == '\n') {
 			o = put_crlf(o);
 			st->line_len = 0;
 			st->pending_cr = c == '\r';
+			i++;
 			continue;
 		}
 		if (st->line_len >= SMTP_TEXT_LINE_MAX) {
@@ -352,8 +358,18 @@ smtp_client_canon(struct smtp_canon *st, const char *in, size_t len,
 		}
 		if (st->line_len == 0 && c == '.')
 			*o++ = '.';
-		*o++ = c;
-		st->line_len++;
+		/* Copy the run of plain bytes up to the next line end or the
+		 * fold point in one go: bodies are mostly such runs. */
+		room = SMTP_TEXT_LINE_MAX - st->line_len;
+		run = len - i < room ? len - i : room;
+		if ((cr = memchr(in + i, '\r', run)) != NULL)
+			run = (size_t)(cr - (in + i));
+		if ((lf = memchr(in + i, '\n', run)) != NULL)
+			run = (size_t)(lf - (in + i));
+		memcpy(o, in + i, run);
+		o += run;
+		st->line_len += run;
+		i += run;
 	}
 	if (final && st->line_len > 0) {
 		o = put_crlf(o);
