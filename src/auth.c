@@ -15,6 +15,7 @@
 #include "log.h"
 #include "strmap.h"
 #include "workpool.h"
+#include "textline.h"
 #include "xmalloc.h"
 
 #include <sys/queue.h>
@@ -116,26 +117,19 @@ auth_db_parse(const char *name, const char *text, size_t len,
 	struct auth_db *db = xcalloc(1, sizeof(*db));
 	char msg[256];
 	size_t off = 0, n;
-	const char *nl;
+	const char *line;
 	int lineno = 0;
 
 	db->refcnt = 1;
 	db->path = xstrdup(name);
 	db->users = strmap_new();
-	while (off < len) {
+	while (textline_next(text, len, &off, &line, &n)) {
 		lineno++;
-		nl = memchr(text + off, '\n', len - off);
-		n = nl ? (size_t)(nl - (text + off)) : len - off;
-		if (n > 0 && text[off + n - 1] == '\r')
-			n--;
-		if (parse_line(db, text + off, n, msg, sizeof(msg)) == -1) {
+		if (parse_line(db, line, n, msg, sizeof(msg)) == -1) {
 			snprintf(err, errlen, "%s:%d: %s", name, lineno, msg);
 			auth_db_unref(db);
 			return -1;
 		}
-		if (nl == NULL)
-			break;
-		off = (size_t)(nl - text) + 1;
 	}
 	if (db->dummy == NULL)
 		db->dummy = xstrdup("$6$postern.dummy");

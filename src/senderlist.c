@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "strmap.h"
+#include "textline.h"
 #include "xmalloc.h"
 
 #include <sys/stat.h>
@@ -122,28 +123,19 @@ senderlist_parse(const char *name, const char *text, size_t len,
 	struct senderlist *l = xcalloc(1, sizeof(*l));
 	char msg[256];
 	size_t off = 0, n;
-	const char *nl;
+	const char *line;
 	int lineno = 0;
 
 	l->refcnt = 1;
 	l->path = xstrdup(name);
 	l->entries = strmap_new();
-	while (off < len) {
+	while (textline_next(text, len, &off, &line, &n)) {
 		lineno++;
-		nl = memchr(text + off, '\n', len - off);
-		n = nl ? (size_t)(nl - (text + off)) : len - off;
-		/* CRLF files are common when lists come from elsewhere. */
-		if (n > 0 && text[off + n - 1] == '\r')
-			n--;
-		if (parse_line(l, text + off, n, lineno, msg,
-		    sizeof(msg)) == -1) {
+		if (parse_line(l, line, n, lineno, msg, sizeof(msg)) == -1) {
 			snprintf(err, errlen, "%s:%d: %s", name, lineno, msg);
 			senderlist_unref(l);
 			return -1;
 		}
-		off += nl ? (size_t)(nl - (text + off)) + 1 : n;
-		if (nl == NULL)
-			break;
 	}
 	*out = l;
 	return 0;
