@@ -241,18 +241,27 @@ sync_dir(const char *path)
 int
 queue_remove(const char *spool, const char *id)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], spath[PATH_MAX];
+	int have_state;
 
-	/* The message first: a leftover state file without its message is
-	 * garbage collected at start, the reverse would redeliver. */
+	/*
+	 * The message first: a leftover state file without its message is
+	 * garbage collected at start, the reverse would redeliver.  That
+	 * order needs a directory fsync in between only when there is a
+	 * state file; a message delivered at its first attempt has none, and
+	 * an unlink lost to a power cut then only repeats the delivery.
+	 */
+	snprintf(spath, sizeof(spath), "%s/state/%s", spool, id);
+	have_state = access(spath, F_OK) == 0;
 	snprintf(path, sizeof(path), "%s/queue/%s", spool, id);
 	if (unlink(path) == -1 && errno != ENOENT)
 		return errno;
+	if (!have_state)
+		return 0;
 	snprintf(path, sizeof(path), "%s/queue", spool);
 	if (sync_dir(path) == -1)
 		return errno;
-	snprintf(path, sizeof(path), "%s/state/%s", spool, id);
-	if (unlink(path) == -1 && errno != ENOENT)
+	if (unlink(spath) == -1 && errno != ENOENT)
 		return errno;
 	return 0;
 }
