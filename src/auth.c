@@ -15,6 +15,7 @@
 #include "log.h"
 #include "strmap.h"
 #include "workpool.h"
+#include "fileread.h"
 #include "textline.h"
 #include "xmalloc.h"
 
@@ -142,45 +143,14 @@ auth_db_load(const char *path, struct auth_db **out, char *err, size_t errlen)
 {
 	struct stat st;
 	char *text;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc;
+	size_t len;
+	int rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
+	if (fileread(path, AUTH_FILE_MAX, &text, &len, &st, err, errlen) == -1)
 		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > AUTH_FILE_MAX) {
-		snprintf(err, errlen, "%s: %s", path, S_ISREG(st.st_mode) ?
-		    "file too large" : "not a regular file");
-		close(fd);
-		return -1;
-	}
 	if (st.st_mode & S_IROTH)
 		log_warnx("%s: readable by everyone: the password hashes "
 		    "should not be", path);
-	text = xmalloc((size_t)st.st_size + 1);
-	while (len <= (size_t)st.st_size &&
-	    (n = read(fd, text + len, (size_t)st.st_size + 1 - len)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			free(text);
-			close(fd);
-			return -1;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len > (size_t)st.st_size) {
-		snprintf(err, errlen, "%s: file changed while read", path);
-		free(text);
-		return -1;
-	}
 	rc = auth_db_parse(path, text, len, out, err, errlen);
 	OPENSSL_cleanse(text, len);
 	free(text);
