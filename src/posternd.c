@@ -73,57 +73,25 @@ usage(void)
 static int
 reload(struct daemon *d, char *err, size_t errlen)
 {
-	struct conf *nc;
-	struct directory *nd;
+	struct conf *nc = NULL;
+	struct directory *nd = NULL;
 	struct resolver_set *nrs;
-	struct senderlist_set *nss;
+	struct senderlist_set *nss = NULL;
 
 	log_info("reloading %s", d->path);
-	if (conf_load(d->path, &nc, err, errlen) == -1) {
-		log_warnx("reload refused, keeping the running configuration: "
-		    "%s", err);
-		return -1;
-	}
-	if ((nd = directory_open(nc, err, errlen)) == NULL) {
-		log_warnx("reload refused, keeping the running configuration: "
-		    "%s", err);
-		conf_unref(nc);
-		return -1;
-	}
+	if (conf_load(d->path, &nc, err, errlen) == -1)
+		goto refused;
+	if ((nd = directory_open(nc, err, errlen)) == NULL)
+		goto refused;
 	directory_attach(nd, d->base);
-	if (senderlist_set_load(nc, &nss, err, errlen) == -1) {
-		log_warnx("reload refused, keeping the running configuration: "
-		    "%s", err);
-		directory_unref(nd);
-		conf_unref(nc);
-		return -1;
-	}
+	if (senderlist_set_load(nc, &nss, err, errlen) == -1)
+		goto refused;
 	/* TLS certificates and keys, AUTH files, CA sources: put in force
 	 * by smtp_server_set_config(). */
-	if (smtp_server_load_tls(d->server, nc, err, errlen) == -1) {
-		log_warnx("reload refused, keeping the running configuration: "
-		    "%s", err);
-		senderlist_set_free(nss);
-		directory_unref(nd);
-		conf_unref(nc);
-		return -1;
-	}
-	if (smtp_server_listen(d->server, nc, err, errlen) == -1) {
-		log_warnx("reload refused, keeping the running configuration: "
-		    "%s", err);
-		senderlist_set_free(nss);
-		directory_unref(nd);
-		conf_unref(nc);
-		return -1;
-	}
-	if ((nrs = resolver_set_new(d->base, nc, err, errlen)) == NULL) {
-		log_warnx("reload refused, keeping the running configuration: "
-		    "%s", err);
-		senderlist_set_free(nss);
-		directory_unref(nd);
-		conf_unref(nc);
-		return -1;
-	}
+	if (smtp_server_load_tls(d->server, nc, err, errlen) == -1 ||
+	    smtp_server_listen(d->server, nc, err, errlen) == -1 ||
+	    (nrs = resolver_set_new(d->base, nc, err, errlen)) == NULL)
+		goto refused;
 	/* The scheduler keeps every resolver set until exit; the server
 	 * borrows them for DNSBL lookups. */
 	smtp_server_set_config(d->server, nc, nd, nrs, nss);
@@ -138,6 +106,17 @@ reload(struct daemon *d, char *err, size_t errlen)
 	log_set_debug(nc->log_debug || log_debug_enabled());
 	log_info("configuration reloaded");
 	return 0;
+
+refused:
+	log_warnx("reload refused, keeping the running configuration: %s",
+	    err);
+	if (nss)
+		senderlist_set_free(nss);
+	if (nd)
+		directory_unref(nd);
+	if (nc)
+		conf_unref(nc);
+	return -1;
 }
 
 static int

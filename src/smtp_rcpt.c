@@ -135,32 +135,16 @@ void
 smtp_rcpt_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_rcpt_args a;
+	enum smtp_param_status st;
 	struct policy_rcpt_result pr;
 	struct policy_client cl = { (struct sockaddr *)&s->peer,
 	    s->authenticated, s->tls };
 	char key[ADDR_TEXT_MAX];
 	const char *blocked;
 
-	switch (smtp_parse_rcpt(cmd->arg, cmd->arglen, s->env->smtputf8, &a)) {
-	case SMTP_PARAM_OK:
-		break;
-	case SMTP_PARAM_UNKNOWN:
-		smtp_session_bad_command(s, "555 5.5.4 Unsupported RCPT "
-		    "parameter");
+	st = smtp_parse_rcpt(cmd->arg, cmd->arglen, s->env->smtputf8, &a);
+	if (smtp_session_param_error(s, st, a.addr_status, 0))
 		return;
-	case SMTP_PARAM_ADDR:
-		if (a.addr_status == ADDR_ERR_UTF8)
-			smtp_session_bad_command(s, "553 5.6.7 Non-ASCII "
-			    "address without SMTPUTF8");
-		else
-			smtp_session_bad_command(s, "501 5.1.3 Bad recipient "
-			    "address syntax");
-		return;
-	default:
-		smtp_session_bad_command(s, "501 5.5.4 Syntax: RCPT "
-		    "TO:<address>");
-		return;
-	}
 	if (a.rcpt.domain[0] == '\0') {
 		/* <postmaster>: RFC 5321 4.5.1, the first local domain. */
 		if (s->conf->nlocal_domains == 0) {

@@ -330,34 +330,50 @@ rate_ok(struct smtp_session *s)
 	    ratelimit_now());
 }
 
+/*
+ * Reply to a MAIL or RCPT whose arguments did not parse; 0 when they did.
+ * Every such reply counts as a bad command.
+ */
+int
+smtp_session_param_error(struct smtp_session *s, enum smtp_param_status st,
+    enum addr_status as, int mail)
+{
+	switch (st) {
+	case SMTP_PARAM_OK:
+		return 0;
+	case SMTP_PARAM_UNKNOWN:
+		smtp_session_bad_command(s, mail ? "555 5.5.4 Unsupported "
+		    "MAIL parameter" : "555 5.5.4 Unsupported RCPT parameter");
+		break;
+	case SMTP_PARAM_ADDR:
+		if (as == ADDR_ERR_UTF8)
+			smtp_session_bad_command(s, "553 5.6.7 Non-ASCII "
+			    "address without SMTPUTF8");
+		else
+			smtp_session_bad_command(s, mail ? "501 5.1.7 Bad "
+			    "sender address syntax" : "501 5.1.3 Bad recipient "
+			    "address syntax");
+		break;
+	default:
+		smtp_session_bad_command(s, mail ? "501 5.5.4 Syntax: MAIL "
+		    "FROM:<address>" : "501 5.5.4 Syntax: RCPT TO:<address>");
+		break;
+	}
+	return -1;
+}
+
 static void
 cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_mail_args a;
+	enum smtp_param_status st;
 	enum policy_rule rule;
 	const char *refuse;
 	char sender[ADDR_TEXT_MAX], what[ADDR_TEXT_MAX + 2];
 
-	switch (smtp_parse_mail(cmd->arg, cmd->arglen, 1, &a)) {
-	case SMTP_PARAM_OK:
-		break;
-	case SMTP_PARAM_UNKNOWN:
-		smtp_session_bad_command(s, "555 5.5.4 Unsupported MAIL "
-		    "parameter");
+	st = smtp_parse_mail(cmd->arg, cmd->arglen, 1, &a);
+	if (smtp_session_param_error(s, st, a.addr_status, 1))
 		return;
-	case SMTP_PARAM_ADDR:
-		if (a.addr_status == ADDR_ERR_UTF8)
-			smtp_session_bad_command(s, "553 5.6.7 Non-ASCII "
-			    "address without SMTPUTF8");
-		else
-			smtp_session_bad_command(s, "501 5.1.7 Bad sender "
-			    "address syntax");
-		return;
-	default:
-		smtp_session_bad_command(s, "501 5.5.4 Syntax: MAIL "
-		    "FROM:<address>");
-		return;
-	}
 	if (s->shutting_down) {
 		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
 		    "closing connection");

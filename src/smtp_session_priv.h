@@ -22,6 +22,8 @@ void	smtp_session_refuse(struct smtp_session *s, const char *stage,
 	    enum policy_rule rule, const char *what, const char *text);
 /* A bad command: counts towards max-errors; the reply or the 421. */
 void	smtp_session_bad_command(struct smtp_session *s, const char *text);
+int	smtp_session_param_error(struct smtp_session *s,
+	    enum smtp_param_status st, enum addr_status as, int mail);
 /* Reply, drop the transaction and any wait, and move to CLOSING. */
 void	smtp_session_close_with(struct smtp_session *s, const char *text);
 void	smtp_session_enter(struct smtp_session *s, enum smtp_state st);
