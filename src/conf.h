@@ -131,6 +131,12 @@ struct conf_queue {
 	unsigned	 delay_warning;	/* 0 = off (default) */
 	unsigned	 concurrency;	/* default 200 */
 	unsigned	 per_destination; /* default 20 */
+	/* Outbound SMTP waits (RFC 5321 4.5.3.2), seconds: each one bounds
+	 * a single wait, so a next hop that never answers costs at most this
+	 * much per address before the next address is tried. */
+	unsigned	 connect_timeout; /* default 30s */
+	unsigned	 command_timeout; /* default 5m: greeting .. QUIT */
+	unsigned	 data_timeout;	/* default 10m: body and final dot */
 };
 
 struct conf_ldap {

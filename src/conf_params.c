@@ -562,6 +562,18 @@ static const struct conf_param queue_params[] = {
 	{ "per-destination", CONF_T_UINT, .min = 1, .max = 100000,
 	  .def = "20", .off = QU(per_destination),
 	  .doc = "outbound connections per next hop" },
+	/* RFC 5321 4.5.3.2 defaults; 1s at least (0 would mean "the
+	 * default" to smtp_client), 1h at most (a wait that long is a
+	 * mistake, and it holds a connection slot). */
+	{ "connect-timeout", CONF_T_DUR, .min = 1, .max = 3600, .def = "30s",
+	  .off = QU(connect_timeout), .doc = "TCP connect to a next hop" },
+	{ "command-timeout", CONF_T_DUR, .min = 1, .max = 3600, .def = "5m",
+	  .off = QU(command_timeout),
+	  .doc = "each reply: greeting, EHLO, STARTTLS, RSET, MAIL, RCPT, "
+	  "DATA" },
+	{ "data-timeout", CONF_T_DUR, .min = 1, .max = 3600, .def = "10m",
+	  .off = QU(data_timeout),
+	  .doc = "each wait sending the body, and the reply to the dot" },
 };
 
 static const struct conf_param ldap_params[] = {

@@ -18,6 +18,7 @@
 #include "resolver.h"
 #include "router.h"
 #include "smtp_client.h"
+#include "smtp_pool.h"
 #include "strmap.h"
 #include "workpool.h"
 #include "xmalloc.h"
@@ -29,55 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CONNECTORS_MAX	16	/* failover candidates per domain */
-
-enum job_kind { JOB_LOCAL, JOB_MAILBOX, JOB_CONNECTOR };
-
-struct attempt {
-	struct delivery_ctx		 ctx;
-	const struct queue_envelope	*env;
-	int				 fd;
-	uint64_t			 body_offset;
-	struct delivery_result		*res;
-	delivery_done_cb		 done;
-	void				*arg;
-	int				 routing;	/* routes not yet known
-							   (+1 guard) */
-	int				 pending;	/* jobs running (+1
-							   guard) */
-	struct djob			*jobs;
-};
-
-struct djob {
-	struct attempt			*a;
-	struct djob			*next;		/* in the attempt */
-	struct djob			*wnext;		/* in the wait list */
-	enum job_kind			 kind;
-	char				 key[ROUTER_KEY_MAX];
-	char				 host[ROUTER_KEY_MAX]; /* mailbox host
-							   or domain */
-	size_t				*idx;
-	size_t				 n;
-	const struct conf_connector	*conns[CONNECTORS_MAX];
-	size_t				 nconns, ci, smi;
-	struct resolver_result		*rr;
-	size_t				 hi, ai;
-	struct resolver_query		*q;
-	struct smtp_client		*client;
-	struct smtp_client_rcpt		*cur;		/* this SMTP try */
-	size_t				*curidx;
-	size_t				 ncur;
-	const char			*profile;	/* resolver in use */
-	char				 last_error[512];
-	int				 slot;
-	int				*local_rc;	/* LOCAL: per rcpt */
-	char				(*local_err)[256];
-};
+#include "delivery_priv.h"
 
 static void	attempt_release(struct attempt *);
-static void	routing_release(struct attempt *);
 static void	job_try_address(struct djob *);
 static void	job_next_hop(struct djob *);
+static void	job_send(struct djob *, struct smtp_client *,
+		    const struct smtp_client_params *);
 
 /* ---- results ---- */
 
@@ -99,9 +58,9 @@ status_of(const char *reply, char *status, size_t len)
 	snprintf(status, len, "%c.0.0", reply[0] == '5' ? '5' : '4');
 }
 
-static void
-settle(struct attempt *a, size_t i, enum rcpt_state st, const char *reply,
-    const char *remote)
+void
+delivery_settle(struct attempt *a, size_t i, enum rcpt_state st,
+    const char *reply, const char *remote)
 {
 	struct delivery_result *r = &a->res[i];
 
@@ -138,7 +97,8 @@ job_fail_rest(struct djob *j, const char *reply)
 {
 	for (size_t k = 0; k < j->n; k++)
 		if (j->a->res[j->idx[k]].st == RCPT_PENDING)
-			settle(j->a, j->idx[k], RCPT_FAILED, reply, NULL);
+			delivery_settle(j->a, j->idx[k], RCPT_FAILED, reply,
+			    NULL);
 }
 
 /* ---- slots ---- */
@@ -148,6 +108,7 @@ delivery_limits_init(struct delivery_limits *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->per_dest = strmap_new();
+	l->pool = smtp_pool_new();
 }
 
 void
@@ -155,6 +116,8 @@ delivery_limits_free(struct delivery_limits *l)
 {
 	strmap_free(l->per_dest, NULL);
 	l->per_dest = NULL;
+	smtp_pool_free(l->pool);
+	l->pool = NULL;
 }
 
 static int
@@ -166,6 +129,9 @@ slot_take(struct djob *j)
 
 	if (l->active >= q->concurrency || n >= q->per_destination)
 		return 0;
+	/* idle kept connections are outbound connections too */
+	if (l->active + smtp_pool_count(l->pool) >= q->concurrency)
+		smtp_pool_evict(l->pool);
 	l->active++;
 	strmap_put(l->per_dest, j->key, (void *)(n + 1));
 	j->slot = 1;
@@ -237,9 +203,9 @@ job_done(struct djob *j)
 	for (size_t k = 0; k < j->n; k++) {
 		struct delivery_result *r = &a->res[j->idx[k]];
 		if (r->st == RCPT_PENDING && r->reply[0] == '\0')
-			settle(a, j->idx[k], RCPT_PENDING, j->last_error[0] ?
-			    j->last_error : "451 4.4.1 Next hop unreachable",
-			    NULL);
+			delivery_settle(a, j->idx[k], RCPT_PENDING,
+			    j->last_error[0] ? j->last_error :
+			    "451 4.4.1 Next hop unreachable", NULL);
 	}
 	attempt_release(a);
 }
@@ -265,6 +231,23 @@ is_own_address(const struct conf *c, const struct sockaddr *sa)
 	return 0;
 }
 
+/* A kept connection is reused, for the rest of this job when the peer
+ * took some recipients and deferred others (e.g. 452 too many
+ * recipients: SPEC 5, "up to the peer's limit"), else by later jobs. */
+static int
+client_keep(struct djob *j, struct smtp_client *c, int progress)
+{
+	struct delivery_limits *l = j->a->ctx.limits;
+
+	if (progress && job_pending_count(j) > 0) {
+		job_send(j, c, NULL);
+		return 1;
+	}
+	smtp_pool_put(l->pool, j->pool_key, c,
+	    j->a->ctx.conf->queue.concurrency);
+	return 0;
+}
+
 static void
 client_done(void *arg, struct smtp_client_result *res)
 {
@@ -272,6 +255,8 @@ client_done(void *arg, struct smtp_client_result *res)
 	struct attempt *a = j->a;
 	const struct resolver_host *h = &j->rr->hosts[j->hi];
 	char remote[ROUTER_KEY_MAX + NETADDR_STRLEN], ip[NETADDR_STRLEN];
+	struct smtp_client *c = j->client;
+	int progress = 0;
 
 	j->client = NULL;
 	netaddr_ntop_port((struct sockaddr *)&h->addrs[j->ai], ip, sizeof(ip));
@@ -280,21 +265,29 @@ client_done(void *arg, struct smtp_client_result *res)
 		struct smtp_client_rcpt *cr = &j->cur[k];
 
 		if (cr->result == SMTP_RCPT_DELIVERED) {
-			settle(a, j->curidx[k], RCPT_DELIVERED, cr->reply,
-			    remote);
+			delivery_settle(a, j->curidx[k], RCPT_DELIVERED,
+			    cr->reply, remote);
 			a->res[j->curidx[k]].peer_dsn = res->peer_dsn;
+			progress = 1;
 		} else if (cr->result == SMTP_RCPT_FAILED)
-			settle(a, j->curidx[k], RCPT_FAILED, cr->reply,
+			delivery_settle(a, j->curidx[k], RCPT_FAILED, cr->reply,
 			    remote);
 		else if (cr->reply[0])
 			snprintf(j->last_error, sizeof(j->last_error),
 			    "%.300s (%.200s)", cr->reply, remote);
+	}
+	if (res->stale) {
+		/* nobody was offered anything: the same address afresh */
+		job_try_address(j);
+		return;
 	}
 	if (res->error[0])
 		snprintf(j->last_error, sizeof(j->last_error), "451 4.4.1 "
 		    "%.450s", res->error);
 	record_try(j, h->name, ip, res->tls, res->error[0] ? res->error :
 	    j->ncur ? j->cur[0].reply : "");
+	if (res->reusable && client_keep(j, c, progress))
+		return;
 	if (job_pending_count(j) == 0) {
 		job_done(j);
 		return;
@@ -330,13 +323,72 @@ job_hop_failed(struct djob *j)
 	job_done(j);
 }
 
+/*
+ * One SMTP transaction for the job's pending recipients: on the kept
+ * connection c, or on a new one made with p.
+ */
+static void
+job_send(struct djob *j, struct smtp_client *c,
+    const struct smtp_client_params *p)
+{
+	struct attempt *a = j->a;
+	struct smtp_client_msg m;
+
+	free(j->cur);
+	free(j->curidx);
+	j->cur = xcalloc(j->n, sizeof(*j->cur));
+	j->curidx = xcalloc(j->n, sizeof(*j->curidx));
+	j->ncur = 0;
+	for (size_t k = 0; k < j->n; k++) {
+		const struct queue_rcpt *qr = &a->env->rcpts[j->idx[k]];
+
+		if (a->res[j->idx[k]].st != RCPT_PENDING)
+			continue;
+		j->cur[j->ncur].addr = qr->addr;
+		j->cur[j->ncur].notify = qr->notify;
+		j->cur[j->ncur].orcpt = qr->orcpt;
+		j->curidx[j->ncur++] = j->idx[k];
+	}
+	memset(&m, 0, sizeof(m));
+	m.sender = a->env->sender;
+	m.body_8bit = a->env->body_8bit;
+	m.smtputf8 = a->env->smtputf8;
+	m.ret = a->env->ret;
+	m.envid = a->env->envid;
+	m.fd = a->fd;
+	m.offset = a->body_offset;
+	m.size = a->env->size;
+	if (c != NULL) {
+		j->client = c;
+		smtp_client_again(c, &m, j->cur, j->ncur, client_done, j);
+	} else
+		j->client = smtp_client_start(a->ctx.base, p, &m, j->cur,
+		    j->ncur, client_done, j);
+}
+
+/*
+ * Everything that makes a connection what it is: a kept one is reused
+ * only where a new one would be the same (smtp_pool.h).
+ */
+static void
+pool_key(const struct smtp_client_params *p, char *key, size_t len)
+{
+	char dst[NETADDR_STRLEN], src[NETADDR_STRLEN] = "";
+
+	netaddr_ntop_port(p->addr, dst, sizeof(dst));
+	if (p->source != NULL)
+		netaddr_ntop(p->source, src, sizeof(src));
+	if ((size_t)snprintf(key, len, "%s %s %s %d %s %s", dst, src, p->helo,
+	    (int)p->tls, p->tls_ca ? p->tls_ca : "-", p->tls_name) >= len)
+		key[0] = '\0';		/* too long: never shared */
+}
+
 static void
 job_try_address(struct djob *j)
 {
 	struct attempt *a = j->a;
 	const struct conf *c = a->ctx.conf;
 	struct smtp_client_params p;
-	struct smtp_client_msg m;
 	const struct conf_connector *cn = NULL;
 	struct resolver_host *h;
 
@@ -354,21 +406,6 @@ job_try_address(struct djob *j)
 	job_hop_failed(j);
 	return;
 found:
-	free(j->cur);
-	free(j->curidx);
-	j->cur = xcalloc(j->n, sizeof(*j->cur));
-	j->curidx = xcalloc(j->n, sizeof(*j->curidx));
-	j->ncur = 0;
-	for (size_t k = 0; k < j->n; k++) {
-		const struct queue_rcpt *qr = &a->env->rcpts[j->idx[k]];
-
-		if (a->res[j->idx[k]].st != RCPT_PENDING)
-			continue;
-		j->cur[j->ncur].addr = qr->addr;
-		j->cur[j->ncur].notify = qr->notify;
-		j->cur[j->ncur].orcpt = qr->orcpt;
-		j->curidx[j->ncur++] = j->idx[k];
-	}
 	if (j->kind == JOB_CONNECTOR)
 		cn = j->conns[j->ci];
 	memset(&p, 0, sizeof(p));
@@ -395,20 +432,12 @@ found:
 			p.tls_ca = j->conns[k]->tls_ca;
 		}
 	p.tls_name = h->name;
-	p.connect_timeout = 30;
-	p.command_timeout = 300;
-	p.data_timeout = 600;
-	memset(&m, 0, sizeof(m));
-	m.sender = a->env->sender;
-	m.body_8bit = a->env->body_8bit;
-	m.smtputf8 = a->env->smtputf8;
-	m.ret = a->env->ret;
-	m.envid = a->env->envid;
-	m.fd = a->fd;
-	m.offset = a->body_offset;
-	m.size = a->env->size;
-	j->client = smtp_client_start(a->ctx.base, &p, &m, j->cur, j->ncur,
-	    client_done, j);
+	p.connect_timeout = c->queue.connect_timeout;
+	p.command_timeout = c->queue.command_timeout;
+	p.data_timeout = c->queue.data_timeout;
+	p.keep = 1;
+	pool_key(&p, j->pool_key, sizeof(j->pool_key));
+	job_send(j, smtp_pool_take(a->ctx.limits->pool, j->pool_key), &p);
 }
 
 static void
@@ -531,13 +560,14 @@ local_done(void *arg, int result)
 	    j->local_err[0] : "250 2.0.0 Delivered to the mailbox store");
 	for (size_t k = 0; k < j->n; k++) {
 		if (j->local_rc[k] == 0) {
-			settle(j->a, j->idx[k], RCPT_DELIVERED,
-			    "250 2.0.0 Delivered to the mailbox store", "local");
+			delivery_settle(j->a, j->idx[k], RCPT_DELIVERED,
+			    "250 2.0.0 Delivered to the mailbox store",
+			    "local");
 			continue;
 		}
 		snprintf(reply, sizeof(reply), "451 4.3.0 Mailbox store: %s",
 		    j->local_err[k]);
-		settle(j->a, j->idx[k], RCPT_PENDING, reply, "local");
+		delivery_settle(j->a, j->idx[k], RCPT_PENDING, reply, "local");
 	}
 	job_done(j);
 }
@@ -564,130 +594,9 @@ job_start(struct djob *j)
 	job_next_hop(j);
 }
 
-/* ---- routing ---- */
-
-static struct djob *
-job_for(struct attempt *a, enum job_kind kind, const char *key,
-    const char *host)
-{
-	struct djob *j;
-
-	for (j = a->jobs; j; j = j->next)
-		if (strcmp(j->key, key) == 0)
-			return j;
-	j = xcalloc(1, sizeof(*j));
-	j->a = a;
-	j->kind = kind;
-	snprintf(j->key, sizeof(j->key), "%s", key);
-	snprintf(j->host, sizeof(j->host), "%s", host);
-	j->idx = xcalloc(a->env->nrcpts, sizeof(*j->idx));
-	j->next = a->jobs;
-	a->jobs = j;
-	return j;
-}
-
-static void
-route_mailbox(struct attempt *a, size_t i, const char *host)
-{
-	char key[ROUTER_KEY_MAX];
-	struct djob *j;
-
-	if (strcmp(host, "local") == 0) {
-		if (!maildir_address_ok(a->env->rcpts[i].addr)) {
-			settle(a, i, RCPT_FAILED, "550 5.1.3 Address not "
-			    "usable as a mailbox name", NULL);
-			return;
-		}
-		j = job_for(a, JOB_LOCAL, "local", "local");
-	} else {
-		snprintf(key, sizeof(key), "mailbox %s", host);
-		j = job_for(a, JOB_MAILBOX, key, host);
-	}
-	j->idx[j->n++] = i;
-}
-
-static void
-route_remote(struct attempt *a, size_t i)
-{
-	const char *addr = a->env->rcpts[i].addr;
-	const char *domain = strrchr(addr, '@');
-	const struct conf_connector *conns[CONNECTORS_MAX];
-	char key[ROUTER_KEY_MAX];
-	size_t n;
-	struct djob *j;
-
-	domain = domain ? domain + 1 : "";
-	n = router_connectors(a->ctx.conf, domain, conns, CONNECTORS_MAX);
-	if (n == 0) {
-		settle(a, i, RCPT_FAILED, "550 5.1.2 No route to the "
-		    "recipient's domain", NULL);
-		return;
-	}
-	if (n > CONNECTORS_MAX)
-		n = CONNECTORS_MAX;
-	/* Smart hosts take every domain in one transaction; MX routes go
-	 * per domain. */
-	if (conns[0]->route == ROUTE_SMARTHOST)
-		snprintf(key, sizeof(key), "connector %s", conns[0]->name);
-	else
-		snprintf(key, sizeof(key), "connector %s domain %s",
-		    conns[0]->name, domain);
-	j = job_for(a, JOB_CONNECTOR, key, domain);
-	if (j->nconns == 0) {
-		memcpy(j->conns, conns, n * sizeof(conns[0]));
-		j->nconns = n;
-	}
-	j->idx[j->n++] = i;
-}
-
-struct route_req {
-	struct attempt	*a;
-	size_t		 i;
-};
-
-static void
-route_dir_done(void *arg, struct dir_result *res)
-{
-	struct route_req *rq = arg;
-	struct attempt *a = rq->a;
-	size_t i = rq->i;
-	const char *addr = a->env->rcpts[i].addr;
-	const char *host = NULL;
-
-	free(rq);
-	switch (res->status) {
-	case DIR_FOUND:
-		for (size_t k = 0; k < res->ntargets; k++)
-			if (strcmp(res->targets[k].addr, addr) == 0)
-				host = res->targets[k].host;
-		if (host == NULL && res->ntargets == 1)
-			host = res->targets[0].host;
-		if (host == NULL)
-			settle(a, i, RCPT_PENDING, "451 4.3.0 The directory "
-			    "entry changed into a list; retrying", NULL);
-		else
-			route_mailbox(a, i, host);
-		break;
-	case DIR_NOTFOUND:
-		settle(a, i, RCPT_FAILED, "550 5.1.1 Recipient no longer in "
-		    "the directory", NULL);
-		break;
-	case DIR_TOO_MANY:
-		settle(a, i, RCPT_FAILED, "550 5.4.6 List expansion limit "
-		    "exceeded", NULL);
-		break;
-	default:
-		settle(a, i, RCPT_PENDING, "451 4.3.0 Directory temporarily "
-		    "unavailable", NULL);
-		break;
-	}
-	dir_result_free(res);
-	routing_release(a);
-}
-
 /* Every recipient has its next hop: start the jobs. */
-static void
-routing_release(struct attempt *a)
+void
+delivery_routing_release(struct attempt *a)
 {
 	struct djob *j;
 
@@ -749,24 +658,12 @@ delivery_attempt(const struct delivery_ctx *ctx,
 	a->routing = 1;		/* the set-up guards */
 	a->pending = 1;
 	for (size_t i = 0; i < env->nrcpts; i++) {
-		const char *at = strrchr(env->rcpts[i].addr, '@');
-		struct route_req *rq;
-
 		memset(&res[i], 0, sizeof(res[i]));
 		res[i].st = st[i];
-		if (st[i] != RCPT_PENDING)
-			continue;
-		if (at && conf_is_local_domain(ctx->conf, at + 1)) {
-			rq = xcalloc(1, sizeof(*rq));
-			rq->a = a;
-			rq->i = i;
-			a->routing++;
-			directory_resolve(ctx->dir, env->rcpts[i].addr,
-			    route_dir_done, rq);
-		} else
-			route_remote(a, i);
+		if (st[i] == RCPT_PENDING)
+			delivery_route(a, i);
 	}
 	/* Directory answers may still be coming: the jobs start once every
 	 * route is known. */
-	routing_release(a);
+	delivery_routing_release(a);
 }

@@ -12,7 +12,10 @@
  * failed / still pending with the last reply; the scheduler persists that.
  *
  * Jobs respect the queue's `concurrency` and `per-destination` limits
- * (struct delivery_limits, shared by all attempts of a scheduler).
+ * (struct delivery_limits, shared by all attempts of a scheduler).  SMTP
+ * connections that end a transaction cleanly are kept in a pool shared
+ * the same way, so the next message to the same address reuses them
+ * (docs/delivery.md).
  */
 #ifndef POSTERN_DELIVERY_H
 #define POSTERN_DELIVERY_H
@@ -27,11 +30,14 @@ struct directory;
 struct event_base;
 struct queue_envelope;
 struct resolver_set;
+struct smtp_pool;
 struct strmap;
 struct workpool;
 
 struct delivery_limits {
 	unsigned	 active;	/* jobs holding a connection slot */
+	struct smtp_pool *pool;		/* idle kept connections; they count
+					   towards `concurrency` too */
 	struct strmap	*per_dest;	/* next-hop key -> active count */
 	struct djob	*wait_head;	/* jobs waiting for a slot (FIFO) */
 	struct djob	*wait_tail;

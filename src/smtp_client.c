@@ -15,7 +15,6 @@
  */
 #include "smtp_client.h"
 #include "log.h"
-#include "netaddr.h"
 #include "postern_limits.h"
 #include "smtp_client_priv.h"
 #include "smtp_parse.h"
@@ -48,8 +47,8 @@
 
 const char *const smtp_client_stage_names[] = {
 	"connect", "greeting", "EHLO", "HELO", "STARTTLS", "TLS handshake",
-	"MAIL FROM", "RCPT TO", "DATA", "message body", "end of data", "QUIT",
-	"done",
+	"RSET", "MAIL FROM", "RCPT TO", "DATA", "message body", "end of data",
+	"QUIT", "parked", "idle", "done",
 };
 #define stage_names	smtp_client_stage_names
 
@@ -112,17 +111,16 @@ client_free(struct smtp_client *c)
 	free(c->helo);
 	free(c->tls_ca);
 	free(c->tls_name);
-	free(c->sender);
-	free(c->envid);
-	free(c->rstate);
-	free(c->order);
-	free(c->chunk);
+	smtp_client_tx_free(c);
 	free(c);
 }
 
-static void
-client_log(struct smtp_client *c)
+/* One line per transaction; conn_use (as Postfix) when the connection
+ * carried an earlier one. */
+void
+smtp_client_log(struct smtp_client *c)
 {
+	char use[32] = "";
 	size_t i, sent = 0, failed = 0, pending = 0;
 	const char *status;
 
@@ -142,11 +140,13 @@ client_log(struct smtp_client *c)
 		status = sent > 0 ? "partial" : "bounced";
 	else
 		status = "sent";
+	if (c->uses > 1)
+		snprintf(use, sizeof(use), ", conn_use=%u", c->uses);
 	log_info("smtp_client: relay=%s, rcpts=%zu, sent=%zu, bounced=%zu, "
-	    "deferred=%zu, tls=%s, status=%s (%s)", c->relay,
+	    "deferred=%zu, tls=%s, status=%s (%s)%s", c->relay,
 	    sent + failed + pending, sent, failed, pending,
 	    c->res.tls[0] != '\0' ? c->res.tls : "none", status,
-	    c->res.error[0] != '\0' ? c->res.error : c->last);
+	    c->res.error[0] != '\0' ? c->res.error : c->last, use);
 }
 
 /* Free first, then call back: the callback may do anything with the loop. */
@@ -166,9 +166,11 @@ client_finish(struct smtp_client *c)
 			    "%s", c->res.error[0] != '\0' ? c->res.error :
 			    "attempt ended without a result");
 	}
-	client_log(c);
+	if (!c->quiet)
+		smtp_client_log(c);
 	/* After a HELO fallback ext is zero: no DSN, NOTIFY not passed on. */
 	c->res.peer_dsn = c->ext.dsn;
+	c->res.uses = c->uses;
 	res = c->res;
 	client_free(c);
 	if (cb != NULL)
@@ -185,6 +187,15 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	switch (c->state) {
 	case C_DONE:
 		client_finish(c);
+		break;
+	case C_PARK:
+		smtp_client_report_parked(c);
+		break;
+	case C_IDLE:
+		smtp_client_idle_end(c, 1);
+		break;
+	case C_RSET:
+		smtp_client_stale(c, "timeout waiting for reply to RSET");
 		break;
 	case C_QUIT:
 		smtp_client_done(c);		/* no 221 in time: fine */
@@ -205,25 +216,24 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
-set_rcpt(struct smtp_client *c, size_t i, enum smtp_client_rcpt_result res,
-    const char *reply)
+void
+smtp_client_set_rcpt(struct smtp_client *c, size_t i,
+    enum smtp_client_rcpt_result res, const char *reply)
 {
 	c->rcpts[i].result = res;
 	snprintf(c->rcpts[i].reply, sizeof(c->rcpts[i].reply), "%s", reply);
 	c->rstate[i] = R_ANSWERED;
 }
 
-/* Every recipient still in play gets this outcome. */
-static void
-settle_all(struct smtp_client *c, enum smtp_client_rcpt_result res,
+void
+smtp_client_settle_all(struct smtp_client *c, enum smtp_client_rcpt_result res,
     const char *reply)
 {
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
 		if (c->rstate[i] == R_TRY || c->rstate[i] == R_ACCEPTED)
-			set_rcpt(c, i, res, reply);
+			smtp_client_set_rcpt(c, i, res, reply);
 }
 
 /*
@@ -272,7 +282,7 @@ smtp_client_quit(struct smtp_client *c)
 	    QUIT_WAIT);
 }
 
-/* prepare() made sure the line can be made. */
+/* smtp_client_prepare() made sure the line can be made. */
 static const char *
 rcpt_line(struct smtp_client *c, size_t i, char *line, size_t len)
 {
@@ -281,37 +291,38 @@ rcpt_line(struct smtp_client *c, size_t i, char *line, size_t len)
 	return line;
 }
 
-/*
- * After EHLO/HELO: refuse what cannot succeed here, then MAIL (with every
- * RCPT and DATA in the same write when the peer pipelines, RFC 2920).
- */
-void
-smtp_client_begin(struct smtp_client *c)
+int
+smtp_client_refuse(struct smtp_client *c)
 {
-	char line[SMTP_CMD_LINE_MAX + 3];
-	size_t i;
-
 	if (c->msg.smtputf8 && !c->ext.smtputf8) {
 		/* no downgrade (RFC 6531 3.2): the address may need it */
-		settle_all(c, SMTP_RCPT_FAILED, "553 5.6.7 SMTPUTF8 is "
-		    "required, but was not offered by the remote host");
+		smtp_client_settle_all(c, SMTP_RCPT_FAILED, "553 5.6.7 "
+		    "SMTPUTF8 is required, but was not offered by the remote "
+		    "host");
 		smtp_client_set_error(c, "SMTPUTF8 required, not offered");
 		smtp_client_quit(c);
-		return;
+		return 1;
 	}
 	if (c->ext.size_offered && c->ext.size > 0 &&
 	    c->msg.size > c->ext.size) {
-		settle_all(c, SMTP_RCPT_FAILED,
+		smtp_client_settle_all(c, SMTP_RCPT_FAILED,
 		    "552 5.3.4 Message size exceeds remote limit");
 		smtp_client_set_error(c, "message size %llu exceeds remote "
 		    "limit %llu", (unsigned long long)c->msg.size,
 		    (unsigned long long)c->ext.size);
 		smtp_client_quit(c);
-		return;
+		return 1;
 	}
-	if (!input_clean(c))
-		return;
-	/* prepare() checked the line with every extension on */
+	return 0;
+}
+
+void
+smtp_client_send_tx(struct smtp_client *c)
+{
+	char line[SMTP_CMD_LINE_MAX + 3];
+	size_t i;
+
+	/* smtp_client_prepare() checked the line with every extension on */
 	if (smtp_client_mail_line(line, sizeof(line), &c->msg,
 	    &c->ext) != -1)
 		send_cmd(c, "%s", line);
@@ -321,6 +332,19 @@ smtp_client_begin(struct smtp_client *c)
 			    sizeof(line)));
 		send_cmd(c, "DATA\r\n");
 	}
+}
+
+/*
+ * After EHLO/HELO (or RSET on a kept connection): refuse what cannot
+ * succeed here, then MAIL (with every RCPT and DATA in the same write when
+ * the peer pipelines, RFC 2920).
+ */
+void
+smtp_client_begin(struct smtp_client *c)
+{
+	if (smtp_client_refuse(c) || !input_clean(c))
+		return;
+	smtp_client_send_tx(c);
 	c->state = C_MAIL;
 	smtp_client_arm(c, c->command_timeout);
 }
@@ -400,7 +424,7 @@ on_tx_reply(struct smtp_client *c, const struct smtp_reply *r,
 		if (cls == 2)
 			c->res.transaction = 1;
 		else {
-			settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
+			smtp_client_settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
 			    SMTP_RCPT_PENDING, txt);
 			smtp_client_set_error(c, "MAIL FROM: %s", txt);
 			if (!c->ext.pipelining) {
@@ -421,7 +445,7 @@ on_tx_reply(struct smtp_client *c, const struct smtp_reply *r,
 			snprintf(c->rcpts[i].reply, sizeof(c->rcpts[i].reply),
 			    "%s", txt);
 		} else
-			set_rcpt(c, i, cls == 5 ? SMTP_RCPT_FAILED :
+			smtp_client_set_rcpt(c, i, cls == 5 ? SMTP_RCPT_FAILED :
 			    SMTP_RCPT_PENDING, txt);
 	}
 	smtp_client_arm(c, c->command_timeout);
@@ -476,6 +500,9 @@ on_reply(struct smtp_client *c, const struct smtp_reply *r)
 	case C_STARTTLS:
 		smtp_client_tls_reply(c, r, txt);
 		break;
+	case C_RSET:
+		smtp_client_rset_reply(c, r->code);
+		break;
 	case C_MAIL:
 	case C_RCPT:
 		on_tx_reply(c, r, txt);
@@ -491,7 +518,7 @@ on_reply(struct smtp_client *c, const struct smtp_reply *r)
 		} else if (r->code == 354)
 			start_body(c);
 		else {
-			settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
+			smtp_client_settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
 			    SMTP_RCPT_PENDING, txt);
 			smtp_client_set_error(c, "DATA: %s", txt);
 			smtp_client_quit(c);
@@ -499,13 +526,14 @@ on_reply(struct smtp_client *c, const struct smtp_reply *r)
 		break;
 	case C_DOT:
 		if (cls == 2)
-			settle_all(c, SMTP_RCPT_DELIVERED, txt);
+			smtp_client_settle_all(c, SMTP_RCPT_DELIVERED, txt);
 		else {
-			settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
+			smtp_client_settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
 			    SMTP_RCPT_PENDING, txt);
 			smtp_client_set_error(c, "end of data: %s", txt);
 		}
-		smtp_client_quit(c);
+		if (!smtp_client_park(c, r->code))
+			smtp_client_quit(c);
 		break;
 	case C_QUIT:
 		smtp_client_done(c);
@@ -563,8 +591,13 @@ process_input(struct smtp_client *c)
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
+	struct smtp_client *c = arg;
+
 	(void)bev;
-	process_input(arg);
+	if (c->state == C_IDLE)
+		smtp_client_idle_end(c, 0);	/* e.g. a 421 on timeout */
+	else
+		process_input(c);
 }
 
 static void
@@ -602,6 +635,14 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
+	if (c->state == C_IDLE) {
+		smtp_client_idle_end(c, 0);
+		return;
+	}
+	if (c->state == C_RSET) {
+		smtp_client_stale(c, "kept connection closed by the peer");
+		return;
+	}
 	if (c->state == C_CONNECT) {
 		if (getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_ERROR,
 		    &soerr, &sl) == 0 && soerr != 0)
@@ -631,73 +672,6 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		    stage_names[c->state]);
 }
 
-/* Numeric host text for logs, Postfix style: name[addr]:port. */
-static void
-make_relay(struct smtp_client *c, const struct smtp_client_params *p)
-{
-	char ip[NETADDR_STRLEN], name[ADDR_DOMAIN_MAX + 1];
-	const char *s = p->peer_name != NULL ? p->peer_name : "";
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < sizeof(name) - 1; i++)
-		name[i] = s[i] > 0x20 && s[i] < 0x7f ? s[i] : '?';
-	name[i] = '\0';
-	if (p->addr == NULL || (p->addr->sa_family != AF_INET &&
-	    p->addr->sa_family != AF_INET6)) {
-		snprintf(c->relay, sizeof(c->relay), "%s[?]", name);
-		return;
-	}
-	netaddr_ntop(p->addr, ip, sizeof(ip));
-	snprintf(c->relay, sizeof(c->relay), "%s[%s]:%d", name, ip,
-	    netaddr_port(p->addr));
-}
-
-/* Which recipients to send; refuse lines we must not write. */
-static int
-prepare(struct smtp_client *c)
-{
-	struct smtp_client_ehlo all = { .dsn = 1 };
-	char line[SMTP_CMD_LINE_MAX + 3];
-	const char *h;
-	size_t i;
-
-	for (h = c->helo; *h > 0x20 && *h < 0x7f; h++)
-		;
-	if (*h != '\0' || h == c->helo || h - c->helo > SMTP_HELO_MAX) {
-		smtp_client_set_error(c, "invalid HELO name");
-		return -1;
-	}
-	for (i = 0; i < c->n; i++) {
-		if (c->rcpts[i].result != SMTP_RCPT_PENDING)
-			continue;
-		c->rstate[i] = R_TRY;
-		c->rcpts[i].reply[0] = '\0';
-	}
-	/* with every extension on: the longest lines we could send */
-	all.size_offered = all.eightbitmime = all.smtputf8 = 1;
-	if (smtp_client_mail_line(line, sizeof(line), &c->msg, &all) == -1) {
-		settle_all(c, SMTP_RCPT_FAILED,
-		    "501 5.1.7 Bad sender address syntax");
-		smtp_client_set_error(c, "invalid sender address");
-		return -1;
-	}
-	for (i = 0; i < c->n; i++) {
-		if (c->rstate[i] != R_TRY)
-			continue;
-		if (smtp_client_rcpt_line(line, sizeof(line), &c->rcpts[i],
-		    &all) == -1)
-			set_rcpt(c, i, SMTP_RCPT_FAILED,
-			    "501 5.1.3 Bad recipient address syntax");
-		else
-			c->order[c->nsend++] = i;
-	}
-	if (c->nsend == 0) {
-		smtp_client_set_error(c, "no recipients to send");
-		return -1;
-	}
-	return 0;
-}
-
 void
 smtp_client_setcb(struct smtp_client *c, struct bufferevent *bev)
 {
@@ -719,7 +693,7 @@ smtp_client_start(struct event_base *base, const struct smtp_client_params *p,
 	c->timer = evtimer_new(base, timer_cb, c);
 	if (c->timer == NULL)
 		fatalx("smtp_client: out of memory");
-	make_relay(c, p);
+	smtp_client_make_relay(c, p);
 	c->helo = xstrdup(p->helo != NULL ? p->helo : "");
 	c->connect_timeout = p->connect_timeout ? p->connect_timeout :
 	    DEF_CONNECT_TIMEOUT;
@@ -727,15 +701,10 @@ smtp_client_start(struct event_base *base, const struct smtp_client_params *p,
 	    DEF_COMMAND_TIMEOUT;
 	c->data_timeout = p->data_timeout ? p->data_timeout :
 	    DEF_DATA_TIMEOUT;
-	c->msg = *m;
-	c->sender = xstrdup(m->sender != NULL ? m->sender : "");
-	c->envid = m->envid != NULL ? xstrdup(m->envid) : NULL;
-	c->msg.sender = c->sender;
-	c->msg.envid = c->envid;
-	c->rcpts = rcpts;
-	c->n = n;
-	c->rstate = xcalloc(n ? n : 1, sizeof(*c->rstate));
-	c->order = xcalloc(n ? n : 1, sizeof(*c->order));
+	smtp_client_tx_init(c, m, rcpts, n);
+	c->keep = p->keep;
+	c->uses = 1;
+	c->born = time(NULL);
 	c->state = C_CONNECT;
 	if (p->addr != NULL && p->addrlen > 0 &&
 	    p->addrlen <= sizeof(c->addr)) {
@@ -751,7 +720,7 @@ smtp_client_start(struct event_base *base, const struct smtp_client_params *p,
 	c->tls_name = p->tls_name ? xstrdup(p->tls_name) : NULL;
 
 	/* failures here are reported from the loop, as the header promises */
-	if (prepare(c) == -1 || smtp_client_connect(c) == -1)
+	if (smtp_client_prepare(c) == -1 || smtp_client_connect(c) == -1)
 		smtp_client_done(c);
 	else
 		smtp_client_arm(c, c->connect_timeout);

@@ -19,6 +19,12 @@
  * name.  Anything the peer sends after its reply to STARTTLS and before
  * the handshake is discarded.
  *
+ * Connection reuse: with `keep` set, a transaction that ends cleanly
+ * (any reply to the final dot but 421) leaves the connection open and the
+ * handle alive; the owner then runs the next transaction on it with
+ * smtp_client_again() (RSET first, pipelined with MAIL/RCPT/DATA when the
+ * peer pipelines), parks it in a pool (smtp_pool.h), or closes it.
+ *
  * The reply parser (smtp_client_parse_reply) is pure and fuzzable.
  */
 #ifndef POSTERN_SMTP_CLIENT_H
@@ -27,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "conf.h"
 
@@ -75,6 +82,8 @@ struct smtp_client_params {
 						   match: MX host, smart host,
 						   mailbox server, or the
 						   address for [IP] */
+	int			 keep;		/* keep the connection after
+						   a clean end of data */
 };
 
 /* The outcome of the attempt as a whole. */
@@ -87,6 +96,17 @@ struct smtp_client_result {
 	int	 peer_dsn;		/* the peer's EHLO offered DSN, so it
 					   got NOTIFY/ORCPT and reports success
 					   itself (RFC 3461 5.2.1) */
+	int	 reusable;		/* kept: the handle lives on, idle;
+					   the owner must pass it to
+					   smtp_client_again(), smtp_pool_put()
+					   or smtp_client_close().  0: the
+					   handle is gone */
+	int	 stale;			/* a kept connection was dead when this
+					   transaction began (no answer to
+					   RSET): nothing was sent for the
+					   recipients; connect afresh */
+	unsigned uses;			/* transactions on this connection,
+					   this one included */
 };
 
 struct smtp_client;
@@ -115,8 +135,33 @@ struct smtp_client *smtp_client_start(struct event_base *base,
 	    const struct smtp_client_params *p, const struct smtp_client_msg *m,
 	    struct smtp_client_rcpt *rcpts, size_t n, smtp_client_cb cb,
 	    void *arg);
-/* Abort (no callback).  Only before the callback has run. */
+/* Abort (no callback), closing the connection at once: before the
+ * callback has run, or on a kept (idle) handle. */
 void	smtp_client_cancel(struct smtp_client *c);
+
+/*
+ * Added: the next transaction on a kept connection (the callback said
+ * reusable).  Same contract as smtp_client_start for m, rcpts, cb and
+ * arg; the connection's EHLO extensions and TLS state carry over.
+ */
+void	smtp_client_again(struct smtp_client *c, const struct smtp_client_msg *m,
+	    struct smtp_client_rcpt *rcpts, size_t n, smtp_client_cb cb,
+	    void *arg);
+
+/* Added: end a kept connection politely (QUIT, then free; no callback). */
+void	smtp_client_close(struct smtp_client *c);
+
+/*
+ * Added: watch a kept connection while it waits for its next use: when
+ * the peer closes it or says anything, or after secs, it is closed and
+ * lost(arg) is called (the handle is gone then).  -1 if the connection
+ * is already unusable (unread input): the caller closes it.
+ */
+int	smtp_client_idle(struct smtp_client *c, unsigned secs,
+	    void (*lost)(void *), void *arg);
+
+/* Added: when the connection was made (time(NULL) then). */
+time_t	smtp_client_born(const struct smtp_client *c);
 
 /* ---- pure parts ---- */
 

@@ -1,6 +1,7 @@
 /*
  * smtp_client_priv — what the parts of the SMTP client share:
- * smtp_client.c (connection, the transaction, the body) and
+ * smtp_client.c (connection, the protocol, the body), smtp_client_tx.c
+ * (setting up a transaction), smtp_client_reuse.c (kept connections) and
  * smtp_client_tls.c (STARTTLS and the TLS policy).  Not for anyone else:
  * they go through smtp_client.h.
  */
@@ -18,12 +19,16 @@ enum client_state {
 	C_CONNECT, C_GREETING, C_EHLO, C_HELO,
 	C_STARTTLS,	/* waiting for the reply to STARTTLS */
 	C_TLS,		/* TLS handshake; no reply expected */
+	C_RSET,		/* kept connection: waiting for the reply to RSET */
 	C_MAIL,		/* waiting for the reply to MAIL */
 	C_RCPT,		/* ... to RCPT of order[cur] */
 	C_DATA,		/* ... to DATA */
 	C_BODY,		/* sending the message; no reply expected */
 	C_DOT,		/* ... to the end of data */
 	C_QUIT,
+	C_PARK,		/* transaction over, connection kept; the zero
+			   timer reports it */
+	C_IDLE,		/* kept, waiting for smtp_client_again() */
 	C_DONE,		/* closed; the zero timer will finish */
 };
 
@@ -67,6 +72,15 @@ struct smtp_client {
 	struct smtp_canon	 canon;
 	char			*chunk;
 
+	/* reuse (smtp_client_reuse.c) */
+	int			 keep;		/* params' keep */
+	int			 quiet;		/* no log line, no callback:
+						   an idle connection ending */
+	unsigned		 uses;		/* transactions so far */
+	time_t			 born;
+	void			(*lost)(void *); /* while idle */
+	void			*lostarg;
+
 	char			 last[512]; /* last reply, for logs */
 	smtp_client_cb		 cb;
 	void			*cbarg;
@@ -93,6 +107,48 @@ void	smtp_client_begin(struct smtp_client *c);
 int	smtp_client_connect(struct smtp_client *c);
 /* Our callbacks and read limit on a (new) bufferevent of c. */
 void	smtp_client_setcb(struct smtp_client *c, struct bufferevent *bev);
+
+void	smtp_client_set_rcpt(struct smtp_client *c, size_t i,
+	    enum smtp_client_rcpt_result res, const char *reply);
+/* Every recipient still in play gets this outcome. */
+void	smtp_client_settle_all(struct smtp_client *c,
+	    enum smtp_client_rcpt_result res, const char *reply);
+
+/* smtp_client_tx.c */
+/* Which recipients to send; refuse lines we must not write: 0, or -1
+ * with the error set. */
+int	smtp_client_prepare(struct smtp_client *c);
+/* Numeric host text for logs, Postfix style: name[addr]:port. */
+void	smtp_client_make_relay(struct smtp_client *c,
+	    const struct smtp_client_params *p);
+/* Release what one transaction held (copies of the message, recipient
+ * state, body buffer). */
+void	smtp_client_tx_free(struct smtp_client *c);
+/* Copy the message and take the recipients of a new transaction. */
+void	smtp_client_tx_init(struct smtp_client *c,
+	    const struct smtp_client_msg *m, struct smtp_client_rcpt *rcpts,
+	    size_t n);
+/* Refuse what cannot succeed with this peer (SMTPUTF8, SIZE): 1 if it
+ * did (recipients settled, QUIT sent). */
+int	smtp_client_refuse(struct smtp_client *c);
+/* MAIL, and with PIPELINING every RCPT and DATA, into the output. */
+void	smtp_client_send_tx(struct smtp_client *c);
+
+/* The log line of a transaction. */
+void	smtp_client_log(struct smtp_client *c);
+
+/* smtp_client_reuse.c */
+/* The transaction ended cleanly: keep the connection if asked to.  1 if
+ * it was kept (the zero timer reports it), 0 to QUIT as usual. */
+int	smtp_client_park(struct smtp_client *c, int code);
+/* The zero timer in C_PARK: log, call back with reusable set. */
+void	smtp_client_report_parked(struct smtp_client *c);
+/* The reply to RSET on a kept connection. */
+void	smtp_client_rset_reply(struct smtp_client *c, int code);
+/* A kept connection failed before the new transaction began. */
+void	smtp_client_stale(struct smtp_client *c, const char *why);
+/* Input, EOF, an error or the timer while idle. */
+void	smtp_client_idle_end(struct smtp_client *c, int polite);
 
 /* smtp_client_tls.c */
 /* After a 2xx to EHLO or HELO: 1 if the TLS policy took over (STARTTLS

@@ -122,6 +122,9 @@ static const char full[] =
     "\tdelay-warning 4h\n"
     "\tconcurrency 50\n"					/* 85 */
     "\tper-destination 10\n"
+    "\tconnect-timeout 10s\n"
+    "\tcommand-timeout 2m\n"					/* 90 */
+    "\tdata-timeout 1h\n"
     "}\n";
 
 static void
@@ -335,6 +338,9 @@ test_full(void **state)
 	assert_int_equal(c->queue.delay_warning, 4 * 3600);
 	assert_int_equal(c->queue.concurrency, 50);
 	assert_int_equal(c->queue.per_destination, 10);
+	assert_int_equal(c->queue.connect_timeout, 10);
+	assert_int_equal(c->queue.command_timeout, 120);
+	assert_int_equal(c->queue.data_timeout, 3600);
 
 	assert_ptr_equal(conf_ref(c), c);
 	assert_int_equal(c->refcnt, 2);
@@ -397,6 +403,10 @@ test_defaults(void **state)
 	assert_int_equal(c->queue.delay_warning, 0);
 	assert_int_equal(c->queue.concurrency, 200);
 	assert_int_equal(c->queue.per_destination, 20);
+	/* RFC 5321 4.5.3.2: 5 min per command, 10 min for the final dot */
+	assert_int_equal(c->queue.connect_timeout, 30);
+	assert_int_equal(c->queue.command_timeout, 300);
+	assert_int_equal(c->queue.data_timeout, 600);
 	assert_string_equal(c->ldap.filter, "(mail=%s)");
 	assert_int_equal(c->ldap.timeout, 5);
 	assert_int_equal(c->ldap.cache, 60);
@@ -509,6 +519,19 @@ test_values(void **state)
 		    rates[i].want);
 		conf_unref(c);
 	}
+	/* the outbound timeouts, at their bounds (1s and 1h) too */
+	c = load("queue {\nconnect-timeout 1\ncommand-timeout 1s\n"
+	    "data-timeout 60m\n}\n");
+	assert_int_equal(c->queue.connect_timeout, 1);
+	assert_int_equal(c->queue.command_timeout, 1);
+	assert_int_equal(c->queue.data_timeout, 3600);
+	conf_unref(c);
+	c = load("queue {\nconnect-timeout 1h\ncommand-timeout 3600\n"
+	    "data-timeout 1s\n}\n");
+	assert_int_equal(c->queue.connect_timeout, 3600);
+	assert_int_equal(c->queue.command_timeout, 3600);
+	assert_int_equal(c->queue.data_timeout, 1);
+	conf_unref(c);
 }
 
 /* Names resolve wherever they are defined; inline lists stay unnamed. */

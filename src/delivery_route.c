@@ -1,0 +1,157 @@
+/*
+ * delivery_route — each pending recipient's next hop, for one delivery
+ * attempt (delivery.h): local domains by the directory (looked up again
+ * at delivery time, so mail follows a mailbox that moved), the gateway's
+ * own Maildir store for `local`, the matching connectors cheapest first
+ * for everything else.  Recipients with the same next-hop key share a job,
+ * and so one SMTP transaction.
+ */
+#include "conf.h"
+#include "delivery_priv.h"
+#include "directory.h"
+#include "maildir.h"
+#include "queue.h"
+#include "router.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct djob *
+job_for(struct attempt *a, enum job_kind kind, const char *key,
+    const char *host)
+{
+	struct djob *j;
+
+	for (j = a->jobs; j; j = j->next)
+		if (strcmp(j->key, key) == 0)
+			return j;
+	j = xcalloc(1, sizeof(*j));
+	j->a = a;
+	j->kind = kind;
+	snprintf(j->key, sizeof(j->key), "%s", key);
+	snprintf(j->host, sizeof(j->host), "%s", host);
+	j->idx = xcalloc(a->env->nrcpts, sizeof(*j->idx));
+	j->next = a->jobs;
+	a->jobs = j;
+	return j;
+}
+
+static void
+route_mailbox(struct attempt *a, size_t i, const char *host)
+{
+	char key[ROUTER_KEY_MAX];
+	struct djob *j;
+
+	if (strcmp(host, "local") == 0) {
+		if (!maildir_address_ok(a->env->rcpts[i].addr)) {
+			delivery_settle(a, i, RCPT_FAILED, "550 5.1.3 Address "
+			    "not usable as a mailbox name", NULL);
+			return;
+		}
+		j = job_for(a, JOB_LOCAL, "local", "local");
+	} else {
+		snprintf(key, sizeof(key), "mailbox %s", host);
+		j = job_for(a, JOB_MAILBOX, key, host);
+	}
+	j->idx[j->n++] = i;
+}
+
+static void
+route_remote(struct attempt *a, size_t i)
+{
+	const char *addr = a->env->rcpts[i].addr;
+	const char *domain = strrchr(addr, '@');
+	const struct conf_connector *conns[CONNECTORS_MAX];
+	char key[ROUTER_KEY_MAX];
+	size_t n;
+	struct djob *j;
+
+	domain = domain ? domain + 1 : "";
+	n = router_connectors(a->ctx.conf, domain, conns, CONNECTORS_MAX);
+	if (n == 0) {
+		delivery_settle(a, i, RCPT_FAILED, "550 5.1.2 No route to the "
+		    "recipient's domain", NULL);
+		return;
+	}
+	if (n > CONNECTORS_MAX)
+		n = CONNECTORS_MAX;
+	/* Smart hosts take every domain in one transaction; MX routes go
+	 * per domain. */
+	if (conns[0]->route == ROUTE_SMARTHOST)
+		snprintf(key, sizeof(key), "connector %s", conns[0]->name);
+	else
+		snprintf(key, sizeof(key), "connector %s domain %s",
+		    conns[0]->name, domain);
+	j = job_for(a, JOB_CONNECTOR, key, domain);
+	if (j->nconns == 0) {
+		memcpy(j->conns, conns, n * sizeof(conns[0]));
+		j->nconns = n;
+	}
+	j->idx[j->n++] = i;
+}
+
+struct route_req {
+	struct attempt	*a;
+	size_t		 i;
+};
+
+static void
+route_dir_done(void *arg, struct dir_result *res)
+{
+	struct route_req *rq = arg;
+	struct attempt *a = rq->a;
+	size_t i = rq->i;
+	const char *addr = a->env->rcpts[i].addr;
+	const char *host = NULL;
+
+	free(rq);
+	switch (res->status) {
+	case DIR_FOUND:
+		for (size_t k = 0; k < res->ntargets; k++)
+			if (strcmp(res->targets[k].addr, addr) == 0)
+				host = res->targets[k].host;
+		if (host == NULL && res->ntargets == 1)
+			host = res->targets[0].host;
+		if (host == NULL)
+			delivery_settle(a, i, RCPT_PENDING, "451 4.3.0 The "
+			    "directory entry changed into a list; retrying",
+			    NULL);
+		else
+			route_mailbox(a, i, host);
+		break;
+	case DIR_NOTFOUND:
+		delivery_settle(a, i, RCPT_FAILED, "550 5.1.1 Recipient no "
+		    "longer in the directory", NULL);
+		break;
+	case DIR_TOO_MANY:
+		delivery_settle(a, i, RCPT_FAILED, "550 5.4.6 List expansion "
+		    "limit exceeded", NULL);
+		break;
+	default:
+		delivery_settle(a, i, RCPT_PENDING, "451 4.3.0 Directory "
+		    "temporarily unavailable", NULL);
+		break;
+	}
+	dir_result_free(res);
+	delivery_routing_release(a);
+}
+
+void
+delivery_route(struct attempt *a, size_t i)
+{
+	const char *addr = a->env->rcpts[i].addr;
+	const char *at = strrchr(addr, '@');
+	struct route_req *rq;
+
+	if (at == NULL || !conf_is_local_domain(a->ctx.conf, at + 1)) {
+		route_remote(a, i);
+		return;
+	}
+	rq = xcalloc(1, sizeof(*rq));
+	rq->a = a;
+	rq->i = i;
+	a->routing++;
+	directory_resolve(a->ctx.dir, addr, route_dir_done, rq);
+}
