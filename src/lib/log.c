@@ -14,11 +14,14 @@
 static int log_syslog;
 static int log_verbose;
 static const char *log_ident = "postern";
+static pid_t log_pid;		/* getpid() once: a system call per line
+				   showed in profiles (docs/performance.md) */
 
 void
 log_init(const char *ident, int to_syslog, int debug)
 {
 	log_ident = ident;
+	log_pid = getpid();
 	log_syslog = to_syslog;
 	log_verbose = debug;
 	if (to_syslog)
@@ -63,7 +66,7 @@ log_emit(int prio, const char *fmt, va_list ap, int with_errno)
 		    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d]: %s\n",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_ident,
-		    (int)getpid(), line);
+		    (int)(log_pid ? log_pid : getpid()), line);
 		if (len > (int)sizeof(out) - 1)
 			len = sizeof(out) - 1;
 		/* One write per line so that threads never interleave. */
