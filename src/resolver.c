@@ -10,7 +10,10 @@
  * resolver_host().  c-ares cannot cancel one question, so a cancelled
  * query stays allocated, silent, until c-ares has answered all of its.
  *
- * Answers are parsed by c-ares only.  Every question gets one debug line
+ * Answers are parsed by resolver_answer.c, pure functions over the raw
+ * answer (c-ares' wire parsers, then checks of their own on names,
+ * counts and addresses) that the unit tests and the fuzz harness call
+ * directly with the same bytes.  Every question gets one debug line
  * "resolver: profile=P qtype=T name=N outcome=O", so that logs (and tests)
  * show which profile asked what.
  */
@@ -94,87 +97,14 @@ resolver_sort_hosts(struct resolver_host *h, size_t n, uint32_t (*rnd)(void))
 
 /* ---- queries ---- */
 
-static const char *
-qtype_name(int qtype)
-{
-	return qtype == ns_t_mx ? "MX" : qtype == ns_t_a ? "A" : "AAAA";
-}
-
-static const char *
-status_text(int status)
-{
-	switch (status) {
-	case ARES_ESERVFAIL:
-		return "SERVFAIL";
-	case ARES_EREFUSED:
-		return "REFUSED";
-	case ARES_ETIMEOUT:
-		return "timeout";
-	case ARES_ENOTFOUND:
-		return "NXDOMAIN";
-	case ARES_ENODATA:
-		return "NODATA";
-	case ARES_ECONNREFUSED:
-		/* c-ares 1.18 also says so when every server answered
-		 * SERVFAIL or REFUSED. */
-		return "servers refused, failed or unreachable";
-	}
-	return ares_strerror(status);
-}
-
-/* Lowercase, without the trailing dot of an absolute name. */
-static char *
-lowercase_name(const char *s)
-{
-	char *p, *out = xstrdup(s);
-	size_t len;
-
-	for (p = out; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	len = strlen(out);
-	if (len > 1 && out[len - 1] == '.')
-		out[len - 1] = '\0';
-	return out;
-}
-
+/* The one host of a resolver_host() query (MX hosts come from
+ * resolver_parse_mx()). */
 static void
-make_sa(struct sockaddr_storage *ss, int af, const void *addr, int port)
+one_host(struct resolver_result *res, const char *name)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (af == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		memcpy(&sin->sin_addr, addr, sizeof(sin->sin_addr));
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		memcpy(&sin6->sin6_addr, addr, sizeof(sin6->sin6_addr));
-	}
-}
-
-/* A host once, with its best preference. */
-static void
-add_host(struct resolver_result *res, const char *name, unsigned pref)
-{
-	struct resolver_host *h;
-	size_t i;
-
-	for (i = 0; i < res->nhosts; i++)
-		if (strcmp(res->hosts[i].name, name) == 0) {
-			if (pref < res->hosts[i].pref)
-				res->hosts[i].pref = pref;
-			return;
-		}
-	res->hosts = xreallocarray(res->hosts, res->nhosts + 1,
-	    sizeof(*res->hosts));
-	h = &res->hosts[res->nhosts++];
-	memset(h, 0, sizeof(*h));
-	h->name = xstrdup(name);
-	h->pref = pref;
+	res->hosts = xcalloc(1, sizeof(*res->hosts));
+	res->hosts[0].name = xstrdup(name);
+	res->nhosts = 1;
 }
 
 void
@@ -212,7 +142,7 @@ query_new(struct resolver *r, const char *name, int port, int is_mx,
 	q = xcalloc(1, sizeof(*q));
 	q->r = r;
 	q->is_mx = is_mx;
-	q->name = lowercase_name(name);
+	q->name = resolver_lowercase_name(name);
 	q->port = port;
 	q->cb = cb;
 	q->arg = arg;
@@ -244,8 +174,8 @@ query_complete(struct resolver_query *q)
 		for (i = 0; i < res->nhosts; i++) {
 			any_addr |= res->hosts[i].naddrs > 0;
 			any_temp |= res->hosts[i].tempfail;
-			if (q->lk[2 * i].outcome != LK_NXDOMAIN ||
-			    q->lk[2 * i + 1].outcome != LK_NXDOMAIN)
+			if (q->lk[2 * i].outcome != RESOLVER_LK_NXDOMAIN ||
+			    q->lk[2 * i + 1].outcome != RESOLVER_LK_NXDOMAIN)
 				all_nx = 0;
 		}
 		if (any_addr)
@@ -271,7 +201,7 @@ static void
 ask(struct resolver_query *q, struct lookup *lk, const char *name)
 {
 	lk->q = q;
-	lk->outcome = LK_PENDING;
+	lk->outcome = RESOLVER_LK_PENDING;
 	q->pending++;
 	q->r->nqueries++;
 	/* ares_query: DNS only, never the search list or the hosts file. */
@@ -297,63 +227,30 @@ ask_addresses(struct resolver_query *q)
 	query_release(q);
 }
 
+/* The profile's context for an answer to q. */
+static void
+answer_init(struct resolver_answer *a, const struct resolver_query *q)
+{
+	memset(a, 0, sizeof(*a));
+	a->name = q->name;
+	a->profile = q->r->name;
+	a->port = q->port;
+}
+
 static void
 mx_answer(struct resolver_query *q, int status, const unsigned char *abuf,
     int alen, char *outcome, size_t outlen)
 {
-	struct resolver_result *res = q->res;
-	struct ares_mx_reply *mx = NULL, *m;
-	char *name;
-	int n = 0, nnull = 0;
+	struct resolver_answer a;
 
-	if (status == ARES_SUCCESS &&
-	    (status = ares_parse_mx_reply(abuf, alen, &mx)) == ARES_SUCCESS) {
-		for (m = mx; m != NULL; m = m->next, n++) {
-			if (m->host[0] == '\0' || strcmp(m->host, ".") == 0) {
-				nnull++;
-				continue;
-			}
-			name = lowercase_name(m->host);
-			add_host(res, name, m->priority);
-			free(name);
-		}
-		ares_free_data(mx);
-	}
-	snprintf(outcome, outlen, "%s", status_text(status));
-	switch (status) {
-	case ARES_SUCCESS:
-	case ARES_ENODATA:
-		break;
-	case ARES_ENOTFOUND:
-	case ARES_EBADNAME:
-		set_error(q, RESOLVER_NXDOMAIN, "%s: no such domain (via %s)");
-		return;
-	default:
+	answer_init(&a, q);
+	resolver_parse_mx(&a, status, abuf, alen, q->res);
+	snprintf(outcome, outlen, "%s", a.outcome);
+	if (q->res->status == RESOLVER_TEMPFAIL)
 		q->r->nfailures++;
-		res->status = RESOLVER_TEMPFAIL;
-		snprintf(res->error, sizeof(res->error),
-		    "MX lookup for %s: %s (via %s)", q->name,
-		    status_text(status), q->r->name);
+	if (q->res->status != RESOLVER_OK)
 		return;
-	}
-	if (nnull > 0 && res->nhosts == 0) {
-		/* RFC 7505 "0 ."; beside real hosts it is only noise. */
-		snprintf(outcome, outlen, "null MX");
-		snprintf(res->error, sizeof(res->error),
-		    "%s does not accept mail (null MX, RFC 7505)", q->name);
-		res->status = RESOLVER_NULLMX;
-		return;
-	}
-	if (res->nhosts == 0) {
-		/* RFC 5321 5.1: no MX, the domain is its own exchanger. */
-		snprintf(outcome, outlen, "NODATA, implicit MX");
-		q->implicit = 1;
-		add_host(res, q->name, 0);
-	} else
-		snprintf(outcome, outlen, "%d record%s", n, n == 1 ? "" : "s");
-	resolver_sort_hosts(res->hosts, res->nhosts, NULL);
-	while (res->nhosts > RESOLVER_MX_MAX)
-		free(res->hosts[--res->nhosts].name);
+	q->implicit = a.implicit;
 	ask_addresses(q);
 }
 
@@ -362,54 +259,17 @@ addr_answer(struct lookup *lk, int status, const unsigned char *abuf,
     int alen, char *outcome, size_t outlen)
 {
 	struct resolver_query *q = lk->q;
-	struct resolver_host *h = &q->res->hosts[lk->host];
-	struct ares_addrttl a4[RESOLVER_ADDR_MAX];
-	struct ares_addr6ttl a6[RESOLVER_ADDR_MAX];
-	struct sockaddr_storage *ss;
-	int i, n = RESOLVER_ADDR_MAX, v4 = lk->qtype == ns_t_a;
+	struct resolver_answer a;
 
-	if (status == ARES_SUCCESS)
-		status = v4 ? ares_parse_a_reply(abuf, alen, NULL, a4, &n) :
-		    ares_parse_aaaa_reply(abuf, alen, NULL, a6, &n);
-	if (status == ARES_SUCCESS && n == 0)
-		status = ARES_ENODATA;
-	snprintf(outcome, outlen, "%s", status_text(status));
-	switch (status) {
-	case ARES_SUCCESS:
-		break;
-	case ARES_ENODATA:
-		lk->outcome = LK_NODATA;
+	answer_init(&a, q);
+	lk->outcome = resolver_parse_addrs(&a, lk->qtype, status, abuf, alen,
+	    &q->res->hosts[lk->host]);
+	snprintf(outcome, outlen, "%s", a.outcome);
+	if (lk->outcome != RESOLVER_LK_TEMP)
 		return;
-	case ARES_ENOTFOUND:
-	case ARES_EBADNAME:
-		lk->outcome = LK_NXDOMAIN;
-		return;
-	default:
-		lk->outcome = LK_TEMP;
-		h->tempfail = 1;
-		q->r->nfailures++;
-		if (q->temperr[0] == '\0')
-			snprintf(q->temperr, sizeof(q->temperr),
-			    "%s lookup for %s: %s (via %s)",
-			    qtype_name(lk->qtype), h->name,
-			    status_text(status), q->r->name);
-		return;
-	}
-	lk->outcome = LK_OK;
-	/* IPv4 first, whichever answer comes in first. */
-	h->addrs = xreallocarray(h->addrs, h->naddrs + (size_t)n,
-	    sizeof(*h->addrs));
-	ss = h->addrs + h->naddrs;
-	if (v4) {
-		memmove(h->addrs + n, h->addrs, h->naddrs * sizeof(*ss));
-		ss = h->addrs;
-	}
-	h->naddrs += (size_t)n;
-	for (i = 0; i < n; i++)
-		make_sa(&ss[i], v4 ? AF_INET : AF_INET6, v4 ?
-		    (const void *)&a4[i].ipaddr : (const void *)&a6[i].ip6addr,
-		    q->port);
-	snprintf(outcome, outlen, "%d address%s", n, n == 1 ? "" : "es");
+	q->r->nfailures++;
+	if (q->temperr[0] == '\0')
+		snprintf(q->temperr, sizeof(q->temperr), "%s", a.temperr);
 }
 
 static void
@@ -432,7 +292,7 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 	else
 		addr_answer(lk, status, abuf, alen, outcome, sizeof(outcome));
 	log_debug("resolver: profile=%s qtype=%s name=%s outcome=%s",
-	    q->r->name, qtype_name(lk->qtype), name, outcome);
+	    q->r->name, resolver_qtype_name(lk->qtype), name, outcome);
 	query_release(q);
 }
 
@@ -481,9 +341,9 @@ parse_literal(const char *name, int port, struct sockaddr_storage *ss)
 	memcpy(buf, name, len);
 	buf[len] = '\0';
 	if (inet_pton(AF_INET, buf, bin) == 1)
-		make_sa(ss, AF_INET, bin, port);
+		resolver_make_sa(ss, AF_INET, bin, port);
 	else if (inet_pton(AF_INET6, buf, bin) == 1)
-		make_sa(ss, AF_INET6, bin, port);
+		resolver_make_sa(ss, AF_INET6, bin, port);
 	else
 		return -1;
 	return 0;
@@ -497,7 +357,7 @@ resolver_host(struct resolver *r, const char *name, int port, resolver_cb cb,
 	struct sockaddr_storage ss;
 
 	q = query_new(r, name, port, 0, cb, arg);
-	add_host(q->res, q->name, 0);
+	one_host(q->res, q->name);
 	if (parse_literal(name, port, &ss) == 0) {
 		/* No DNS, but still answered from the loop. */
 		q->res->hosts[0].addrs = xmalloc(sizeof(ss));

@@ -12,18 +12,15 @@
 #include <event2/event.h>
 
 #include "resolver.h"
+#include "resolver_answer.h"
 
 /*
  * A dead server must become TEMPFAIL within seconds (c-ares doubles the
- * timeout on the second round: 2 s + 4 s per server), and a broken or
- * hostile zone must not fan one delivery out without bound: the best
- * RESOLVER_MX_MAX hosts are kept, RESOLVER_ADDR_MAX addresses of each
- * family per host.
+ * timeout on the second round: 2 s + 4 s per server).  The caps on MX
+ * hosts and addresses are in resolver_answer.h.
  */
 #define RESOLVER_TIMEOUT_MS	2000
 #define RESOLVER_TRIES		2
-#define RESOLVER_MX_MAX		16
-#define RESOLVER_ADDR_MAX	32
 
 struct rsock {
 	struct resolver	*r;
@@ -52,14 +49,12 @@ struct resolver_set {
 	size_t			 n;
 };
 
-enum lk_outcome { LK_PENDING, LK_OK, LK_NODATA, LK_NXDOMAIN, LK_TEMP };
-
 /* One question of a query; addresses go straight to the host. */
 struct lookup {
 	struct resolver_query	*q;
 	size_t			 host;		/* index in q->res->hosts */
 	int			 qtype;
-	enum lk_outcome		 outcome;
+	enum resolver_lk	 outcome;
 };
 
 struct resolver_query {
