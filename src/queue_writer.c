@@ -3,15 +3,16 @@
  * (STYLE 10 and 11; docs/spool.md).
  *
  * queue_commit() runs on the loop thread: it appends a request to the
- * pending list and wakes the writer.  The writer takes every pending
- * request as one batch: it writes and fsyncs each file in incoming/,
- * renames each into queue/, and fsyncs queue/ once for the whole batch.
- * Requests that arrive meanwhile wait for the next batch, so the batch
- * grows with the load and an idle gateway adds no delay (no timer).  The
- * finished batch goes onto the done list and an event wakes the loop, which
- * runs the callbacks there.  Only the two lists and the stats are shared;
- * they are under one mutex, never held across a system call that touches
- * the disk.
+ * pending list and wakes a writer.  A writer takes every pending request
+ * as one batch: it writes each file in incoming/ (starting its writeback
+ * at once), fsyncs each, renames each into queue/, and fsyncs queue/ once
+ * for the whole batch.  Requests that arrive meanwhile go to the next
+ * batch, which the other writer takes while the first waits for the
+ * disk; so the batches grow with the load and an idle gateway adds no
+ * delay (no timer).  A finished batch goes onto the done list and an event
+ * wakes the loop, which runs the callbacks there.  Only the two lists and
+ * the stats are shared; they are under one mutex, never held across a
+ * system call that touches the disk.
  */
 #include "queue.h"
 
@@ -42,7 +43,20 @@ struct queue_req {
 	void			*arg;
 	int			 error;	/* errno, 0 = durable */
 	int			 in_queue;	/* renamed into queue/ */
+	int			 fd;	/* incoming/ID between the phases */
+	char			*hdr;	/* its encoded envelope */
 };
+
+/* Files of a batch written before the first of them is fsynced: their
+ * writeback then runs together (a batch larger than this goes in parts,
+ * which also bounds the descriptors held). */
+#define WRITER_SYNC_GROUP	64
+/* Writer threads: each takes what is pending as its batch, so while one
+ * waits for its fsyncs the next batch is already being written, and the
+ * block layer merges their cache flushes (docs/performance.md). */
+#ifndef WRITER_THREADS
+#define WRITER_THREADS		2
+#endif
 
 struct req_list {
 	struct queue_req	*head;
@@ -55,7 +69,8 @@ struct queue_writer {
 	char			*spool;
 	int			 incoming_fd;
 	int			 queue_fd;
-	pthread_t		 thread;
+	pthread_t		 threads[WRITER_THREADS];
+	int			 nthreads;
 
 	/* Shared with the writer thread, under mu. */
 	pthread_mutex_t		 mu;
@@ -126,58 +141,90 @@ write_iov(int fd, struct iovec *iov, int iovcnt)
 	return 0;
 }
 
-/* Write, fsync and close incoming/ID.  0 or an errno, with no file left. */
+/* Drop incoming/ID after a failure; e is the errno to report. */
 static int
-write_one(struct queue_writer *w, struct queue_req *r)
+write_fail(struct queue_writer *w, struct queue_req *r, int e)
+{
+	if (r->fd != -1)
+		close(r->fd);
+	r->fd = -1;
+	free(r->hdr);
+	r->hdr = NULL;
+	unlinkat(w->incoming_fd, r->env->id, 0);
+	return e;
+}
+
+/*
+ * Create and write incoming/ID, and start its writeback without waiting
+ * (sync_file_range): the files of a batch then go to the disk together,
+ * and each fsync in write_finish() mostly waits for I/O already under way
+ * (about half the time of writing and fsyncing one after the other on
+ * the benchmark machine: docs/performance.md).  0 or an errno, with no
+ * file left.
+ */
+static int
+write_start(struct queue_writer *w, struct queue_req *r)
 {
 	struct iovec iov[3];
-	char *hdr;
 	size_t hdrlen;
-	int fd, e;
 
-	if ((hdr = queue_envelope_encode(r->env, &hdrlen)) == NULL)
+	r->fd = -1;
+	if ((r->hdr = queue_envelope_encode(r->env, &hdrlen)) == NULL)
 		return errno;
-	fd = openat(w->incoming_fd, r->env->id,
+	r->fd = openat(w->incoming_fd, r->env->id,
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1) {
+	if (r->fd == -1) {
 		/* EEXIST: the file is someone else's; never unlink it. */
-		e = errno;
-		free(hdr);
-		return e;
+		free(r->hdr);
+		r->hdr = NULL;
+		return errno;
 	}
-	iov[0].iov_base = hdr;
+	iov[0].iov_base = r->hdr;
 	iov[0].iov_len = hdrlen;
 	iov[1].iov_base = r->body;
 	iov[1].iov_len = r->bodylen;
 	iov[2].iov_base = (void *)"END\n";
 	iov[2].iov_len = 4;
+	if (write_iov(r->fd, iov, 3) == -1)
+		return write_fail(w, r, errno);
+	/* Only a hint: fsync below is what makes the file durable. */
+	(void)sync_file_range(r->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return 0;
+}
+
+/* fsync and close what write_start() wrote.  0 or an errno, with no file
+ * left. */
+static int
+write_finish(struct queue_writer *w, struct queue_req *r)
+{
+	int fd = r->fd;
+
 	/* fsync, not fdatasync: the file is new, so its size and its
 	 * directory entry's inode must reach the disk too. */
-	if (write_iov(fd, iov, 3) == -1 || fsync(fd) == -1) {
-		e = errno;
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) == -1) {
-		e = errno;
-		goto fail;
-	}
-	free(hdr);
+	if (fsync(fd) == -1)
+		return write_fail(w, r, errno);
+	r->fd = -1;
+	free(r->hdr);
+	r->hdr = NULL;
+	if (close(fd) == -1)
+		return write_fail(w, r, errno);
 	return 0;
-fail:
-	free(hdr);
-	unlinkat(w->incoming_fd, r->env->id, 0);
-	return e;
 }
 
 static void
 writer_batch(struct queue_writer *w, struct queue_req *batch)
 {
-	struct queue_req *r;
-	int renamed = 0, e;
+	struct queue_req *r, *group;
+	int renamed = 0, e, n;
 
-	for (r = batch; r != NULL; r = r->next)
-		r->error = write_one(w, r);
+	for (group = batch; group != NULL; group = r) {
+		for (r = group, n = 0; r != NULL && n < WRITER_SYNC_GROUP;
+		    r = r->next, n++)
+			r->error = write_start(w, r);
+		for (struct queue_req *q = group; q != r; q = q->next)
+			if (q->error == 0)
+				q->error = write_finish(w, q);
+	}
 	for (r = batch; r != NULL; r = r->next) {
 		if (r->error != 0)
 			continue;
@@ -324,12 +371,16 @@ queue_writer_new(struct event_base *base, const char *spool)
 	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	/* Signals are for the loop thread: the writer blocks them all. */
+	/* Signals are for the loop thread: the writers block them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&w->thread, NULL, writer_main, w);
+	for (e = 0; e == 0 && w->nthreads < WRITER_THREADS; w->nthreads++)
+		e = pthread_create(&w->threads[w->nthreads], NULL, writer_main,
+		    w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != 0) {
+	if (e != 0)
+		w->nthreads--;		/* the last one was not made */
+	if (w->nthreads == 0) {
 		log_warnx("queue: pthread_create: %s", strerror(e));
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
@@ -377,10 +428,11 @@ queue_writer_free(struct queue_writer *w)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
-	pthread_cond_signal(&w->cv);
+	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	/* The thread leaves only once pending is empty. */
-	pthread_join(w->thread, NULL);
+	/* A thread leaves only once pending is empty. */
+	for (int i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
 	run_done(w);
 	/* A callback may have committed again: the thread is gone, so do
 	 * that work here, on the loop thread, until nothing is left. */
