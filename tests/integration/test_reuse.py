@@ -29,6 +29,7 @@ class Peer:
         self.rset_reply = rset_reply
         self.sessions = []          # one list of command lines per connection
         self.messages = []          # (sender, [rcpts], body)
+        self.times = {}             # "QUIT" / "DATA" -> when first seen
         self.lock = threading.Lock()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -95,6 +96,7 @@ class Peer:
                         body += chunk
                     with self.lock:
                         self.messages.append((sender, rcpts, body))
+                        self.times.setdefault("DATA", time.time())
                     say("250 2.0.0 Ok: queued")
                     sender, rcpts = None, []
                     if self.close_after_dot:
@@ -105,6 +107,8 @@ class Peer:
                     if self.rset_reply.startswith("421"):
                         return
                 elif verb == "QUIT":
+                    with self.lock:
+                        self.times.setdefault("QUIT", time.time())
                     say("221 2.0.0 Bye")
                     return
                 else:
@@ -124,10 +128,12 @@ def directory(port, n=10):
     return "".join(f"user{i}@winery-co.co [{MBX}]:{port}\n" for i in range(n))
 
 
-def start(make_gateway, peer, n=10, per_destination=20):
-    return make_gateway(directory=directory(peer.port, n),
+def start(make_gateway, peer, n=10, per_destination=20, concurrency=200,
+          directory_text=None):
+    return make_gateway(directory=directory_text or directory(peer.port, n),
                         extra_top="queue {\n    retry 1s\n    per-destination "
-                        f"{per_destination}\n}}\n")
+                        f"{per_destination}\n    concurrency {concurrency}\n"
+                        "}\n")
 
 
 def send(gw, rcpts, count=1):
@@ -217,3 +223,24 @@ def test_idle_connection_ends_with_quit(make_gateway):
         assert len(peer.sessions) == 1
     finally:
         peer.stop()
+
+
+def test_idle_connections_count_towards_concurrency(make_gateway):
+    # concurrency 1: the connection kept after delivering to A is an
+    # outbound connection too, so a delivery to B closes it first
+    a, b = Peer(), Peer()
+    try:
+        text = (f"usera@winery-co.co [{MBX}]:{a.port}\n"
+                f"userb@winery-co.co [{MBX}]:{b.port}\n")
+        gw = start(make_gateway, a, per_destination=1, concurrency=1,
+                   directory_text=text)
+        send(gw, ["usera@winery-co.co"])
+        assert wait_for(lambda: len(a.messages) == 1)
+        send(gw, ["userb@winery-co.co"])
+        assert wait_for(lambda: len(b.messages) == 1)
+        # A's QUIT came before B got its message: evicted, not timed out
+        assert "QUIT" in a.times, a.sessions
+        assert a.times["QUIT"] <= b.times["DATA"]
+    finally:
+        a.stop()
+        b.stop()
