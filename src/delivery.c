@@ -6,9 +6,12 @@
  * key, run the jobs (each waits for a connection slot), and report when
  * the last job ends.  `pending` counts outstanding routes and jobs plus
  * one guard held while the attempt is being set up, so completion is
- * detected exactly once.
+ * detected exactly once.  Routing is in delivery_route.c; a job's SMTP
+ * transactions take kept connections from the pool (smtp_pool.c) and
+ * give them back.
  */
 #include "delivery.h"
+#include "delivery_priv.h"
 #include "conf.h"
 #include "directory.h"
 #include "log.h"
@@ -29,8 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "delivery_priv.h"
 
 static void	attempt_release(struct attempt *);
 static void	job_try_address(struct djob *);
