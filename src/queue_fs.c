@@ -147,14 +147,48 @@ sync_dir(const char *path)
 	return rc;
 }
 
+/* Remove every file of SPOOL/sub: how many, or -1 with err set. */
+static int
+purge_dir(const char *spool, const char *sub, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+	int purged = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", spool, sub);
+	if ((dir = opendir(path)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		/* A leftover we cannot remove is harmless: nothing reads
+		 * these directories, and new ids never collide with old
+		 * ones. */
+		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+			purged++;
+		else if (errno != ENOENT)
+			log_warn("queue: cannot remove %s/%s", path,
+			    de->d_name);
+	}
+	if (errno != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		closedir(dir);
+		return -1;
+	}
+	closedir(dir);
+	return purged;
+}
+
 int
 queue_init(const char *spool, char *err, size_t errlen)
 {
 	static const char *const subdirs[] = { "incoming", "queue", "corrupt",
-	    "state" };
+	    "state", "free" };
 	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *dir;
 	size_t i;
 	int rc, created = 0, purged = 0;
 
@@ -179,33 +213,14 @@ queue_init(const char *spool, char *err, size_t errlen)
 	}
 
 	/* What is in incoming/ was never renamed into queue/, so never
-	 * acknowledged: it goes. */
-	snprintf(path, sizeof(path), "%s/incoming", spool);
-	if ((dir = opendir(path)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	 * acknowledged: it goes.  free/ holds files of messages that are
+	 * done (queue_recycle.h): they go too. */
+	if ((purged = purge_dir(spool, "incoming", err, errlen)) == -1 ||
+	    purge_dir(spool, "free", err, errlen) == -1)
 		return -1;
-	}
-	while ((errno = 0, de = readdir(dir)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		/* A leftover we cannot remove is harmless: nothing reads
-		 * incoming/, and new ids never collide with old ones. */
-		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
-			purged++;
-		else if (errno != ENOENT)
-			log_warn("queue: cannot remove %s/%s", path,
-			    de->d_name);
-	}
-	if (errno != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		closedir(dir);
-		return -1;
-	}
-	closedir(dir);
 	if (purged)
-		log_info("queue: removed %d uncommitted file%s from %s",
-		    purged, purged == 1 ? "" : "s", path);
+		log_info("queue: removed %d uncommitted file%s from %s/incoming",
+		    purged, purged == 1 ? "" : "s", spool);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "log.h"
 #include "queue.h"
+#include "queue_recycle.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -254,7 +255,9 @@ queue_remove(const char *spool, const char *id)
 	snprintf(spath, sizeof(spath), "%s/state/%s", spool, id);
 	have_state = access(spath, F_OK) == 0;
 	snprintf(path, sizeof(path), "%s/queue/%s", spool, id);
-	if (unlink(path) == -1 && errno != ENOENT)
+	/* kept for the next message if there is room (queue_recycle.h) */
+	if (queue_recycle_put(spool, id) == -1 && unlink(path) == -1 &&
+	    errno != ENOENT)
 		return errno;
 	if (!have_state)
 		return 0;

@@ -32,6 +32,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "queue_recycle.h"
 #include "xmalloc.h"
 
 struct queue_req {
@@ -171,8 +172,14 @@ write_start(struct queue_writer *w, struct queue_req *r)
 	r->fd = -1;
 	if ((r->hdr = queue_envelope_encode(r->env, &hdrlen)) == NULL)
 		return errno;
-	r->fd = openat(w->incoming_fd, r->env->id,
-	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* A delivered message's file if one is kept, so that no inode is
+	 * allocated (queue_recycle.h); it is ours alone once renamed. */
+	if (queue_recycle_take(w->incoming_fd, r->env->id) == 0)
+		r->fd = openat(w->incoming_fd, r->env->id,
+		    O_WRONLY | O_TRUNC | O_CLOEXEC);
+	else
+		r->fd = openat(w->incoming_fd, r->env->id,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (r->fd == -1) {
 		/* EEXIST: the file is someone else's; never unlink it. */
 		free(r->hdr);
@@ -386,6 +393,8 @@ queue_writer_new(struct event_base *base, const char *spool)
 		pthread_mutex_destroy(&w->mu);
 		goto fail;
 	}
+	if (queue_recycle_start(spool) == -1)
+		log_warn("queue: %s/free: queue files are not reused", spool);
 	return w;
 fail:
 	if (w->done_ev != NULL)
@@ -443,6 +452,7 @@ queue_writer_free(struct queue_writer *w)
 		list_append_chain(&w->done, batch);
 		run_done(w);
 	}
+	queue_recycle_stop();
 	event_free(w->done_ev);
 	close(w->incoming_fd);
 	close(w->queue_fd);
