@@ -78,3 +78,45 @@ def test_truncated_queue_file_is_quarantined_at_start(make_gateway):
     assert os.listdir(os.path.join(gw.spool, "corrupt")) == [name]
     assert os.listdir(os.path.join(gw.spool, "incoming")) == []
     assert "0 message(s) in the queue" in gw.log()
+
+
+def test_delivered_files_are_reused_and_purged_at_start(make_gateway):
+    # docs/spool.md "Reusing files": a delivered message's file goes to
+    # free/ and the next message is written into that inode, truncated
+    from netfix import Sink, wait_for
+    from conftest import free_port
+    port = free_port("127.0.0.33")
+    sink = Sink("127.0.0.33", port,
+                rcpt_reply={"kimy@winery-co.co": "451 4.2.0 later"}).start()
+    try:
+        gw = make_gateway(
+            directory="ericm@winery-co.co [127.0.0.33]:%d\n"
+                      "kimy@winery-co.co [127.0.0.33]:%d\n" % (port, port),
+            extra_top="queue {\n    retry 1h\n}\n")
+        c = gw.smtp("internet")
+        c.sendmail("a@example.org", ["ericm@winery-co.co"],
+                   "Subject: first\r\n\r\n" + "long old text\r\n" * 200)
+        assert wait_for(lambda: sink.rcpts() == ["ericm@winery-co.co"])
+        free = os.path.join(gw.spool, "free")
+        assert wait_for(lambda: len(os.listdir(free)) == 1)
+        [old] = os.listdir(free)
+        ino = os.stat(os.path.join(free, old)).st_ino
+        # the next message stays queued (451): it took that file
+        c.sendmail("b@example.org", ["kimy@winery-co.co"],
+                   "Subject: second\r\n\r\nshort\r\n")
+        c.quit()
+        assert os.listdir(free) == []
+        [msg] = gw.messages()
+        assert os.stat(os.path.join(gw.spool, "queue", msg["id"])).st_ino \
+            == ino
+        assert msg["sender"] == "b@example.org"
+        assert b"long old text" not in open(
+            os.path.join(gw.spool, "queue", msg["id"]), "rb").read()
+        # a restart empties free/ and keeps the queued message
+        gw.stop()
+        open(os.path.join(free, "leftover"), "w").write("old")
+        gw.start()
+        assert os.listdir(free) == []
+        assert [m["id"] for m in gw.messages()] == [msg["id"]]
+    finally:
+        sink.stop()
