@@ -81,10 +81,14 @@ struct queue_envelope *queue_envelope_decode(const char *buf, size_t len,
 	    size_t *envlen, char *err, size_t errlen);
 
 /*
- * Create the spool layout if needed and purge incoming/.  0 or -1 with a
- * message in err.
+ * Create the spool layout if needed and purge incoming/ and free/.  0 or
+ * -1 with a message in err.
  */
 int	queue_init(const char *spool, char *err, size_t errlen);
+
+/* Open SPOOL/sub as a directory (O_RDONLY, close-on-exec): a descriptor,
+ * or -1 with errno (ENAMETOOLONG for a path that does not fit). */
+int	queue_open_dir(const char *spool, const char *sub);
 
 /* The %XX value encoding of queue files (also used by queue_state). */
 struct buf;

@@ -147,6 +147,19 @@ sync_dir(const char *path)
 	return rc;
 }
 
+int
+queue_open_dir(const char *spool, const char *sub)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool, sub) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 /* Remove every file of SPOOL/sub: how many, or -1 with err set. */
 static int
 purge_dir(const char *spool, const char *sub, char *err, size_t errlen)

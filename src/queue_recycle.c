@@ -29,19 +29,6 @@ static struct {
 	char		 ids[QUEUE_RECYCLE_MAX][QUEUE_ID_LEN + 1];
 } rc = { .mu = PTHREAD_MUTEX_INITIALIZER, .free_fd = -1, .queue_fd = -1 };
 
-static int
-open_sub(const char *spool, const char *sub)
-{
-	char path[PATH_MAX];
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool, sub) >=
-	    sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
 int
 queue_recycle_start(const char *spool)
 {
@@ -51,9 +38,9 @@ queue_recycle_start(const char *spool)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((ffd = open_sub(spool, "free")) == -1)
+	if ((ffd = queue_open_dir(spool, "free")) == -1)
 		return -1;
-	if ((qfd = open_sub(spool, "queue")) == -1) {
+	if ((qfd = queue_open_dir(spool, "queue")) == -1) {
 		close(ffd);
 		return -1;
 	}

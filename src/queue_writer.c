@@ -339,19 +339,6 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	run_done(arg);
 }
 
-static int
-open_dir(const char *spool, const char *sub)
-{
-	char path[PATH_MAX];
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool, sub) >=
-	    sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
 struct queue_writer *
 queue_writer_new(struct event_base *base, const char *spool)
 {
@@ -365,8 +352,8 @@ queue_writer_new(struct event_base *base, const char *spool)
 	w->incoming_fd = w->queue_fd = -1;
 	list_init(&w->pending);
 	list_init(&w->done);
-	if ((w->incoming_fd = open_dir(spool, "incoming")) == -1 ||
-	    (w->queue_fd = open_dir(spool, "queue")) == -1) {
+	if ((w->incoming_fd = queue_open_dir(spool, "incoming")) == -1 ||
+	    (w->queue_fd = queue_open_dir(spool, "queue")) == -1) {
 		e = errno;
 		log_warn("queue: %s", spool);
 		goto fail;
