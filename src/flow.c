@@ -362,12 +362,7 @@ flow_rows_free(struct flow_row *rows, size_t n)
 		free(rows[i].vserver);
 		free(rows[i].client);
 		free(rows[i].sender);
-		free(rows[i].r.recipient);
-		free(rows[i].r.reply);
-		free(rows[i].r.connector);
-		free(rows[i].r.next_hop);
-		free(rows[i].r.dns);
-		free(rows[i].r.note);
+		trace_result_clear(&rows[i].r);
 	}
 	free(rows);
 }

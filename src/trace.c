@@ -481,13 +481,18 @@ trace_results_free(struct trace_result *res, size_t n)
 {
 	if (res == NULL)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		free(res[i].recipient);
-		free(res[i].reply);
-		free(res[i].connector);
-		free(res[i].next_hop);
-		free(res[i].dns);
-		free(res[i].note);
-	}
+	for (size_t i = 0; i < n; i++)
+		trace_result_clear(&res[i]);
 	free(res);
+}
+
+void
+trace_result_clear(struct trace_result *r)
+{
+	free(r->recipient);
+	free(r->reply);
+	free(r->connector);
+	free(r->next_hop);
+	free(r->dns);
+	free(r->note);
 }

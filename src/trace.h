@@ -72,5 +72,7 @@ struct trace *trace_start(const struct trace_request *rq, trace_cb cb,
 	    void *arg);
 void	trace_cancel(struct trace *t);
 void	trace_results_free(struct trace_result *res, size_t n);
+/* Free the strings of one result (not the struct itself). */
+void	trace_result_clear(struct trace_result *r);
 
 #endif
