@@ -21,6 +21,8 @@
 #define SMTP_HELO_MAX		255	/* a domain or address literal */
 #define SMTP_REPLY_MAX		512	/* one reply line we emit */
 #define SMTP_PIPELINE_MAX	(64 * 1024) /* unread pipelined input kept */
+#define SMTP_MSG_BUF_MAX	(32 * 1024) /* message bytes a session holds;
+					       past it they go to the spool */
 #define SMTP_OUTPUT_MAX		(256 * 1024) /* unsent replies before we stop
 					       reading from that client */
 

@@ -5,8 +5,11 @@
  * queue_writer.c; delivery progress is queue_state.c.  The layout and the
  * commit protocol are described in docs/spool.md.
  *
- * A queue file is a versioned text envelope of "key value" records, a blank
- * line, the message bytes and a mandatory "END\n" trailer.  Values are
+ * A queue file is the message bytes, then a versioned text envelope of
+ * "key value" records ending in a blank line, then a fixed-size trailer
+ * "END <offset of the envelope in 16 hex digits>\n".  The message comes
+ * first because it is written as it arrives, before the envelope is final
+ * (docs/spool.md).  Values are
  * %XX-encoded so that they never hold a blank or a line end.  The reader is
  * strict and bounded (it reads at most QUEUE_ENVELOPE_MAX bytes of
  * envelope and never past what it read): anything that is not exactly a
@@ -35,7 +38,7 @@
 #include "smtp_parse.h"
 #include "xmalloc.h"
 
-#define QUEUE_MAGIC	"postern-queue 1"
+#define QUEUE_MAGIC	"postern-queue 2"
 #define NOTIFY_MASK	(SMTP_NOTIFY_NEVER | SMTP_NOTIFY_SUCCESS | \
 			    SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY)
 
@@ -270,6 +273,37 @@ queue_envelope_encode(const struct queue_envelope *env, size_t *len)
 		return NULL;
 	}
 	return buf_release(&b, len);
+}
+
+/* ---- the trailer ---- */
+
+void
+queue_trailer_encode(char out[QUEUE_TRAILER_LEN + 1], uint64_t env_offset)
+{
+	snprintf(out, QUEUE_TRAILER_LEN + 1, "END %016llx\n",
+	    (unsigned long long)env_offset);
+}
+
+int
+queue_trailer_decode(const char *p, size_t len, uint64_t *env_offset)
+{
+	uint64_t v = 0;
+	int d;
+
+	if (len != QUEUE_TRAILER_LEN || memcmp(p, "END ", 4) != 0 ||
+	    p[QUEUE_TRAILER_LEN - 1] != '\n')
+		return -1;
+	for (size_t i = 4; i < QUEUE_TRAILER_LEN - 1; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if (p[i] >= 'a' && p[i] <= 'f')
+			d = p[i] - 'a' + 10;
+		else
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	*env_offset = v;
+	return 0;
 }
 
 /* ---- decoding ---- */

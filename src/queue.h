@@ -28,7 +28,9 @@
 struct event_base;
 
 #define QUEUE_ID_LEN	20	/* see queue_id_new() */
-#define QUEUE_TRAILER	"END\n"	/* last bytes of every complete queue file */
+/* Last bytes of every complete queue file: "END " + 16 lowercase hex digits
+ * of the envelope's offset (= the message size) + "\n". */
+#define QUEUE_TRAILER_LEN	21
 
 struct queue_rcpt {
 	char		*addr;		/* "local@domain" as accepted */
@@ -77,6 +79,11 @@ void	queue_envelope_add_rcpt(struct queue_envelope *env, const char *addr,
  * and END trailer are checked by queue_read_envelope, not here.
  */
 char	*queue_envelope_encode(const struct queue_envelope *env, size_t *len);
+/* The trailer that ends a file whose envelope starts at env_offset, and
+ * its parser (0, or -1 when p[0..len) is not exactly a trailer). */
+void	queue_trailer_encode(char out[QUEUE_TRAILER_LEN + 1],
+	    uint64_t env_offset);
+int	queue_trailer_decode(const char *p, size_t len, uint64_t *env_offset);
 struct queue_envelope *queue_envelope_decode(const char *buf, size_t len,
 	    size_t *envlen, char *err, size_t errlen);
 
@@ -125,19 +132,42 @@ typedef void (*queue_commit_cb)(void *arg, int error,
 
 /*
  * Take ownership of env and of body (malloc'ed, bodylen bytes, as the
- * message should be stored: with the Received: header already prepended)
+ * message should be stored: with the Received: header already prepended;
+ * may be NULL when bodylen is 0)
  * and commit them.  env->id must be set (queue_id_new).  The callback always
  * runs exactly once, later, on the loop thread.
  */
 void	queue_commit(struct queue_writer *w, struct queue_envelope *env,
 	    char *body, size_t bodylen, queue_commit_cb cb, void *arg);
 
+/*
+ * A message too large to hold in memory is written as it arrives, on the
+ * loop thread, into incoming/ID (to the page cache: the fsync is the
+ * writer's, at commit).  queue_msg_open: a handle, or NULL with errno.
+ * queue_msg_write: 0, or -1 with errno (ENOSPC...).  queue_msg_abort
+ * removes the file and frees the handle (a message that will not be
+ * committed).  queue_msg_commit takes the handle, env and tail (the last
+ * bytes of the message, malloc'ed, which may be NULL with taillen 0):
+ * env->size becomes what was written plus taillen, and the commit goes on
+ * as queue_commit's.  queue_commit(w, env, body, len, ...) is the same
+ * with no handle.
+ */
+struct queue_msg;
+struct queue_msg *queue_msg_open(struct queue_writer *w, const char *id);
+int	queue_msg_write(struct queue_msg *m, const void *p, size_t n);
+uint64_t queue_msg_size(const struct queue_msg *m);
+void	queue_msg_abort(struct queue_msg *m);
+void	queue_msg_commit(struct queue_writer *w, struct queue_msg *m,
+	    struct queue_envelope *env, char *tail, size_t taillen,
+	    queue_commit_cb cb, void *arg);
+
 /* ---- reading the spool ---- */
 
 /*
  * Read the envelope of a committed file.  Returns a new envelope (caller
  * frees) and, if body_offset is not NULL, where the body starts in the
- * file; NULL with err set when the file is not a complete, valid queue file.
+ * file (the body is env->size bytes from there; nothing else about the
+ * layout is promised); NULL with err set when the file is not a complete, valid queue file.
  */
 struct queue_envelope *queue_read_envelope(const char *path,
 	    uint64_t *body_offset, char *err, size_t errlen);

@@ -25,16 +25,43 @@
 
 /* ---- reading files ---- */
 
+/* pread all of len bytes at off: 0, or -1 with errno (EIO: short). */
+static int
+pread_full(int fd, void *p, size_t len, uint64_t off)
+{
+	ssize_t r;
+
+	while (len > 0) {
+		r = pread(fd, p, len, (off_t)off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		p = (char *)p + r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+/*
+ * The file is message, envelope, trailer (queue.c).  The trailer says
+ * where the envelope starts; the envelope must fill exactly the space
+ * between it and the trailer, and its size record must equal that offset,
+ * so a file cut or damaged anywhere does not read as a message.
+ */
 struct queue_envelope *
 queue_read_envelope(const char *path, uint64_t *body_offset, char *err,
     size_t errlen)
 {
 	struct queue_envelope *env = NULL;
 	struct stat st;
-	char *buf = NULL, trailer[4];
-	size_t len = 0, cap = 0, scan;
-	uint64_t end;
-	ssize_t r;
+	char *buf = NULL, trailer[QUEUE_TRAILER_LEN];
+	uint64_t envoff, envend;
+	size_t envlen, used;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
@@ -49,64 +76,50 @@ queue_read_envelope(const char *path, uint64_t *body_offset, char *err,
 		snprintf(err, errlen, "not a regular file");
 		goto done;
 	}
-
-	/* Read only as far as the blank line (or the envelope limit). */
-	for (;;) {
-		if (len == cap) {
-			if (cap == QUEUE_ENVELOPE_MAX)
-				break;
-			cap = cap ? cap * 2 : 4096;
-			if (cap > QUEUE_ENVELOPE_MAX)
-				cap = QUEUE_ENVELOPE_MAX;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		scan = len ? len - 1 : 0;
-		if ((r = read(fd, buf + len, cap - len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "read: %s", strerror(errno));
-			goto done;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (memmem(buf + scan, len - scan, "\n\n", 2) != NULL)
-			break;
+	if ((uint64_t)st.st_size < QUEUE_TRAILER_LEN) {
+		snprintf(err, errlen, "truncated: %llu bytes, no trailer",
+		    (unsigned long long)st.st_size);
+		goto done;
 	}
-	if ((env = queue_envelope_decode(buf, len, &scan, err,
+	envend = (uint64_t)st.st_size - QUEUE_TRAILER_LEN;
+	if (pread_full(fd, trailer, sizeof(trailer), envend) == -1) {
+		snprintf(err, errlen, "cannot read the trailer: %s",
+		    strerror(errno));
+		goto done;
+	}
+	if (queue_trailer_decode(trailer, sizeof(trailer), &envoff) == -1) {
+		snprintf(err, errlen, "no END trailer in the last %d bytes "
+		    "(file truncated or damaged)", QUEUE_TRAILER_LEN);
+		goto done;
+	}
+	if (envoff > envend || envend - envoff > QUEUE_ENVELOPE_MAX) {
+		snprintf(err, errlen, "trailer names envelope offset %llu in "
+		    "a file of %llu bytes", (unsigned long long)envoff,
+		    (unsigned long long)st.st_size);
+		goto done;
+	}
+	envlen = (size_t)(envend - envoff);
+	buf = xmalloc(envlen ? envlen : 1);
+	if (pread_full(fd, buf, envlen, envoff) == -1) {
+		snprintf(err, errlen, "read: %s", strerror(errno));
+		goto done;
+	}
+	if ((env = queue_envelope_decode(buf, envlen, &used, err,
 	    errlen)) == NULL)
 		goto done;
-
-	/* The body is exactly `size` bytes, then the trailer, then nothing. */
-	end = (uint64_t)scan + env->size;
-	if ((uint64_t)st.st_size < end + sizeof(trailer)) {
-		snprintf(err, errlen, "truncated: %llu bytes, size record "
-		    "needs %llu", (unsigned long long)st.st_size,
-		    (unsigned long long)(end + sizeof(trailer)));
+	if (used != envlen) {
+		snprintf(err, errlen, "%zu bytes between the envelope and the "
+		    "trailer", envlen - used);
 		goto bad;
 	}
-	do
-		r = pread(fd, trailer, sizeof(trailer), (off_t)end);
-	while (r == -1 && errno == EINTR);
-	if (r != (ssize_t)sizeof(trailer)) {
-		snprintf(err, errlen, "cannot read the trailer: %s",
-		    r == -1 ? strerror(errno) : "short read");
-		goto bad;
-	}
-	if (memcmp(trailer, QUEUE_TRAILER, sizeof(trailer)) != 0) {
-		snprintf(err, errlen, "no END trailer at offset %llu "
-		    "(size record wrong or file damaged)",
-		    (unsigned long long)end);
-		goto bad;
-	}
-	if ((uint64_t)st.st_size != end + sizeof(trailer)) {
-		snprintf(err, errlen, "%llu extra bytes after the END trailer",
-		    (unsigned long long)((uint64_t)st.st_size - end -
-		    sizeof(trailer)));
+	if (env->size != envoff) {
+		snprintf(err, errlen, "size record %llu, but the message is "
+		    "%llu bytes", (unsigned long long)env->size,
+		    (unsigned long long)envoff);
 		goto bad;
 	}
 	if (body_offset != NULL)
-		*body_offset = scan;
+		*body_offset = 0;
 	goto done;
 bad:
 	queue_envelope_free(env);

@@ -35,10 +35,20 @@
 #include "queue_recycle.h"
 #include "xmalloc.h"
 
+/* A message being written into incoming/ID as it arrives (loop thread). */
+struct queue_msg {
+	struct queue_writer	*w;
+	char			 id[QUEUE_ID_LEN + 1];
+	int			 fd;
+	int			 reused;	/* a free/ file: cut it at commit */
+	uint64_t		 written;
+};
+
 struct queue_req {
 	struct queue_req	*next;
 	struct queue_envelope	*env;
-	char			*body;
+	struct queue_msg	*msg;	/* the part already on disk, or NULL */
+	char			*body;	/* the rest of the message */
 	size_t			 bodylen;
 	queue_commit_cb		 cb;
 	void			*arg;
@@ -155,44 +165,67 @@ write_fail(struct queue_writer *w, struct queue_req *r, int e)
 	return e;
 }
 
+/* incoming/ID for a new message: a delivered message's file if one is
+ * kept, so that no inode is allocated (queue_recycle.h), else a new one.
+ * The descriptor, or -1 with errno (EEXIST: someone else's file, which
+ * must never be unlinked). */
+static int
+open_incoming(struct queue_writer *w, const char *id, int *reused)
+{
+	*reused = queue_recycle_take(w->incoming_fd, id) == 0;
+	if (*reused)
+		return openat(w->incoming_fd, id, O_WRONLY | O_CLOEXEC);
+	return openat(w->incoming_fd, id,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
 /*
- * Create and write incoming/ID, and start its writeback without waiting
+ * Write what is not yet in incoming/ID (all of a message given whole, the
+ * last part of a streamed one), then its envelope and the trailer, cut a
+ * reused file to that length, and start the writeback without waiting
  * (sync_file_range): the files of a batch then go to the disk together,
  * and each fsync in write_finish() mostly waits for I/O already under way
- * (about half the time of writing and fsyncing one after the other on
- * the benchmark machine: docs/performance.md).  0 or an errno, with no
- * file left.
+ * (docs/performance.md).  0 or an errno, with no file left.
  */
 static int
 write_start(struct queue_writer *w, struct queue_req *r)
 {
+	char trailer[QUEUE_TRAILER_LEN + 1];
 	struct iovec iov[3];
 	size_t hdrlen;
+	int reused = 0, e;
 
 	r->fd = -1;
-	if ((r->hdr = queue_envelope_encode(r->env, &hdrlen)) == NULL)
-		return errno;
-	/* A delivered message's file if one is kept, so that no inode is
-	 * allocated (queue_recycle.h); it is ours alone once renamed. */
-	if (queue_recycle_take(w->incoming_fd, r->env->id) == 0)
-		r->fd = openat(w->incoming_fd, r->env->id,
-		    O_WRONLY | O_TRUNC | O_CLOEXEC);
-	else
-		r->fd = openat(w->incoming_fd, r->env->id,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (r->fd == -1) {
-		/* EEXIST: the file is someone else's; never unlink it. */
+	if (r->msg != NULL) {
+		r->fd = r->msg->fd;
+		reused = r->msg->reused;
+		r->msg->fd = -1;
+		free(r->msg);
+		r->msg = NULL;
+	}
+	if ((r->hdr = queue_envelope_encode(r->env, &hdrlen)) == NULL) {
+		e = errno;
+		/* Only a file that is ours is removed (never incoming/ID
+		 * when we did not open it). */
+		return r->fd != -1 ? write_fail(w, r, e) : e;
+	}
+	if (r->fd == -1 &&
+	    (r->fd = open_incoming(w, r->env->id, &reused)) == -1) {
 		free(r->hdr);
 		r->hdr = NULL;
 		return errno;
 	}
-	iov[0].iov_base = r->hdr;
-	iov[0].iov_len = hdrlen;
-	iov[1].iov_base = r->body;
-	iov[1].iov_len = r->bodylen;
-	iov[2].iov_base = (void *)"END\n";
-	iov[2].iov_len = 4;
+	queue_trailer_encode(trailer, r->env->size);
+	iov[0].iov_base = r->body;
+	iov[0].iov_len = r->bodylen;
+	iov[1].iov_base = r->hdr;
+	iov[1].iov_len = hdrlen;
+	iov[2].iov_base = trailer;
+	iov[2].iov_len = QUEUE_TRAILER_LEN;
 	if (write_iov(r->fd, iov, 3) == -1)
+		return write_fail(w, r, errno);
+	if (reused && ftruncate(r->fd, (off_t)(r->env->size + hdrlen +
+	    QUEUE_TRAILER_LEN)) == -1)
 		return write_fail(w, r, errno);
 	/* Only a hint: fsync below is what makes the file durable. */
 	(void)sync_file_range(r->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
@@ -396,23 +429,81 @@ fail:
 	return NULL;
 }
 
+/* ---- messages written as they arrive ---- */
+
+struct queue_msg *
+queue_msg_open(struct queue_writer *w, const char *id)
+{
+	struct queue_msg *m;
+	int fd, reused;
+
+	if (!queue_id_valid(id)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((fd = open_incoming(w, id, &reused)) == -1)
+		return NULL;
+	m = xcalloc(1, sizeof(*m));
+	m->w = w;
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	m->fd = fd;
+	m->reused = reused;
+	return m;
+}
+
+int
+queue_msg_write(struct queue_msg *m, const void *p, size_t n)
+{
+	struct iovec iov = { (void *)p, n };
+
+	if (write_iov(m->fd, &iov, 1) == -1)
+		return -1;
+	m->written += n;
+	return 0;
+}
+
+uint64_t
+queue_msg_size(const struct queue_msg *m)
+{
+	return m->written;
+}
+
 void
-queue_commit(struct queue_writer *w, struct queue_envelope *env, char *body,
-    size_t bodylen, queue_commit_cb cb, void *arg)
+queue_msg_abort(struct queue_msg *m)
+{
+	if (m == NULL)
+		return;
+	close(m->fd);
+	unlinkat(m->w->incoming_fd, m->id, 0);
+	free(m);
+}
+
+void
+queue_msg_commit(struct queue_writer *w, struct queue_msg *m,
+    struct queue_envelope *env, char *tail, size_t taillen,
+    queue_commit_cb cb, void *arg)
 {
 	struct queue_req *r;
 
 	r = xcalloc(1, sizeof(*r));
-	env->size = bodylen;
+	env->size = (m != NULL ? m->written : 0) + taillen;
 	r->env = env;
-	r->body = body;
-	r->bodylen = bodylen;
+	r->msg = m;
+	r->body = tail;
+	r->bodylen = taillen;
 	r->cb = cb;
 	r->arg = arg;
 	pthread_mutex_lock(&w->mu);
 	list_append(&w->pending, r);
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+}
+
+void
+queue_commit(struct queue_writer *w, struct queue_envelope *env, char *body,
+    size_t bodylen, queue_commit_cb cb, void *arg)
+{
+	queue_msg_commit(w, NULL, env, body, bodylen, cb, arg);
 }
 
 void

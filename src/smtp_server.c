@@ -119,13 +119,35 @@ smtp_server_on_queued(struct smtp_server *srv,
 	srv->queued_arg = arg;
 }
 
+static int
+sess_spool_write(struct smtp_session *s, const char *p, size_t n)
+{
+	struct conn *c = s->owner;
+
+	if (c->qmsg == NULL &&
+	    (c->qmsg = queue_msg_open(c->srv->writer, s->env->id)) == NULL)
+		return errno;
+	return queue_msg_write(c->qmsg, p, n) == -1 ? errno : 0;
+}
+
 static void
-sess_commit(struct smtp_session *s, struct queue_envelope *env, char *body,
+sess_spool_abort(struct smtp_session *s)
+{
+	struct conn *c = s->owner;
+
+	queue_msg_abort(c->qmsg);
+	c->qmsg = NULL;
+}
+
+static void
+sess_commit(struct smtp_session *s, struct queue_envelope *env, char *tail,
     size_t len)
 {
 	struct conn *c = s->owner;
 
-	queue_commit(c->srv->writer, env, body, len, commit_done, c);
+	queue_msg_commit(c->srv->writer, c->qmsg, env, tail, len, commit_done,
+	    c);
+	c->qmsg = NULL;
 }
 
 static void
@@ -135,6 +157,8 @@ sess_wakeup(struct smtp_session *s)
 }
 
 static const struct smtp_session_ops sess_ops = {
+	.spool_write = sess_spool_write,
+	.spool_abort = sess_spool_abort,
 	.commit = sess_commit,
 	.wakeup = sess_wakeup,
 };

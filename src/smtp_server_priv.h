@@ -32,6 +32,7 @@ struct conn {
 	char			*vsname;
 	char			 limkey[NETADDR_STRLEN + 64];
 	int			 zombie;	/* socket gone, commit pending */
+	struct queue_msg	*qmsg;		/* the message being spooled */
 	int			 throttled;	/* reading off: output full */
 	struct event		*greet_ev;	/* greet-wait timer */
 	SSL_CTX			*ssl_ctx;	/* the vs context (a reference),

@@ -151,6 +151,10 @@ smtp_session_tx_reset(struct smtp_session *s)
 		s->env = NULL;
 	}
 	buf_free(&s->msg);
+	if (s->spooled && s->ops->spool_abort)
+		s->ops->spool_abort(s);
+	s->spooled = 0;
+	s->spool_error = 0;
 	strmap_free(s->rcpt_set, NULL);
 	s->rcpt_set = NULL;
 	s->rcpts_given = 0;
@@ -449,7 +453,7 @@ cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 	hlen = smtp_received_header(hdr, sizeof(hdr), s->env,
 	    smtp_session_server_name(s), s->esmtp, s->tls ? s->tls_info : NULL,
 	    s->authenticated, time(NULL));
-	buf_init(&s->msg, s->vs->max_message_size + hlen);
+	buf_init(&s->msg, SMTP_MSG_BUF_MAX);
 	buf_append(&s->msg, hdr, hlen);
 	smtp_data_init(&s->data, s->vs->max_message_size);
 	smtp_session_enter(s, SMTP_S_DATA);
@@ -618,12 +622,28 @@ dispatch(struct smtp_session *s, const char *line, size_t len)
 
 /* ---- DATA ---- */
 
+/* Hand what the session holds of the message to the spool file. */
+static void
+data_flush(struct smtp_session *s)
+{
+	int e;
+
+	if (s->msg.len == 0)
+		return;
+	if (s->spool_error == 0 && !s->data.too_big) {
+		s->spooled = 1;
+		if ((e = s->ops->spool_write(s, s->msg.p, s->msg.len)) != 0)
+			s->spool_error = e;
+	}
+	buf_reset(&s->msg);
+}
+
 static void
 data_end(struct smtp_session *s)
 {
 	struct smtp_data_reader *r = &s->data;
 	struct queue_envelope *env;
-	char *body;
+	char *tail;
 	size_t len;
 
 	if (r->too_big || r->header_too_long) {
@@ -646,12 +666,20 @@ data_end(struct smtp_session *s)
 		smtp_session_tx_reset(s);
 		return;
 	}
+	if (s->spool_error != 0) {
+		/* The spool file could not be written: as a commit that
+		 * failed, a temporary failure (smtp_session_commit_done). */
+		s->waiting = SMTP_WAIT_COMMIT;
+		smtp_session_commit_done(s, s->spool_error, s->env->id);
+		return;
+	}
 	env = s->env;
 	s->env = NULL;
 	env->received = time(NULL);
-	body = buf_release(&s->msg, &len);
+	tail = buf_release(&s->msg, &len);
+	s->spooled = 0;		/* the file is the commit's now */
 	s->waiting = SMTP_WAIT_COMMIT;
-	s->ops->commit(s, env, body, len);
+	s->ops->commit(s, env, tail, len);
 }
 
 void
@@ -681,11 +709,22 @@ smtp_session_commit_done(struct smtp_session *s, int error, const char *id)
 	smtp_session_wake(s);
 }
 
+/*
+ * Feed the DATA reader no more than the session's buffer can take: it
+ * writes at most one byte more than it reads (a CR held back until its LF
+ * comes), so a feed of room - 1 bytes never overflows, and the reader
+ * never sees a full buffer (which it would take for a message too big).
+ */
 static size_t
 data_input(struct smtp_session *s, const char *in, size_t len)
 {
-	size_t used = 0;
+	size_t used = 0, room;
 
+	if (s->msg.len >= SMTP_MSG_BUF_MAX / 2)
+		data_flush(s);
+	room = SMTP_MSG_BUF_MAX - s->msg.len - 1;
+	if (len > room)
+		len = room;
 	switch (smtp_data_feed(&s->data, in, len, &used, &s->msg)) {
 	case SMTP_DATA_NEED_MORE:
 		break;

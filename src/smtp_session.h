@@ -68,13 +68,30 @@ enum smtp_state {
 	SMTP_S_CLOSING,		/* flush s->out, then close */
 };
 
+/*
+ * How a session stores the message it receives.  The session keeps at
+ * most SMTP_MSG_BUF_MAX bytes of it; a larger message goes to the I/O
+ * layer's spool file as it arrives (spool_write), so a session's memory
+ * does not grow with what the client sends (docs/spool.md).
+ */
 struct smtp_session_ops {
 	/*
-	 * Make env/body durable; call smtp_session_commit_done() later (never
-	 * from inside this call).  Takes ownership of env and body.
+	 * Append the next bytes of the message of s->env (the spool file is
+	 * created on the first call).  0, or an errno: then the rest of the
+	 * message is read and dropped, and its end is answered with a
+	 * temporary failure.
+	 */
+	int	(*spool_write)(struct smtp_session *s, const char *p, size_t n);
+	/* Forget what spool_write wrote: the message will not be committed
+	 * (refused, RSET, connection gone). */
+	void	(*spool_abort)(struct smtp_session *s);
+	/*
+	 * Make env durable with its message: what spool_write wrote, then
+	 * tail (malloc'ed, taken).  Call smtp_session_commit_done() later
+	 * (never from inside this call).  Takes ownership of env and tail.
 	 */
 	void	(*commit)(struct smtp_session *s, struct queue_envelope *env,
-		    char *body, size_t bodylen);
+		    char *tail, size_t taillen);
 	/* An asynchronous answer arrived outside smtp_session_input(): the
 	 * server should flush s->out and feed any buffered input again. */
 	void	(*wakeup)(struct smtp_session *s);
@@ -156,7 +173,10 @@ struct smtp_session {
 	struct queue_envelope		*env;
 	struct strmap			*rcpt_set;	/* final rcpts, once */
 	unsigned			 rcpts_given;	/* accepted RCPTs */
-	struct buf			 msg;	/* Received: + message */
+	struct buf			 msg;	/* Received: + message, the
+						   part not yet spooled */
+	int				 spooled;	/* spool_write was called */
+	int				 spool_error;	/* its errno, or 0 */
 
 	/* the wait, if any */
 	int				 waiting;	/* SMTP_WAIT_* */

@@ -69,18 +69,41 @@ static const struct directory_backend backend = {
 
 static int committed;
 
+static uint64_t spooled;		/* bytes the session spooled */
+
+static int
+spool_write(struct smtp_session *s, const char *p, size_t n)
+{
+	(void)s;
+	(void)p;
+	spooled += n;
+	return 0;
+}
+
 static void
-commit(struct smtp_session *s, struct queue_envelope *env, char *body,
+spool_abort(struct smtp_session *s)
+{
+	(void)s;
+	spooled = 0;
+}
+
+static void
+commit(struct smtp_session *s, struct queue_envelope *env, char *tail,
     size_t len)
 {
 	(void)s;
 	(void)len;
 	queue_envelope_free(env);
-	free(body);
+	free(tail);
+	spooled = 0;
 	committed = 1;
 }
 
-static const struct smtp_session_ops ops = { commit, NULL };
+static const struct smtp_session_ops ops = {
+	.spool_write = spool_write,
+	.spool_abort = spool_abort,
+	.commit = commit,
+};
 
 static void
 check_replies(const char *p, size_t len)

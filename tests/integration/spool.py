@@ -8,11 +8,15 @@ def _dec(v):
 
 
 def read_message(path):
+    """Message, envelope, trailer "END <16 hex digits: envelope offset>\\n"."""
     data = open(path, "rb").read()
-    head, sep, rest = data.partition(b"\n\n")
-    assert sep, "no envelope terminator"
-    lines = head.split(b"\n")
-    assert lines[0] == b"postern-queue 1", lines[0]
+    trailer = data[-21:]
+    assert trailer[:4] == b"END " and trailer[-1:] == b"\n", "bad trailer"
+    envoff = int(trailer[4:20], 16)
+    head = data[envoff:-21]
+    assert head.endswith(b"\n\n"), "no envelope terminator"
+    lines = head[:-2].split(b"\n")
+    assert lines[0] == b"postern-queue 2", lines[0]
     env = {"rcpts": []}
     for line in lines[1:]:
         key, _, val = line.partition(b" ")
@@ -23,9 +27,8 @@ def read_message(path):
         else:
             env[key] = _dec(val).decode("utf-8", "replace")
     size = int(env["size"])
-    body = rest[:size]
-    assert rest[size:] == b"END\n", "bad trailer"
-    env["body"] = body
+    assert size == envoff, "size record %d, envelope at %d" % (size, envoff)
+    env["body"] = data[:size]
     return env
 
 

@@ -26,6 +26,7 @@
 #include <event2/thread.h>
 
 #include "queue.h"
+#include "queue_recycle.h"
 #include "smtp_parse.h"
 #include "xmalloc.h"
 
@@ -111,26 +112,34 @@ simple_env(const char *rcpt)
 	return env;
 }
 
-/* A whole valid file in memory: envelope, body, trailer. */
+/* A whole valid file in memory: body, envelope, trailer. */
 static char *
-make_file(struct queue_envelope *env, const char *body, size_t bodylen,
-    size_t *len, size_t *envlen)
+make_file_sized(struct queue_envelope *env, uint64_t size, const char *body,
+    size_t bodylen, size_t *len, size_t *envlen)
 {
-	char *hdr, *out;
+	char *hdr, *out, trailer[QUEUE_TRAILER_LEN + 1];
 	size_t hlen;
 
-	env->size = bodylen;
+	env->size = size;
 	hdr = queue_envelope_encode(env, &hlen);
 	assert_non_null(hdr);
-	out = xmalloc(hlen + bodylen + 4);
-	memcpy(out, hdr, hlen);
-	memcpy(out + hlen, body, bodylen);
-	memcpy(out + hlen + bodylen, "END\n", 4);
-	*len = hlen + bodylen + 4;
+	queue_trailer_encode(trailer, bodylen);
+	out = xmalloc(hlen + bodylen + QUEUE_TRAILER_LEN);
+	memcpy(out, body, bodylen);
+	memcpy(out + bodylen, hdr, hlen);
+	memcpy(out + bodylen + hlen, trailer, QUEUE_TRAILER_LEN);
+	*len = hlen + bodylen + QUEUE_TRAILER_LEN;
 	if (envlen)
 		*envlen = hlen;
 	free(hdr);
 	return out;
+}
+
+static char *
+make_file(struct queue_envelope *env, const char *body, size_t bodylen,
+    size_t *len, size_t *envlen)
+{
+	return make_file_sized(env, bodylen, body, bodylen, len, envlen);
 }
 
 /* ---- ids ---- */
@@ -212,7 +221,7 @@ test_roundtrip(void **state)
 	assert_non_null(text);
 	assert_int_equal(strlen(text), len);
 	/* The bytes the Python tests rely on. */
-	assert_non_null(strstr(text, "postern-queue 1\nid "));
+	assert_non_null(strstr(text, "postern-queue 2\nid "));
 	assert_non_null(strstr(text, "\nvserver in%20ter%0D%0Anet\n"));
 	assert_non_null(strstr(text,
 	    "\nhelo 100%25%20[weird]%20helo%09%01%7F%20end\n"));
@@ -289,7 +298,7 @@ test_roundtrip(void **state)
 	queue_envelope_free(env);
 }
 
-#define GOOD_HEAD "postern-queue 1\nid 0123456789ABCDEFGHIJ\n" \
+#define GOOD_HEAD "postern-queue 2\nid 0123456789ABCDEFGHIJ\n" \
 	"received 1700000000\nvserver v\nclient 10.0.0.1\nhelo h\nsender \n" \
 	"smtputf8 0\nbody 7bit\nret none\n"
 #define GOOD_RCPT "rcpt a@b 0 -\n"
@@ -302,8 +311,8 @@ test_decode_rejects(void **state)
 		const char	*err;	/* substring of the message */
 	} cases[] = {
 		{ GOOD_HEAD GOOD_RCPT "size 0\n\n", NULL },
-		{ "postern-queue 2\n", "version" },
-		{ "postern-queue 1 \n", "version" },
+		{ "postern-queue 1\n", "version" },
+		{ "postern-queue 2 \n", "version" },
 		{ "From: x\n\n", "not a postern queue file" },
 		{ "", "truncated" },
 		{ GOOD_HEAD GOOD_RCPT "size 0\n", "truncated" },
@@ -311,7 +320,7 @@ test_decode_rejects(void **state)
 		{ GOOD_HEAD GOOD_RCPT "size 0\nsize 0\n\n", "duplicate" },
 		{ GOOD_HEAD GOOD_RCPT "\n", "missing record \"size\"" },
 		{ GOOD_HEAD "size 0\n\n", "missing record \"rcpt\"" },
-		{ "postern-queue 1\nid 0123456789ABCDEFGHIJ\n\n",
+		{ "postern-queue 2\nid 0123456789ABCDEFGHIJ\n\n",
 		    "missing record \"received\"" },
 		{ GOOD_HEAD GOOD_RCPT "size 0\nnospace\n\n", "malformed" },
 		{ GOOD_HEAD GOOD_RCPT "size -1\n\n", "bad value" },
@@ -334,18 +343,18 @@ test_decode_rejects(void **state)
 		{ GOOD_HEAD GOOD_RCPT "received 5\nsize 0\n\n", "duplicate" },
 		{ GOOD_HEAD GOOD_RCPT "id 0123456789ABCDEFGHIJ\nsize 0\n\n",
 		    "duplicate" },
-		{ "postern-queue 1\nid 0123456789ABCDEFGHI/\n\n", "bad value" },
-		{ "postern-queue 1\nid short\n\n", "bad value" },
-		{ "postern-queue 1\nid 0123456789ABCDEFGHIJ\nsmtputf8 2\n\n",
+		{ "postern-queue 2\nid 0123456789ABCDEFGHI/\n\n", "bad value" },
+		{ "postern-queue 2\nid short\n\n", "bad value" },
+		{ "postern-queue 2\nid 0123456789ABCDEFGHIJ\nsmtputf8 2\n\n",
 		    "bad value" },
-		{ "postern-queue 1\nid 0123456789ABCDEFGHIJ\nbody 8bit\n\n",
+		{ "postern-queue 2\nid 0123456789ABCDEFGHIJ\nbody 8bit\n\n",
 		    "bad value" },
-		{ "postern-queue 1\nid 0123456789ABCDEFGHIJ\nret NONE\n\n",
+		{ "postern-queue 2\nid 0123456789ABCDEFGHIJ\nret NONE\n\n",
 		    "bad value" },
-		{ "postern-queue 1\nid 0123456789ABCDEFGHIJ\n"
+		{ "postern-queue 2\nid 0123456789ABCDEFGHIJ\n"
 		    "received -5\n\n", "bad value" },
-		{ "postern-queue 1\n\x01\x02 x\n\n", "unknown record\0" },
-		{ "postern-queue 1\n x\n\n", "malformed" },
+		{ "postern-queue 2\n\x01\x02 x\n\n", "unknown record\0" },
+		{ "postern-queue 2\n x\n\n", "malformed" },
 	};
 	struct queue_envelope *env;
 	char err[256], *copy;
@@ -379,7 +388,7 @@ test_decode_rejects(void **state)
 	len = QUEUE_ENVELOPE_MAX + 10;
 	copy = xmalloc(len);
 	memset(copy, 'x', len);
-	memcpy(copy, "postern-queue 1\nhelo ", 21);
+	memcpy(copy, "postern-queue 2\nhelo ", 21);
 	assert_null(queue_envelope_decode(copy, len, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "longer than"));
 	free(copy);
@@ -484,10 +493,11 @@ test_corrupt_files(void **state)
 	bad = queue_read_envelope(p, &off, err, sizeof(err));
 	if (bad == NULL)
 		fail_msg("valid file refused: %s", err);
-	assert_int_equal(off, envlen);
+	assert_int_equal(off, 0);
 	assert_int_equal(bad->size, sizeof(body) - 1);
 	queue_envelope_free(bad);
 	free(p);
+	(void)envlen;
 
 	/* Cut at every length. */
 	for (i = 0; i < len; i++) {
@@ -495,38 +505,42 @@ test_corrupt_files(void **state)
 		nbad += put_bad(spool, file, i, why);
 	}
 	/* Damaged trailers and wrong sizes. */
-	mod = xmalloc(len + 8);
+	mod = xmalloc(len + 64);
 	memcpy(mod, file, len);
 	mod[len - 1] = '\r';
 	nbad += put_bad(spool, mod, len, "END\\r");
 	memcpy(mod, file, len);
-	mod[len - 4] = 'e';
+	mod[len - QUEUE_TRAILER_LEN] = 'e';
 	nbad += put_bad(spool, mod, len, "end");
+	memcpy(mod, file, len);
+	mod[len - 2] = 'X';
+	nbad += put_bad(spool, mod, len, "offset not hex");
+	memcpy(mod, file, len);
+	mod[len - 2] = mod[len - 2] == '0' ? '1' : '0';
+	nbad += put_bad(spool, mod, len, "offset off by one");
 	memcpy(mod, file, len);
 	memcpy(mod + len, "x", 1);
 	nbad += put_bad(spool, mod, len + 1, "extra byte");
-	memcpy(mod + len, "END\n", 4);
-	nbad += put_bad(spool, mod, len + 4, "two trailers");
-	nbad += put_bad(spool, file, len - 4, "no trailer");
+	memcpy(mod + len, file + len - QUEUE_TRAILER_LEN, QUEUE_TRAILER_LEN);
+	nbad += put_bad(spool, mod, len + QUEUE_TRAILER_LEN, "two trailers");
+	nbad += put_bad(spool, file, len - QUEUE_TRAILER_LEN, "no trailer");
+	memcpy(mod, "x", 1);
+	memcpy(mod + 1, file, len);
+	nbad += put_bad(spool, mod, len + 1, "a byte before");
 	free(mod);
 	for (i = 0; i < 3; i++) {
 		uint64_t sizes[] = { sizeof(body) - 2, sizeof(body),
 		    sizeof(body) + 3 };
-		char *f2, *hdr;
-		size_t hlen;
+		char *f2;
+		size_t f2len;
 
 		/* Same file, size record off by a little. */
-		env->size = sizes[i];
-		hdr = queue_envelope_encode(env, &hlen);
-		f2 = xmalloc(hlen + sizeof(body) - 1 + 4);
-		memcpy(f2, hdr, hlen);
-		memcpy(f2 + hlen, body, sizeof(body) - 1);
-		memcpy(f2 + hlen + sizeof(body) - 1, "END\n", 4);
+		f2 = make_file_sized(env, sizes[i], body, sizeof(body) - 1,
+		    &f2len, NULL);
 		snprintf(why, sizeof(why), "size %llu",
 		    (unsigned long long)sizes[i]);
-		nbad += put_bad(spool, f2, hlen + sizeof(body) - 1 + 4, why);
+		nbad += put_bad(spool, f2, f2len, why);
 		free(f2);
-		free(hdr);
 	}
 	/* A valid file under another name: only queue_scan can tell. */
 	queue_id_new(why);
@@ -577,6 +591,7 @@ struct wctx {
 	int			 done;
 	struct msg		*msgs;
 	struct queue_writer	*w;
+	int			 stream;	/* odd messages in pieces */
 };
 
 struct msg {
@@ -644,6 +659,32 @@ commit_cb(void *arg, int error, struct queue_envelope *env)
 		event_base_loopbreak(c->base);
 }
 
+/* As a session does with a message larger than its buffer: pieces of
+ * 700 bytes on the loop thread, then the last few as the tail. */
+static void
+commit_streamed(struct wctx *c, struct queue_envelope *env, char *body,
+    size_t len, struct msg *m)
+{
+	struct queue_msg *qm = queue_msg_open(c->w, env->id);
+	size_t off = 0, taillen = len % 300;
+	char *tail;
+
+	assert_non_null(qm);
+	while (off < len - taillen) {
+		size_t n = len - taillen - off < 700 ? len - taillen - off :
+		    700;
+
+		assert_int_equal(queue_msg_write(qm, body + off, n), 0);
+		off += n;
+	}
+	assert_int_equal(queue_msg_size(qm), len - taillen);
+	tail = taillen ? xmalloc(taillen) : NULL;
+	if (taillen)
+		memcpy(tail, body + off, taillen);
+	free(body);
+	queue_msg_commit(c->w, qm, env, tail, taillen, commit_cb, m);
+}
+
 static void
 commit_all(evutil_socket_t fd, short what, void *arg)
 {
@@ -662,7 +703,11 @@ commit_all(evutil_socket_t fd, short what, void *arg)
 		c->msgs[i].idx = i;
 		memcpy(c->msgs[i].id, env->id, sizeof(env->id));
 		body = msg_body(i, &len);
-		queue_commit(c->w, env, body, len, commit_cb, &c->msgs[i]);
+		if (c->stream && i % 2 == 1)
+			commit_streamed(c, env, body, len, &c->msgs[i]);
+		else
+			queue_commit(c->w, env, body, len, commit_cb,
+			    &c->msgs[i]);
 	}
 }
 
@@ -742,6 +787,55 @@ test_writer_many(void **state)
 	assert_int_equal(count_files(c.spool, "queue"), 1000);
 	assert_int_equal(queue_scan(c.spool, scan_cb, &sc), 1000);
 	assert_int_equal(count_files(c.spool, "corrupt"), 0);
+	wctx_free(&c);
+}
+
+/*
+ * Messages written as they arrive commit like whole ones, also into
+ * reused files longer than they are (cut to length), and an abandoned one
+ * leaves nothing behind.
+ */
+static void
+test_writer_streamed(void **state)
+{
+	struct scan_ctx sc = { 0, "" };
+	struct queue_msg *qm;
+	struct wctx c;
+	char id[QUEUE_ID_LEN + 1], *p, big[20000];
+	int i;
+
+	(void)state;
+	wctx_init(&c, 200);
+	c.stream = 1;
+	/* Old, larger files in free/ for the writer to reuse. */
+	memset(big, 'z', sizeof(big));
+	for (i = 0; i < 40; i++) {
+		queue_id_new(id);
+		p = path_of(c.spool, "queue", id);
+		write_file(p, big, sizeof(big));
+		free(p);
+		assert_int_equal(queue_recycle_put(c.spool, id), 0);
+	}
+	assert_int_equal(count_files(c.spool, "free"), 40);
+	wctx_run(&c);
+	assert_int_equal(c.done, 200);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(c.msgs[i].error, 0);
+	assert_true(count_files(c.spool, "free") < 40);
+	assert_int_equal(count_files(c.spool, "incoming"), 0);
+	assert_int_equal(queue_scan(c.spool, scan_cb, &sc), 200);
+	assert_int_equal(count_files(c.spool, "corrupt"), 0);
+
+	/* Abandoned half way: nothing in incoming/ or queue/. */
+	queue_id_new(id);
+	qm = queue_msg_open(c.w, id);
+	assert_non_null(qm);
+	assert_int_equal(queue_msg_write(qm, big, sizeof(big)), 0);
+	assert_int_equal(count_files(c.spool, "incoming"), 1);
+	queue_msg_abort(qm);
+	assert_int_equal(count_files(c.spool, "incoming"), 0);
+	assert_int_equal(count_files(c.spool, "queue"), 200);
+	assert_null(queue_msg_open(c.w, "not/an/id"));
 	wctx_free(&c);
 }
 
@@ -848,6 +942,7 @@ main(void)
 		cmocka_unit_test(test_init_purges),
 		cmocka_unit_test(test_corrupt_files),
 		cmocka_unit_test(test_writer_many),
+		cmocka_unit_test(test_writer_streamed),
 		cmocka_unit_test(test_writer_free_drains),
 		cmocka_unit_test(test_writer_failures),
 		cmocka_unit_test(test_writer_bad_envelope),

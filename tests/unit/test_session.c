@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "senderlist.h"
 #include "smtp_greet.h"
 #include "smtp_session.h"
+#include "xmalloc.h"
 
 static const char *config =
     "hostname gw.test\n"
@@ -102,16 +104,59 @@ next_chunk(void)
 	return 1 + (rng >> 16) % 64;
 }
 
-static void
-fake_commit(struct smtp_session *s, struct queue_envelope *env, char *body,
-    size_t len)
+/* The spool file of the message being received (spool_write). */
+static char *spooled;
+static size_t spooled_len, spooled_cap;
+static int spool_writes, spool_aborts;
+static int spool_fail;		/* errno spool_write returns, or 0 */
+static char *last_body;		/* the last committed message, whole */
+
+static int
+fake_spool_write(struct smtp_session *s, const char *p, size_t n)
 {
-	size_t skip = 0;
+	(void)s;
+	if (spool_fail)
+		return spool_fail;
+	if (n > (8u << 20) - spooled_len)
+		return EFBIG;
+	if (spooled_len + n > spooled_cap) {
+		spooled_cap = (spooled_len + n) * 2;
+		spooled = xreallocarray(spooled, spooled_cap, 1);
+	}
+	memcpy(spooled + spooled_len, p, n);
+	spooled_len += n;
+	spool_writes++;
+	return 0;
+}
+
+static void
+fake_spool_abort(struct smtp_session *s)
+{
+	(void)s;
+	spooled_len = 0;
+	spool_aborts++;
+}
+
+static void
+fake_commit(struct smtp_session *s, struct queue_envelope *env, char *tail,
+    size_t taillen)
+{
+	size_t skip = 0, len = spooled_len + taillen;
+	char *body = xmalloc(len + 1);
 
 	(void)s;
+	if (spooled_len)
+		memcpy(body, spooled, spooled_len);
+	if (taillen)
+		memcpy(body + spooled_len, tail, taillen);
+	free(tail);
+	spooled_len = 0;
 	queue_envelope_free(committed);
 	committed = env;
 	committed_len = len;
+	free(last_body);
+	last_body = xmalloc(len + 1);
+	memcpy(last_body, body, len);
 	/* Received: is three lines (smtp_received.c). */
 	for (int lines = 0; lines < 3 && skip < len; skip++)
 		if (body[skip] == '\n')
@@ -123,7 +168,11 @@ fake_commit(struct smtp_session *s, struct queue_envelope *env, char *body,
 	free(body);
 }
 
-static const struct smtp_session_ops ops = { fake_commit, NULL };
+static const struct smtp_session_ops ops = {
+	.spool_write = fake_spool_write,
+	.spool_abort = fake_spool_abort,
+	.commit = fake_commit,
+};
 
 static struct conf *conf;
 static struct directory *dir;
@@ -151,6 +200,11 @@ teardown(void **state)
 	conf_unref(conf);
 	queue_envelope_free(committed);
 	committed = NULL;
+	free(last_body);
+	last_body = NULL;
+	free(spooled);
+	spooled = NULL;
+	spooled_len = spooled_cap = 0;
 	return 0;
 }
 
@@ -560,6 +614,142 @@ test_chunking_invariance(void **state)
 	}
 }
 
+/* ---- a message larger than the session's buffer ---- */
+
+#define BIG_LINES	10000	/* of 100 octets with CRLF: about 1 MB */
+
+/* EHLO, MAIL, RCPT, DATA and a message of BIG_LINES lines (the first
+ * starting with a dot, stuffed), without the final dot. */
+static char *
+big_transaction(size_t *len)
+{
+	static const char head[] = "EHLO c.example\r\n"
+	    "MAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\n"
+	    "DATA\r\nSubject: big\r\n\r\n";
+	size_t n = sizeof(head) - 1, i;
+	char *in = xmalloc(n + BIG_LINES * 101 + 64);
+
+	memcpy(in, head, n);
+	for (i = 0; i < BIG_LINES; i++) {
+		int k = snprintf(in + n, 101, "%s%06zu", i == 0 ? ".." : "",
+		    i);
+		memset(in + n + k, 'a' + (int)(i % 26), 98 - (size_t)k);
+		memcpy(in + n + 98, "\r\n", 2);
+		n += 100;
+	}
+	*len = n;
+	return in;
+}
+
+/* Feed in[0..len) in chunks of random size (up to 8 KiB), checking after
+ * each that the session holds no more than its bounded buffer. */
+static void
+feed_bounded(struct smtp_session *s, const char *in, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && !smtp_session_closing(s)) {
+		size_t want = 1 + (next_chunk() * 131) % 8192;
+		size_t n = len - off < want ? len - off : want;
+
+		off += smtp_session_input(s, in + off, n);
+		assert_true(s->msg.cap <= SMTP_MSG_BUF_MAX);
+		assert_true(s->msg.len < SMTP_MSG_BUF_MAX);
+	}
+}
+
+static struct smtp_session *
+new_session(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+	return smtp_session_new(1, conf, conf_vserver_find(conf, "internet"),
+	    dir, (struct sockaddr *)&sin, &ops, NULL);
+}
+
+static void
+test_data_streams_to_spool(void **state)
+{
+	struct smtp_session *s;
+	size_t len, skip = 0;
+	char *in = big_transaction(&len);
+
+	(void)state;
+	queue_envelope_free(committed);
+	committed = NULL;
+	spool_writes = spool_aborts = 0;
+	spooled_len = 0;
+	s = new_session();
+	feed_bounded(s, in, len);
+	assert_true(spool_writes > 10);
+	assert_null(committed);
+	assert_int_equal(smtp_session_input(s, ".\r\n", 3), 3);
+	assert_int_equal(s->waiting, SMTP_WAIT_COMMIT);
+	smtp_session_commit_done(s, 0, "Q");
+	assert_non_null(strstr(s->out.p, "250 2.0.0 Ok: queued as Q"));
+	assert_non_null(committed);
+	assert_int_equal(spool_aborts, 0);
+	/* The message as received: Received:, then the lines, unstuffed. */
+	for (int lines = 0; lines < 3; skip++)
+		if (last_body[skip] == '\n')
+			lines++;
+	assert_int_equal(committed_len - skip,
+	    strlen("Subject: big\r\n\r\n") + BIG_LINES * 100 - 1);
+	assert_memory_equal(last_body + skip, "Subject: big\r\n\r\n.000000a",
+	    strlen("Subject: big\r\n\r\n.000000a"));
+	assert_memory_equal(last_body + committed_len - 6, "pppp\r\n", 6);
+	smtp_session_free(s);
+	free(in);
+}
+
+static void
+test_data_spool_failure_and_abort(void **state)
+{
+	struct smtp_session *s;
+	size_t len;
+	char *in = big_transaction(&len);
+
+	(void)state;
+	queue_envelope_free(committed);
+	committed = NULL;
+
+	/* The disk fills up: the rest is read, then 452, nothing queued,
+	 * the partial file dropped, and the session goes on. */
+	spool_writes = spool_aborts = 0;
+	spool_fail = ENOSPC;
+	s = new_session();
+	feed_bounded(s, in, len);
+	assert_int_equal(smtp_session_input(s, ".\r\n", 3), 3);
+	assert_non_null(strstr(s->out.p, "452 4.3.1"));
+	assert_null(committed);
+	assert_int_equal(spool_aborts, 1);
+	assert_int_equal(s->state, SMTP_S_READY);
+	smtp_session_free(s);
+	spool_fail = 0;
+
+	/* The client goes away in the middle: the file is dropped. */
+	spool_aborts = 0;
+	s = new_session();
+	feed_bounded(s, in, len / 2);
+	assert_true(spooled_len > 0);
+	smtp_session_free(s);
+	assert_int_equal(spool_aborts, 1);
+	assert_int_equal(spooled_len, 0);
+
+	/* A message refused at its end (a bare LF) drops it too. */
+	spool_aborts = 0;
+	s = new_session();
+	feed_bounded(s, in, len);
+	assert_int_equal(smtp_session_input(s, "x\n", 2), 2);
+	assert_non_null(strstr(s->out.p, "521 5.5.2"));
+	assert_int_equal(spool_aborts, 1);
+	assert_null(committed);
+	smtp_session_free(s);
+	free(in);
+}
+
 int
 main(void)
 {
@@ -575,6 +765,8 @@ main(void)
 		cmocka_unit_test(test_shutdown_and_timeout_while_greeting),
 		cmocka_unit_test(test_senders_file_and_counters),
 		cmocka_unit_test(test_chunking_invariance),
+		cmocka_unit_test(test_data_streams_to_spool),
+		cmocka_unit_test(test_data_spool_failure_and_abort),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
