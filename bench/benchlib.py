@@ -237,8 +237,11 @@ def cpu_seconds(root, pids):
 
 
 def memory_kb(pids):
-    """Sum of Rss, Pss and USS (Private_Clean+Private_Dirty), in kB."""
-    tot = {"rss": 0, "pss": 0, "uss": 0, "nproc": 0}
+    """Sum of Rss, Pss, USS (Private_Clean+Private_Dirty) and Anonymous
+    (the heap and stacks: what no other process or file shares, and what
+    does not move when other programs map or unmap the same libraries),
+    in kB."""
+    tot = {"rss": 0, "pss": 0, "uss": 0, "anon": 0, "nproc": 0}
     for pid in pids:
         try:
             with open("/proc/%d/smaps_rollup" % pid) as f:
@@ -253,6 +256,7 @@ def memory_kb(pids):
         tot["pss"] += int(vals.get("Pss", 0))
         tot["uss"] += int(vals.get("Private_Clean", 0)) + \
             int(vals.get("Private_Dirty", 0))
+        tot["anon"] += int(vals.get("Anonymous", 0))
     return tot
 
 
@@ -278,7 +282,7 @@ class Postern:
 
     def __init__(self, tmp, posternd, addr=POSTERN_ADDR, port=GW_PORT,
                  sink=(POSTERN_SINK, SINK_PORT), log_file=None,
-                 wrapper=()):
+                 wrapper=(), extra_vs=""):
         self.dir = os.path.join(tmp, "postern")
         self.spool = os.path.join(self.dir, "spool")
         self.conf = os.path.join(self.dir, "postern.conf")
@@ -301,6 +305,7 @@ virtual-server relay {{
 	max-connections         100000
 	max-connections-per-ip  100000
 	max-errors              10000
+	{extra_vs}
 }}
 connector sink {{
 	address-space   * cost 1
@@ -313,7 +318,7 @@ queue {{
 	per-destination 200
 }}
 """.format(spool=self.spool, addr=addr, port=port, saddr=sink[0],
-           sport=sink[1]))
+           sport=sink[1], extra_vs=extra_vs))
 
     def check(self):
         r = subprocess.run([self.posternd, "-n", "-f", self.conf],
@@ -442,7 +447,7 @@ class Postfix:
 
     def __init__(self, tmp, addr=POSTFIX_ADDR, port=GW_PORT,
                  sink=(POSTFIX_SINK, SINK_PORT), smtpd_maxproc=250,
-                 process_limit=250):
+                 process_limit=250, extra_main=""):
         self.tmp = tmp
         self.dir = os.path.join(tmp, "postfix")
         self.confdir = os.path.join(self.dir, "conf")
@@ -459,7 +464,7 @@ class Postfix:
             f.write(POSTFIX_MAIN_CF.format(
                 queue=self.queue, data=self.data, domain=RCPT_DOMAIN,
                 saddr=sink[0], sport=sink[1], maillog=self.maillog,
-                tmp=tmp, procs=process_limit))
+                tmp=tmp, procs=process_limit) + extra_main + "\n")
         with open(os.path.join(self.confdir, "master.cf"), "w") as f:
             f.write(POSTFIX_MASTER_CF.format(addr=addr, port=port,
                                              smtpd_maxproc=smtpd_maxproc))

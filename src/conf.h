@@ -91,6 +91,7 @@ struct conf_vserver {
 	unsigned		 max_connections;	/* default 2000 */
 	unsigned		 max_connections_per_ip; /* default 50 */
 	unsigned		 timeout;		/* seconds, default 300 */
+	unsigned		 max_data_time;		/* seconds, default 600 */
 	unsigned		 max_errors;		/* default 10 */
 	unsigned		 max_unknown_recipients; /* default 20 */
 	struct conf_filter	 filter;

@@ -45,6 +45,7 @@ static const char *rule_names[POLICY_RULE_COUNT] = {
 	[POLICY_RULE_LINE_LENGTH] = "line-length",
 	[POLICY_RULE_MAIL_LOOP] = "mail-loop",
 	[POLICY_RULE_BARE_NEWLINE] = "bare-newline",
+	[POLICY_RULE_DATA_TIME] = "max-data-time",
 };
 
 const char *

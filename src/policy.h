@@ -53,6 +53,7 @@ enum policy_rule {
 	POLICY_RULE_LINE_LENGTH,	/* 554 5.6.0 */
 	POLICY_RULE_MAIL_LOOP,		/* 554 5.4.6 */
 	POLICY_RULE_BARE_NEWLINE,	/* 521 5.5.2, close */
+	POLICY_RULE_DATA_TIME,		/* max-data-time: 421 4.4.2, close */
 	POLICY_RULE_COUNT
 };
 

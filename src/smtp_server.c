@@ -163,6 +163,36 @@ static const struct smtp_session_ops sess_ops = {
 	.wakeup = sess_wakeup,
 };
 
+static void
+data_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	smtp_session_data_expired(c->sess);
+	smtp_server_pump(c);
+}
+
+/* max-data-time runs from the 354 to the end of the message, whatever
+ * the client sends meanwhile (the idle timeout alone lets a client
+ * dribble a byte a minute for ever). */
+static void
+data_timer_update(struct conn *c)
+{
+	struct timeval tv = { (time_t)c->sess->vs->max_data_time, 0 };
+	int in_data = c->sess->state == SMTP_S_DATA;
+
+	if (in_data && c->data_ev == NULL) {
+		c->data_ev = evtimer_new(c->srv->base, data_timer_cb, c);
+		if (c->data_ev != NULL)
+			evtimer_add(c->data_ev, &tv);
+	} else if (!in_data && c->data_ev != NULL) {
+		event_free(c->data_ev);
+		c->data_ev = NULL;
+	}
+}
+
 /* Send pending replies; feed buffered input; decide whether to read. */
 void
 smtp_server_pump(struct conn *c)
@@ -211,6 +241,7 @@ smtp_server_pump(struct conn *c)
 		bufferevent_write(c->bev, s->out.p, s->out.len);
 		buf_reset(&s->out);
 	}
+	data_timer_update(c);
 	if (smtp_session_closing(s)) {
 		bufferevent_disable(c->bev, EV_READ);
 		c->clean = 1;
@@ -319,6 +350,10 @@ smtp_server_close(struct conn *c)
 	if (c->greet_ev) {
 		event_free(c->greet_ev);
 		c->greet_ev = NULL;
+	}
+	if (c->data_ev) {
+		event_free(c->data_ev);
+		c->data_ev = NULL;
 	}
 	count_adjust(srv->per_ip, c->limkey, -1);
 	count_adjust(srv->per_vs, c->vsname, -1);

@@ -35,6 +35,8 @@ struct conn {
 	struct queue_msg	*qmsg;		/* the message being spooled */
 	int			 throttled;	/* reading off: output full */
 	struct event		*greet_ev;	/* greet-wait timer */
+	struct event		*data_ev;	/* max-data-time, armed while
+						   the session is in DATA */
 	SSL_CTX			*ssl_ctx;	/* the vs context (a reference),
 						   or NULL: no TLS */
 	int			 handshaking;	/* TLS handshake under way */

@@ -251,6 +251,19 @@ smtp_session_timeout(struct smtp_session *s)
 }
 
 void
+smtp_session_data_expired(struct smtp_session *s)
+{
+	/* A complete message waiting for its commit is not cut off. */
+	if (s->state != SMTP_S_DATA || s->waiting == SMTP_WAIT_COMMIT)
+		return;
+	smtp_session_refuse(s, "DATA", POLICY_RULE_DATA_TIME,
+	    s->env ? s->env->id : NULL, "421 4.4.2 Message data time limit "
+	    "exceeded, closing connection");
+	smtp_session_tx_reset(s);
+	smtp_session_enter(s, SMTP_S_CLOSING);
+}
+
+void
 smtp_session_shutdown(struct smtp_session *s)
 {
 	s->shutting_down = 1;

@@ -243,6 +243,9 @@ void	smtp_session_tls_started(struct smtp_session *s, const char *info);
 
 /* Idle timeout or shutdown: write the 421 and move to CLOSING. */
 void	smtp_session_timeout(struct smtp_session *s);
+/* max-data-time has passed since the 354: unless the message is complete
+ * (waiting for its commit), 421 4.4.2, drop it, move to CLOSING. */
+void	smtp_session_data_expired(struct smtp_session *s);
 void	smtp_session_shutdown(struct smtp_session *s);
 
 int	smtp_session_waiting(const struct smtp_session *s);

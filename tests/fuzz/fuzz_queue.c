@@ -1,7 +1,7 @@
 /*
  * fuzz_queue — libFuzzer harness for the spool readers: the envelope
- * decoder (a corrupt queue file must be refused, never crash) and the
- * delivery state log replay.  A decoded envelope must encode and decode
+ * decoder and the trailer parser (a corrupt queue file must be refused,
+ * never crash) and the delivery state log replay.  A decoded envelope must encode and decode
  * again to the same thing.
  */
 #include <stdint.h>
@@ -36,6 +36,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(enc);
 		}
 		queue_envelope_free(env);
+	}
+	if (size >= QUEUE_TRAILER_LEN) {
+		uint64_t off;
+		char again_t[QUEUE_TRAILER_LEN + 1];
+
+		if (queue_trailer_decode((const char *)data + size -
+		    QUEUE_TRAILER_LEN, QUEUE_TRAILER_LEN, &off) == 0) {
+			queue_trailer_encode(again_t, off);
+			if (memcmp(again_t, data + size - QUEUE_TRAILER_LEN,
+			    QUEUE_TRAILER_LEN) != 0)
+				abort();
+		}
 	}
 	queue_state_init(&qs, 1 + (size ? data[0] % 8 : 0));
 	queue_state_apply(&qs, (const char *)data, size);
