@@ -241,12 +241,17 @@ static int
 over_limit(struct smtp_session *s)
 {
 	char key[300];
+	unsigned n;
 
 	if (s->authguard == NULL)
 		return 0;
 	guard_key(s, key, sizeof(key));
-	if (auth_guard_failures(s->authguard, key, ratelimit_now()) <
-	    s->vs->max_auth_failures)
+	n = auth_guard_failures(s->authguard, key, ratelimit_now());
+	/* An exchange this session left (a bad line) holds a count that the
+	 * new attempt takes over (charge()). */
+	if (s->auth_charged && n > 0)
+		n--;
+	if (n < s->vs->max_auth_failures)
 		return 0;
 	log_info("session=%016llx client=%s refused AUTH "
 	    "rule=max-auth-failures: 421 4.7.0 Too many authentication "

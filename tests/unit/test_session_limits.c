@@ -3,7 +3,8 @@
  * in test_session.c: the rate limit and the AUTH failure guard count an
  * IPv6 client by its /64 and an IPv4-mapped client as its IPv4 address;
  * an AUTH attempt counts when it starts, so many connections of one
- * client cannot get more than max-auth-failures guesses to the verifier;
+ * client cannot get more than max-auth-failures guesses to the verifier,
+ * and the count is taken back when no guess was made;
  * the verifier's full queue answers 454 4.7.0.  Sessions are made "under
  * TLS" by telling them the handshake is done; the verifier's callbacks
  * never run (its event base is not dispatched), so every check stays in
@@ -370,6 +371,42 @@ test_auth_count_taken_back(void **state)
 	auth_guard_free(env.authguard);
 }
 
+/* An exchange cut short by a bad line keeps its count until the session
+ * tries again, which takes that count over instead of adding one. */
+static void
+test_abandoned_exchange_count_taken_over(void **state)
+{
+	struct smtp_session_env env = { .authdb = db };
+	struct smtp_session *s[3];
+	char line[SMTP_CMD_LINE_MAX + 8];
+
+	(void)state;
+	env.authguard = auth_guard_new();
+	s[0] = start("internet", "2001:db8:c::1", &env);
+	expect_auth(s[0], "AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n");
+	memset(line, 'A', sizeof(line) - 3);
+	memcpy(line + sizeof(line) - 3, "\r\n", 3);
+	expect(s[0], line, "500 5.5.2 Line too long\r\n");
+	assert_int_equal(guard_count(env.authguard, "internet",
+	    "2001:db8:c::/64"), 1);
+	/* Two more attempts of the client in progress: 3 of 3 counted. */
+	for (int i = 1; i < 3; i++) {
+		s[i] = start("internet", "2001:db8:c::2", &env);
+		expect_auth(s[i], "AUTH PLAIN\r\n", "334 \r\n");
+	}
+	assert_int_equal(guard_count(env.authguard, "internet",
+	    "2001:db8:c::/64"), 3);
+	/* The first session may try again: its count is its own. */
+	expect(s[0], AUTH_GOOD, "235 2.7.0 Authentication successful\r\n");
+	assert_int_equal(guard_count(env.authguard, "internet",
+	    "2001:db8:c::/64"), 2);
+	for (int i = 0; i < 3; i++)
+		smtp_session_free(s[i]);
+	assert_int_equal(guard_count(env.authguard, "internet",
+	    "2001:db8:c::/64"), 0);
+	auth_guard_free(env.authguard);
+}
+
 /* ---- the verifier's bounds ---- */
 
 static void
@@ -436,6 +473,7 @@ main(void)
 		cmocka_unit_test(test_auth_failures_count_ipv6_by_64),
 		cmocka_unit_test(test_parallel_auth_capped_before_verdicts),
 		cmocka_unit_test(test_auth_count_taken_back),
+		cmocka_unit_test(test_abandoned_exchange_count_taken_over),
 		cmocka_unit_test(test_verifier_full_answers_454),
 	};
 
