@@ -9,10 +9,16 @@
  * worker thread: a check costs a few milliseconds (SHA-512 crypt) to tens
  * of milliseconds (yescrypt), which must not stall the sessions of the
  * loop, and one thread also bounds the CPU a password guesser can take.
+ * Its queue is bounded too (AUTH_VERIFY_QUEUE_MAX checks, of which
+ * AUTH_VERIFY_CLIENT_MAX from one client), so a guesser with many
+ * connections makes nobody else wait behind it: over either bound the
+ * check is refused at once and the session answers 454 4.7.0.
  */
 #include "auth.h"
 #include "conf.h"
 #include "log.h"
+#include "netaddr.h"
+#include "postern_limits.h"
 #include "strmap.h"
 #include "workpool.h"
 #include "fileread.h"
@@ -382,6 +388,26 @@ auth_guard_fail(struct auth_guard *g, const char *key, uint64_t now)
 	return ++e->n;
 }
 
+unsigned
+auth_guard_refund(struct auth_guard *g, const char *key, uint64_t when,
+    uint64_t now)
+{
+	struct guard_entry *e;
+
+	if (auth_guard_failures(g, key, now) == 0)
+		return 0;
+	e = strmap_get(g->keys, key);
+	/* Counted in an earlier window, which is over: nothing to give back
+	 * in this one. */
+	if (when < e->since)
+		return e->n;
+	if (--e->n == 0) {
+		free(strmap_del(g->keys, key));
+		return 0;
+	}
+	return e->n;
+}
+
 /* ---- the verifier ---- */
 
 struct auth_req {
@@ -390,6 +416,7 @@ struct auth_req {
 	struct auth_db		*db;
 	char			 user[AUTH_USER_MAX + 1];
 	char			 pass[AUTH_PASS_MAX + 1];
+	char			 client[NETADDR_STRLEN];
 	auth_verify_cb		 cb;
 	void			*arg;
 	struct event		*delay;
@@ -400,10 +427,25 @@ struct auth_req {
 
 struct auth_verifier {
 	struct event_base	*base;
-	struct workpool		*wp;
+	struct workpool		*wp;		/* AUTH_VERIFY_QUEUE_MAX */
+	struct strmap		*per_client;	/* client -> checks in the
+						   pool (uintptr_t) */
 	TAILQ_HEAD(, auth_req)	 reqs;		/* not in a thread */
 	int			 stopping;
 };
+
+static size_t
+client_adjust(struct auth_verifier *v, const char *client, int delta)
+{
+	uintptr_t n = (uintptr_t)strmap_get(v->per_client, client);
+
+	n = (uintptr_t)((intptr_t)n + delta);
+	if (n == 0)
+		strmap_del(v->per_client, client);
+	else
+		strmap_put(v->per_client, client, (void *)n);
+	return n;
+}
 
 static void
 req_free(struct auth_req *r)
@@ -454,6 +496,7 @@ verify_done(void *arg, int result)
 
 	(void)result;
 	r->in_thread = 0;
+	client_adjust(r->v, r->client, -1);
 	if (r->cancelled || r->v->stopping) {
 		req_free(r);
 		return;
@@ -474,7 +517,8 @@ auth_verifier_new(struct event_base *base)
 	struct auth_verifier *v = xcalloc(1, sizeof(*v));
 
 	v->base = base;
-	v->wp = workpool_new(base, 1);
+	v->wp = workpool_new_bounded(base, 1, AUTH_VERIFY_QUEUE_MAX);
+	v->per_client = strmap_new();
 	TAILQ_INIT(&v->reqs);
 	return v;
 }
@@ -492,24 +536,46 @@ auth_verifier_free(struct auth_verifier *v)
 		TAILQ_REMOVE(&v->reqs, r, entry);
 		req_free(r);
 	}
+	strmap_free(v->per_client, NULL);
 	free(v);
 }
 
 struct auth_req *
-auth_verify(struct auth_verifier *v, struct auth_db *db, const char *user,
-    const char *pass, auth_verify_cb cb, void *arg)
+auth_verify(struct auth_verifier *v, struct auth_db *db, const char *client,
+    const char *user, const char *pass, auth_verify_cb cb, void *arg)
 {
-	struct auth_req *r = xcalloc(1, sizeof(*r));
+	struct auth_req *r;
 
+	if (auth_verifier_client_pending(v, client) >= AUTH_VERIFY_CLIENT_MAX)
+		return NULL;
+	r = xcalloc(1, sizeof(*r));
 	r->v = v;
 	r->db = auth_db_ref(db);
+	snprintf(r->client, sizeof(r->client), "%s", client);
 	snprintf(r->user, sizeof(r->user), "%s", user);
 	snprintf(r->pass, sizeof(r->pass), "%s", pass);
 	r->cb = cb;
 	r->arg = arg;
 	r->in_thread = 1;
-	workpool_run(v->wp, verify_work, verify_done, r);
+	if (workpool_try_run(v->wp, verify_work, verify_done, r) == -1) {
+		req_free(r);		/* wipes the password */
+		return NULL;
+	}
+	client_adjust(v, r->client, 1);	/* verify_done runs later, here */
 	return r;
+}
+
+size_t
+auth_verifier_pending(const struct auth_verifier *v)
+{
+	return workpool_pending(v->wp);
+}
+
+size_t
+auth_verifier_client_pending(const struct auth_verifier *v,
+    const char *client)
+{
+	return (uintptr_t)strmap_get(v->per_client, client);
 }
 
 void

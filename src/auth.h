@@ -10,7 +10,9 @@
  * dropped) and again on every reload.  auth_db_check() is thread-safe
  * (crypt_r) and costs what the hash costs, so the daemon runs it off the
  * loop through an auth_verifier, which also holds a failed answer back
- * for AUTH_FAILURE_DELAY_MS without blocking anything.
+ * for AUTH_FAILURE_DELAY_MS without blocking anything.  The verifier's
+ * queue is bounded, in all and per client (AUTH_VERIFY_QUEUE_MAX,
+ * AUTH_VERIFY_CLIENT_MAX in postern_limits.h).
  *
  * The SASL decoders (auth_sasl.c) are pure functions over buffers, table
  * tested and fuzzed.  Passwords never leave the buffers they are decoded
@@ -74,6 +76,12 @@ struct auth_db *auth_set_get(const struct auth_set *set, const char *vsname);
  * The caller passes the time (ratelimit_now()), so tests step it.  Past
  * AUTH_GUARD_KEYS_MAX keys the expired ones are dropped, and if that is
  * not enough the table starts over (fail open, logged).
+ *
+ * The session counts an attempt as a failure when it starts
+ * (auth_guard_fail()) and takes it back with auth_guard_refund() when it
+ * succeeds or ends without a password checked, so that parallel
+ * connections cannot all get a guess in before the first failure is
+ * known (src/smtp_auth.c).
  */
 struct auth_guard;
 struct auth_guard *auth_guard_new(void);
@@ -83,6 +91,11 @@ unsigned auth_guard_failures(struct auth_guard *g, const char *key,
 /* Count one failure; returns the failures now counted for key. */
 unsigned auth_guard_fail(struct auth_guard *g, const char *key,
 	    uint64_t now);
+/* Take back one failure counted at `when` (an auth_guard_fail() time),
+ * unless the window it was counted in is over; returns the failures now
+ * counted for key. */
+unsigned auth_guard_refund(struct auth_guard *g, const char *key,
+	    uint64_t when, uint64_t now);
 
 /* ---- checks off the loop ---- */
 
@@ -98,10 +111,20 @@ void	auth_verifier_free(struct auth_verifier *v);
  * Check user/pass against db on a worker thread; cb(arg, ok) runs on the
  * loop, at once for a success and AUTH_FAILURE_DELAY_MS later for a
  * failure, never before this returns.  user and pass are copied (and the
- * copies wiped); db is referenced until the check ends.
+ * copies wiped); db is referenced until the check ends.  client is the
+ * asker's limit key (netaddr_limit_key()).  NULL, with nothing queued and
+ * cb never called, when AUTH_VERIFY_QUEUE_MAX checks, or
+ * AUTH_VERIFY_CLIENT_MAX of client's, are waiting or running: the caller
+ * answers 454 4.7.0.
  */
 struct auth_req *auth_verify(struct auth_verifier *v, struct auth_db *db,
-	    const char *user, const char *pass, auth_verify_cb cb, void *arg);
+	    const char *client, const char *user, const char *pass,
+	    auth_verify_cb cb, void *arg);
+/* Checks waiting or running, in all and of one client (tests, logs);
+ * a check counts until its hash is computed, not through the delay. */
+size_t	auth_verifier_pending(const struct auth_verifier *v);
+size_t	auth_verifier_client_pending(const struct auth_verifier *v,
+	    const char *client);
 /* Drop a request before its callback: the callback is never called. */
 void	auth_verify_cancel(struct auth_req *r);
 

@@ -63,6 +63,12 @@
 #define SENDERLIST_LINE_MAX	1024
 #define RATELIMIT_KEYS_MAX	65536	/* client addresses tracked; past it
 					   the oldest is forgotten */
+/* AUTH (docs/tls.md): password checks waiting for or on the verifier's
+ * thread (src/auth.c), in all and from one client (netaddr_limit_key(): an
+ * IPv6 client is its /64); past either, 454 4.7.0 at once, nothing queued,
+ * so a guesser with many connections cannot make honest users wait. */
+#define AUTH_VERIFY_QUEUE_MAX	128
+#define AUTH_VERIFY_CLIENT_MAX	8
 #define DNSBL_ZONE_MAX		189	/* so that the 64 octets of a
 					   reversed IPv6 address still fit
 					   in a 253-octet name */

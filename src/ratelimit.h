@@ -11,7 +11,9 @@
  * kept: past that the least recently seen key is forgotten, which can only
  * let that client through (fail open), never refuse anyone wrongly.
  *
- * One table per event loop; not thread-safe.
+ * One table per event loop; not thread-safe.  Keys are the caller's: the
+ * session counts "VSERVER CLIENT", CLIENT from netaddr_limit_key() (an
+ * IPv6 client is its /64).
  */
 #ifndef POSTERN_RATELIMIT_H
 #define POSTERN_RATELIMIT_H

@@ -4,13 +4,24 @@
  * Checks, in order: AUTH configured (else 502, as before the feature),
  * TLS (538 5.7.11: never a password in clear text), EHLO done and no
  * transaction (503), not yet authenticated (503), and the failure guard:
- * a client address with max-auth-failures failed attempts in the last
- * hour gets 421 4.7.0 and the door, its password unchecked.  Decoding is
- * auth_sasl.c's; a response that decodes to something PLAIN or LOGIN does
- * not allow goes through the same check as a wrong password (with an
- * empty one), so it is delayed and counted alike.  Failures count towards
- * the guard, never towards max-errors; bad base64 is a syntax error and
- * counts as one.  "*" aborts the exchange (501 5.7.0).
+ * a client (netaddr_limit_key(): an IPv6 client is its /64) with
+ * max-auth-failures failed attempts in the last hour gets 421 4.7.0 and
+ * the door, its password unchecked.  Decoding is auth_sasl.c's; a
+ * response that decodes to something PLAIN or LOGIN does not allow goes
+ * through the same check as a wrong password (with an empty one), so it
+ * is delayed and counted alike.  Failures count towards the guard, never
+ * towards max-errors; bad base64 is a syntax error and counts as one.
+ * "*" aborts the exchange (501 5.7.0).
+ *
+ * An attempt is counted as a failure when it starts (charge()), not when
+ * the verdict comes a second later: otherwise a client with many
+ * connections would get a guess in on each before its first failure were
+ * known.  A success takes the count back, and so does an exchange that
+ * ends with no password checked (aborted, bad base64, the verifier full,
+ * the client gone before answering); one whose password went to the
+ * verifier stays counted even if the client leaves.  When the verifier's
+ * queue is full, in all or for this client, the answer is 454 4.7.0
+ * (RFC 4954 6) at once.
  *
  * The user name is logged (printable, truncated) on success and failure,
  * with the client address; the password is never kept past the check.
@@ -19,6 +30,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "log.h"
+#include "netaddr.h"
 #include "ratelimit.h"
 #include "smtp_parse.h"
 #include "smtp_session_priv.h"
@@ -33,11 +45,48 @@
 #define LOGIN_USER_PROMPT	"334 VXNlcm5hbWU6"	/* "Username:" */
 #define LOGIN_PASS_PROMPT	"334 UGFzc3dvcmQ6"	/* "Password:" */
 
+static const char *
+client_key(const struct smtp_session *s, char *buf, size_t len)
+{
+	return netaddr_limit_key((const struct sockaddr *)&s->peer, buf, len);
+}
+
 static void
 guard_key(const struct smtp_session *s, char *key, size_t len)
 {
+	char client[NETADDR_STRLEN];
+
 	/* Per virtual server: each has its own max-auth-failures. */
-	snprintf(key, len, "%s %s", s->vs->name, s->peer_ip);
+	snprintf(key, len, "%s %s", s->vs->name,
+	    client_key(s, client, sizeof(client)));
+}
+
+/* The attempt starts: it counts as a failure from now on. */
+static void
+charge(struct smtp_session *s)
+{
+	char key[300];
+
+	if (s->authguard == NULL || s->auth_charged)
+		return;		/* an exchange left by a bad line: its count */
+	guard_key(s, key, sizeof(key));
+	s->auth_charged_at = ratelimit_now();
+	auth_guard_fail(s->authguard, key, s->auth_charged_at);
+	s->auth_charged = 1;
+}
+
+/* It succeeded, or ended with no password checked: take the count back. */
+static void
+refund(struct smtp_session *s)
+{
+	char key[300];
+
+	if (!s->auth_charged)
+		return;
+	s->auth_charged = 0;
+	guard_key(s, key, sizeof(key));
+	auth_guard_refund(s->authguard, key, s->auth_charged_at,
+	    ratelimit_now());
 }
 
 static void
@@ -48,6 +97,7 @@ result(struct smtp_session *s, int ok)
 
 	auth_log_name(s->auth_login, name, sizeof(name));
 	if (ok) {
+		refund(s);
 		s->authenticated = 1;
 		free(s->auth_user);
 		s->auth_user = xstrdup(s->auth_login);
@@ -57,9 +107,14 @@ result(struct smtp_session *s, int ok)
 		smtp_session_reply(s, "235 2.7.0 Authentication successful");
 	} else {
 		guard_key(s, key, sizeof(key));
-		if (s->authguard)
+		/* Counted when the attempt started (charge()). */
+		if (s->authguard && !s->auth_charged)
 			n = auth_guard_fail(s->authguard, key,
 			    ratelimit_now());
+		else if (s->authguard)
+			n = auth_guard_failures(s->authguard, key,
+			    ratelimit_now());
+		s->auth_charged = 0;
 		log_info("session=%016llx client=%s AUTH failed mechanism=%s "
 		    "user=\"%s\" failures=%u/%u", (unsigned long long)s->id,
 		    s->peer_ip, s->auth_mech, name, n,
@@ -89,15 +144,29 @@ check_done(void *arg, int ok)
 static void
 check(struct smtp_session *s, const char *user, const char *pass)
 {
+	char client[NETADDR_STRLEN];
+
 	if (user != s->auth_login)
 		snprintf(s->auth_login, sizeof(s->auth_login), "%s", user);
 	if (s->verifier == NULL) {
 		result(s, auth_db_check(s->authdb, user, pass));
 		return;
 	}
-	s->waiting = SMTP_WAIT_AUTH;
-	s->authreq = auth_verify(s->verifier, s->authdb, user, pass,
-	    check_done, s);
+	s->authreq = auth_verify(s->verifier, s->authdb,
+	    client_key(s, client, sizeof(client)), user, pass, check_done, s);
+	if (s->authreq != NULL) {
+		s->waiting = SMTP_WAIT_AUTH;
+		return;
+	}
+	/* The verifier's queue is full (AUTH_VERIFY_*_MAX): no guess made. */
+	refund(s);
+	log_info("session=%016llx client=%s AUTH deferred mechanism=%s: "
+	    "%zu checks waiting, %zu of this client's", (unsigned long long)
+	    s->id, s->peer_ip, s->auth_mech,
+	    auth_verifier_pending(s->verifier),
+	    auth_verifier_client_pending(s->verifier, client));
+	OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
+	smtp_session_reply(s, "454 4.7.0 Temporary authentication failure");
 }
 
 /* A response that did not decode to credentials; 1 if handled. */
@@ -108,10 +177,12 @@ not_credentials(struct smtp_session *s, enum auth_sasl_status st)
 	case AUTH_SASL_OK:
 		return 0;
 	case AUTH_SASL_CANCEL:
+		refund(s);
 		OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
 		smtp_session_reply(s, "501 5.7.0 Authentication aborted");
 		return 1;
 	case AUTH_SASL_BAD_BASE64:
+		refund(s);
 		OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
 		smtp_session_bad_command(s, "501 5.5.2 Invalid base64 data");
 		return 1;
@@ -170,12 +241,17 @@ static int
 over_limit(struct smtp_session *s)
 {
 	char key[300];
+	unsigned n;
 
 	if (s->authguard == NULL)
 		return 0;
 	guard_key(s, key, sizeof(key));
-	if (auth_guard_failures(s->authguard, key, ratelimit_now()) <
-	    s->vs->max_auth_failures)
+	n = auth_guard_failures(s->authguard, key, ratelimit_now());
+	/* An exchange this session left (a bad line) holds a count that the
+	 * new attempt takes over (charge()). */
+	if (s->auth_charged && n > 0)
+		n--;
+	if (n < s->vs->max_auth_failures)
 		return 0;
 	log_info("session=%016llx client=%s refused AUTH "
 	    "rule=max-auth-failures: 421 4.7.0 Too many authentication "
@@ -232,6 +308,7 @@ smtp_auth_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->auth_login[0] = '\0';
 	if (mlen == 5 && strncasecmp(cmd->arg, "PLAIN", 5) == 0) {
 		s->auth_mech = "PLAIN";
+		charge(s);
 		if (resp)
 			plain_response(s, resp, rlen);
 		else {
@@ -240,6 +317,7 @@ smtp_auth_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 		}
 	} else if (mlen == 5 && strncasecmp(cmd->arg, "LOGIN", 5) == 0) {
 		s->auth_mech = "LOGIN";
+		charge(s);
 		if (resp)
 			login_user(s, resp, rlen);
 		else {
@@ -276,9 +354,12 @@ void
 smtp_auth_reset(struct smtp_session *s)
 {
 	if (s->authreq) {
+		/* The password went to the check: a guess, counted. */
 		auth_verify_cancel(s->authreq);
 		s->authreq = NULL;
+		s->auth_charged = 0;
 	}
+	refund(s);		/* an exchange with no password checked */
 	if (s->waiting == SMTP_WAIT_AUTH)
 		s->waiting = SMTP_WAIT_NONE;
 	s->auth_step = SMTP_AUTH_NONE;

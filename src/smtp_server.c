@@ -438,7 +438,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	unsigned wait_ms;
 	uint64_t id;
 	char ip[NETADDR_STRLEN];
-	char limkey[NETADDR_STRLEN + 64];
+	char limkey[NETADDR_STRLEN + 64], climit[NETADDR_STRLEN];
 
 	(void)evl;
 	(void)salen;
@@ -450,7 +450,9 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		    "connection");
 		return;
 	}
-	snprintf(limkey, sizeof(limkey), "%s %s", vs->name, ip);
+	/* Per virtual server, per client: an IPv6 client is its /64. */
+	snprintf(limkey, sizeof(limkey), "%s %s", vs->name,
+	    netaddr_limit_key(sa, climit, sizeof(climit)));
 	if (over_limits(srv, vs, ip, limkey, fd))
 		return;
 	ctx = tls_server_ctx(srv->tls, vs->name);

@@ -337,12 +337,15 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 static int
 rate_ok(struct smtp_session *s)
 {
-	char key[NETADDR_STRLEN + 256];
+	char key[NETADDR_STRLEN + 256], client[NETADDR_STRLEN];
 
 	if (s->ratelimit == NULL || s->vs->filter.rate_limit == 0)
 		return 1;
-	/* Per virtual server: each has its own limit. */
-	snprintf(key, sizeof(key), "%s %s", s->vs->name, s->peer_ip);
+	/* Per virtual server: each has its own limit.  An IPv6 client is
+	 * its /64 (netaddr_limit_key()). */
+	snprintf(key, sizeof(key), "%s %s", s->vs->name,
+	    netaddr_limit_key((const struct sockaddr *)&s->peer, client,
+	    sizeof(client)));
 	return ratelimit_hit(s->ratelimit, key, s->vs->filter.rate_limit,
 	    ratelimit_now());
 }

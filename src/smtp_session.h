@@ -149,6 +149,10 @@ struct smtp_session {
 	const char			*auth_mech;	/* "PLAIN", "LOGIN" */
 	char				 auth_login[256]; /* LOGIN: user */
 	char				*auth_user;	/* once authenticated */
+	int				 auth_charged;	/* the attempt counts as
+							   a failure until it
+							   succeeds */
+	uint64_t			 auth_charged_at; /* ratelimit_now() */
 
 	enum smtp_state			 state;
 	int				 esmtp;

@@ -203,6 +203,31 @@ netaddr_port(const struct sockaddr *sa)
 }
 
 const char *
+netaddr_limit_key(const struct sockaddr *sa, char *buf, size_t len)
+{
+	static const uint8_t mapped[12] =
+	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct in6_addr net;
+	char ip[NETADDR_STRLEN];
+
+	if (sa->sa_family != AF_INET6)
+		return netaddr_ntop(sa, buf, len);
+	net = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (memcmp(net.s6_addr, mapped, sizeof(mapped)) == 0) {
+		if (inet_ntop(AF_INET, net.s6_addr + 12, buf,
+		    (socklen_t)len) == NULL)
+			snprintf(buf, len, "unknown");
+		return buf;
+	}
+	memset(net.s6_addr + 8, 0, 8);
+	if (inet_ntop(AF_INET6, &net, ip, sizeof(ip)) == NULL)
+		snprintf(buf, len, "unknown");
+	else
+		snprintf(buf, len, "%s/64", ip);
+	return buf;
+}
+
+const char *
 netaddr_ntop_port(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char ip[NETADDR_STRLEN];

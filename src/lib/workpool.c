@@ -1,7 +1,10 @@
 /*
  * workpool — see workpool.h.  One mutex guards the two job lists; a
  * condition variable wakes the workers; one libevent event, activated from
- * the workers, drains finished jobs on the loop.
+ * the workers, drains finished jobs on the loop.  The count of pending
+ * jobs (the bound of workpool_try_run()) goes up in workpool_run() and
+ * down just before each done callback, so a job counts until its caller
+ * has heard back.
  */
 #include "workpool.h"
 #include "log.h"
@@ -32,6 +35,8 @@ struct workpool {
 	int		 nthreads;
 	int		 stopping;
 	struct event	*ev;
+	size_t		 pending;	/* run, done not yet called */
+	size_t		 max;		/* for workpool_try_run(); 0: none */
 };
 
 static void *
@@ -68,6 +73,7 @@ drain(struct workpool *wp)
 	pthread_mutex_unlock(&wp->mtx);
 	while ((j = STAILQ_FIRST(&done)) != NULL) {
 		STAILQ_REMOVE_HEAD(&done, entry);
+		__atomic_sub_fetch(&wp->pending, 1, __ATOMIC_RELAXED);
 		j->done(j->arg, j->result);
 		free(j);
 	}
@@ -114,10 +120,36 @@ workpool_run(struct workpool *wp, int (*fn)(void *), void (*done)(void *, int),
 	j->fn = fn;
 	j->done = done;
 	j->arg = arg;
+	__atomic_add_fetch(&wp->pending, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&wp->mtx);
 	STAILQ_INSERT_TAIL(&wp->todo, j, entry);
 	pthread_cond_signal(&wp->cond);
 	pthread_mutex_unlock(&wp->mtx);
+}
+
+int
+workpool_try_run(struct workpool *wp, int (*fn)(void *),
+    void (*done)(void *, int), void *arg)
+{
+	if (wp->max > 0 && workpool_pending(wp) >= wp->max)
+		return -1;
+	workpool_run(wp, fn, done, arg);
+	return 0;
+}
+
+size_t
+workpool_pending(const struct workpool *wp)
+{
+	return __atomic_load_n(&wp->pending, __ATOMIC_RELAXED);
+}
+
+struct workpool *
+workpool_new_bounded(struct event_base *base, int threads, size_t max_jobs)
+{
+	struct workpool *wp = workpool_new(base, threads);
+
+	wp->max = max_jobs;
+	return wp;
 }
 
 void

@@ -2,8 +2,9 @@
  * auth: strict base64, the SASL PLAIN and LOGIN decoders (tables), the
  * auth file (good and bad files, with their messages), password checks
  * against yescrypt and SHA-512 crypt hashes made here with libcrypt, the
- * failure guard over an explicit clock, and the off-loop verifier (the
- * delay before a failure, cancellation, freeing with checks in flight).
+ * failure guard over an explicit clock (with refunds), and the off-loop
+ * verifier (the delay before a failure, cancellation, freeing with checks
+ * in flight, the bounds of its queue in all and per client).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <sys/time.h>
 
 #include "auth.h"
+#include "postern_limits.h"
 
 /* ---- base64 ---- */
 
@@ -298,6 +300,32 @@ t_guard_many_keys(void **state)
 	auth_guard_free(g);
 }
 
+static void
+t_guard_refund(void **state)
+{
+	struct auth_guard *g = auth_guard_new();
+
+	(void)state;
+	/* an attempt counted when it starts, taken back when it succeeds */
+	assert_int_equal(auth_guard_fail(g, "a", 100), 1);
+	assert_int_equal(auth_guard_fail(g, "a", 110), 2);
+	assert_int_equal(auth_guard_refund(g, "a", 110, 111), 1);
+	assert_int_equal(auth_guard_failures(g, "a", 112), 1);
+	assert_int_equal(auth_guard_refund(g, "a", 100, 112), 0);
+	assert_int_equal(auth_guard_failures(g, "a", 112), 0);
+	/* nothing counted: nothing to take back, never below zero */
+	assert_int_equal(auth_guard_refund(g, "a", 100, 113), 0);
+	assert_int_equal(auth_guard_refund(g, "none", 100, 113), 0);
+	assert_int_equal(auth_guard_fail(g, "a", 200), 1);
+	assert_int_equal(auth_guard_fail(g, "a", 200 + 3599), 2);
+	/* counted in a window that is over: the new window keeps its own */
+	assert_int_equal(auth_guard_fail(g, "a", 200 + 3600), 1);
+	assert_int_equal(auth_guard_refund(g, "a", 200 + 3599, 200 + 3601), 1);
+	assert_int_equal(auth_guard_failures(g, "a", 200 + 3601), 1);
+	assert_int_equal(auth_guard_refund(g, "a", 200 + 3600, 200 + 3601), 0);
+	auth_guard_free(g);
+}
+
 /* ---- the verifier ---- */
 
 struct vres {
@@ -342,9 +370,9 @@ t_verifier(void **state)
 	    sizeof(err)), 0);
 	v = auth_verifier_new(base);
 	gettimeofday(&t0, NULL);
-	auth_verify(v, db, "ericm", "pw", vdone, &good);
-	auth_verify(v, db, "ericm", "nope", vdone, &bad);
-	r = auth_verify(v, db, "ericm", "pw", vdone, &gone);
+	auth_verify(v, db, "c", "ericm", "pw", vdone, &good);
+	auth_verify(v, db, "c", "ericm", "nope", vdone, &bad);
+	r = auth_verify(v, db, "c", "ericm", "pw", vdone, &gone);
 	auth_verify_cancel(r);			/* still in the thread */
 	auth_db_unref(db);			/* the requests hold it */
 	assert_int_equal(good.called, 0);	/* never before return */
@@ -361,10 +389,94 @@ t_verifier(void **state)
 	/* freed with a check in flight: no callback, nothing leaks */
 	assert_int_equal(auth_db_parse("f", text, strlen(text), &db, err,
 	    sizeof(err)), 0);
-	auth_verify(v, db, "ericm", "nope", vdone, &late);
+	auth_verify(v, db, "c", "ericm", "nope", vdone, &late);
 	auth_db_unref(db);
 	auth_verifier_free(v);
 	assert_int_equal(late.called, 0);
+	event_base_free(base);
+	free(h);
+}
+
+struct vcount {
+	int			 called;
+	int			 want;
+	struct event_base	*base;
+};
+
+static void
+vcount_done(void *arg, int ok)
+{
+	struct vcount *c = arg;
+
+	assert_true(ok);
+	if (++c->called == c->want)
+		event_base_loopbreak(c->base);
+}
+
+static void
+t_verifier_bounds(void **state)
+{
+	char *h, text[256], err[128], client[32];
+	struct vcount cnt = { 0 };
+	struct event_base *base;
+	struct auth_verifier *v;
+	struct auth_req *r;
+	struct auth_db *db;
+	struct timeval stop = { 60, 0 };	/* a safety net, not a test */
+	struct crypt_data cd;
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	int queued = 0;
+
+	(void)state;
+	/* the cheapest SHA-512 crypt: many checks, little time */
+	memset(&cd, 0, sizeof(cd));
+	assert_non_null(crypt_gensalt_rn("$6$", 1000, NULL, 0, setting,
+	    sizeof(setting)));
+	h = strdup(crypt_r("pw", setting, &cd));
+	evthread_use_pthreads();
+	base = event_base_new();
+	snprintf(text, sizeof(text), "ericm:%s\n", h);
+	assert_int_equal(auth_db_parse("f", text, strlen(text), &db, err,
+	    sizeof(err)), 0);
+	v = auth_verifier_new(base);
+	/* One client: AUTH_VERIFY_CLIENT_MAX checks, then refused. */
+	for (int i = 0; i < AUTH_VERIFY_CLIENT_MAX; i++, queued++)
+		assert_non_null(r = auth_verify(v, db, "2001:db8::/64",
+		    "ericm", "pw", vcount_done, &cnt));
+	assert_null(auth_verify(v, db, "2001:db8::/64", "ericm", "pw",
+	    vcount_done, &cnt));
+	/* A cancelled check holds its place until its hash is done. */
+	auth_verify_cancel(r);
+	assert_int_equal(auth_verifier_client_pending(v, "2001:db8::/64"),
+	    AUTH_VERIFY_CLIENT_MAX);
+	assert_null(auth_verify(v, db, "2001:db8::/64", "ericm", "pw",
+	    vcount_done, &cnt));
+	/* Others fill the queue up to AUTH_VERIFY_QUEUE_MAX in all... */
+	for (int i = 0; queued < AUTH_VERIFY_QUEUE_MAX; i++, queued++) {
+		snprintf(client, sizeof(client), "192.0.2.%d", i);
+		assert_non_null(auth_verify(v, db, client, "ericm", "pw",
+		    vcount_done, &cnt));
+	}
+	assert_int_equal(auth_verifier_pending(v), AUTH_VERIFY_QUEUE_MAX);
+	/* ...then even a client with nothing queued is refused. */
+	assert_null(auth_verify(v, db, "198.51.100.1", "ericm", "pw",
+	    vcount_done, &cnt));
+	assert_int_equal(auth_verifier_client_pending(v, "198.51.100.1"), 0);
+	/* Once the checks are done, there is room again. */
+	cnt.want = queued - 1;		/* not the cancelled one */
+	cnt.base = base;
+	event_base_loopexit(base, &stop);
+	event_base_dispatch(base);
+	assert_int_equal(cnt.called, queued - 1);
+	assert_int_equal(auth_verifier_pending(v), 0);
+	assert_int_equal(auth_verifier_client_pending(v, "2001:db8::/64"), 0);
+	r = auth_verify(v, db, "2001:db8::/64", "ericm", "pw", vcount_done,
+	    &cnt);
+	assert_non_null(r);
+	auth_verify_cancel(r);
+	auth_db_unref(db);
+	auth_verifier_free(v);
+	assert_int_equal(cnt.called, queued - 1); /* cancelled: never */
 	event_base_free(base);
 	free(h);
 }
@@ -381,7 +493,9 @@ main(void)
 		cmocka_unit_test(t_file_errors),
 		cmocka_unit_test(t_guard),
 		cmocka_unit_test(t_guard_many_keys),
+		cmocka_unit_test(t_guard_refund),
 		cmocka_unit_test(t_verifier),
+		cmocka_unit_test(t_verifier_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

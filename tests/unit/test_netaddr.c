@@ -1,7 +1,8 @@
 /*
  * test_netaddr — address parsing and CIDR matching (src/lib/netaddr.c):
  * the forms the configuration accepts and the ones it must refuse, prefix
- * boundaries that do not fall on a byte, IPv6, and IPv4-mapped peers.
+ * boundaries that do not fall on a byte, IPv6, and IPv4-mapped peers;
+ * the limit key of a client (IPv4 as is, IPv6 by /64).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -244,6 +245,57 @@ test_ntop_equal(void **state)
 	    (struct sockaddr *)&sun));
 }
 
+static void
+test_limit_key(void **state)
+{
+	static const struct {
+		const char	*peer;
+		const char	*key;
+	} cases[] = {
+		{ "192.0.2.7", "192.0.2.7" },
+		{ "0.0.0.0", "0.0.0.0" },
+		{ "255.255.255.255", "255.255.255.255" },
+		/* a dual-stack listener's IPv4 peer is the IPv4 client */
+		{ "::ffff:192.0.2.7", "192.0.2.7" },
+		{ "::FFFF:c000:207", "192.0.2.7" },
+		/* IPv6: the /64, whatever the interface identifier */
+		{ "2001:db8:1:2::1", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64" },
+		{ "2001:0db8:0001:0002:a:b:c:d", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:3::1", "2001:db8:1:3::/64" },
+		{ "2001:db8::1", "2001:db8::/64" },
+		{ "2001:db8:0:0:1::", "2001:db8::/64" },
+		{ "2001:db8:ab:cd:12:34:56:78", "2001:db8:ab:cd::/64" },
+		{ "fe80::1", "fe80::/64" },
+		{ "::1", "::/64" },
+		{ "::", "::/64" },
+		{ "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		  "ffff:ffff:ffff:ffff::/64" },
+		/* not mapped: the prefix is not ::ffff:0:0/96 */
+		{ "::fffe:192.0.2.7", "::/64" },
+		{ "64:ff9b::192.0.2.7", "64:ff9b::/64" },
+	};
+	struct sockaddr_storage ss;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char buf[NETADDR_STRLEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(buf, 'x', sizeof(buf));
+		assert_string_equal(netaddr_limit_key(peer(cases[i].peer, &ss),
+		    buf, sizeof(buf)), cases[i].key);
+	}
+	/* the longest key fits, with the buffer the callers use */
+	assert_true(strlen("ffff:ffff:ffff:ffff::/64") < NETADDR_STRLEN);
+	assert_string_equal(netaddr_limit_key((struct sockaddr *)&sun, buf,
+	    sizeof(buf)), "unknown");
+	/* the port plays no part */
+	assert_int_equal(netaddr_parse_hostport("[2001:db8:1:2::9]:2525", 25,
+	    &ss, &(socklen_t){ 0 }), 0);
+	assert_string_equal(netaddr_limit_key((struct sockaddr *)&ss, buf,
+	    sizeof(buf)), "2001:db8:1:2::/64");
+}
+
 int
 main(void)
 {
@@ -252,6 +304,7 @@ main(void)
 		cmocka_unit_test(test_cidr_match),
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_ntop_equal),
+		cmocka_unit_test(test_limit_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
