@@ -64,7 +64,7 @@ static const char *config =
 #define RATE_LIMITED	"421 4.7.0 Rate limit exceeded: too many messages " \
 			"from your address, try again later\r\n"
 
-static const struct smtp_session_ops ops = { NULL, NULL };
+static const struct smtp_session_ops ops = { .commit = NULL };
 static struct conf *conf;
 static struct auth_db *db;
 
