@@ -3,6 +3,11 @@
  * dot-unstuffing, the CRLF "." CRLF end marker, the line, size and header
  * limits, and the count of Received: fields.
  *
+ * BDAT chunks (RFC 3030) go through the same reader in binary mode: no
+ * dot-stuffing and no end marker (the chunk sizes frame the message), the
+ * same CRLF-only rule, limits and counts, and smtp_data_finish() at the
+ * end of the last chunk.
+ *
  * A byte-driven state machine whose whole memory is struct
  * smtp_data_reader, so input may be split anywhere: nothing is decided from
  * bytes that have not arrived, and a CR waits in the state until the next
@@ -37,6 +42,13 @@ smtp_data_init(struct smtp_data_reader *r, uint64_t max_size)
 	r->state = D_BOL;
 	r->in_header = 1;
 	r->hdr_match = 0;
+}
+
+void
+smtp_data_init_binary(struct smtp_data_reader *r, uint64_t max_size)
+{
+	smtp_data_init(r, max_size);
+	r->binary = 1;
 }
 
 /*
@@ -164,7 +176,7 @@ smtp_data_feed(struct smtp_data_reader *r, const char *in, size_t len,
 	while (i < len) {
 		switch (r->state) {
 		case D_BOL:
-			if (in[i] == '.') {
+			if (in[i] == '.' && !r->binary) {
 				r->state = D_DOT;
 				i++;
 			} else
@@ -210,4 +222,25 @@ smtp_data_feed(struct smtp_data_reader *r, const char *in, size_t len,
 	}
 	*consumed = len;
 	return SMTP_DATA_NEED_MORE;
+}
+
+enum smtp_data_status
+smtp_data_finish(struct smtp_data_reader *r, struct buf *out)
+{
+	switch (r->state) {
+	case D_BARE_LF:
+		return SMTP_DATA_BARE_LF;
+	case D_CR:
+		/* The message ends in a CR that no LF follows. */
+		r->state = D_BARE_CR;
+		return SMTP_DATA_BARE_CR;
+	case D_BARE_CR:
+		return SMTP_DATA_BARE_CR;
+	case D_TEXT:
+		/* The last line has no CRLF: what we store ends with one. */
+		data_eol(r, out);
+		break;
+	}
+	r->state = D_DONE;
+	return SMTP_DATA_DONE;
 }

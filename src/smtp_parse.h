@@ -151,6 +151,7 @@ struct smtp_data_reader {
 	int		in_header;	/* before the first empty line */
 	int		hdr_match;	/* progress matching "Received" WSP* ":"
 					   at the start of a header line */
+	int		binary;		/* BDAT: no dot-stuffing, no marker */
 };
 
 void	smtp_data_init(struct smtp_data_reader *r, uint64_t max_size);
@@ -165,5 +166,15 @@ void	smtp_data_init(struct smtp_data_reader *r, uint64_t max_size);
  */
 enum smtp_data_status smtp_data_feed(struct smtp_data_reader *r,
 	    const char *in, size_t len, size_t *consumed, struct buf *out);
+/*
+ * BDAT (RFC 3030): smtp_data_init_binary() reads chunks with the same
+ * rules but takes a leading dot as text and never sees an end marker; at
+ * the end of the LAST chunk, smtp_data_finish() ends the message: a last
+ * line without CRLF gets one in `out` (SMTP_DATA_DONE), a CR left waiting
+ * for its LF is a bare CR.  It may output up to two bytes.
+ */
+void	smtp_data_init_binary(struct smtp_data_reader *r, uint64_t max_size);
+enum smtp_data_status smtp_data_finish(struct smtp_data_reader *r,
+	    struct buf *out);
 
 #endif

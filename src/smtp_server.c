@@ -174,14 +174,16 @@ data_timer_cb(evutil_socket_t fd, short what, void *arg)
 	smtp_server_pump(c);
 }
 
-/* max-data-time runs from the 354 to the end of the message, whatever
+/* max-data-time runs from the 354 (or the first BDAT) to the end of the
+ * message, whatever
  * the client sends meanwhile (the idle timeout alone lets a client
  * dribble a byte a minute for ever). */
 static void
 data_timer_update(struct conn *c)
 {
 	struct timeval tv = { (time_t)c->sess->vs->max_data_time, 0 };
-	int in_data = c->sess->state == SMTP_S_DATA;
+	int in_data = c->sess->state == SMTP_S_DATA ||
+	    c->sess->state == SMTP_S_BDAT;
 
 	if (in_data && c->data_ev == NULL) {
 		c->data_ev = evtimer_new(c->srv->base, data_timer_cb, c);

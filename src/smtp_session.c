@@ -34,6 +34,7 @@
 #include "smtp_greet.h"
 #include "smtp_rcpt.h"
 #include "smtp_received.h"
+#include "smtp_message.h"
 #include "smtp_session_priv.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -49,8 +50,8 @@
 		 ST(SMTP_S_RCPT))
 
 static const char *state_names[] = {
-	"GREETING", "CONNECTED", "READY", "MAIL", "RCPT", "DATA", "REJECTED",
-	"CLOSING",
+	"GREETING", "CONNECTED", "READY", "MAIL", "RCPT", "DATA", "BDAT",
+	"REJECTED", "CLOSING",
 };
 
 const char *
@@ -151,6 +152,7 @@ smtp_session_tx_reset(struct smtp_session *s)
 		s->env = NULL;
 	}
 	buf_free(&s->msg);
+	smtp_message_tx_reset(s);
 	if (s->spooled && s->ops->spool_abort)
 		s->ops->spool_abort(s);
 	s->spooled = 0;
@@ -161,7 +163,7 @@ smtp_session_tx_reset(struct smtp_session *s)
 	if (s->waiting == SMTP_WAIT_DIRECTORY)
 		s->waiting = SMTP_WAIT_NONE;
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT ||
-	    s->state == SMTP_S_DATA)
+	    s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT)
 		smtp_session_enter(s, SMTP_S_READY);
 }
 
@@ -251,19 +253,6 @@ smtp_session_timeout(struct smtp_session *s)
 }
 
 void
-smtp_session_data_expired(struct smtp_session *s)
-{
-	/* A complete message waiting for its commit is not cut off. */
-	if (s->state != SMTP_S_DATA || s->waiting == SMTP_WAIT_COMMIT)
-		return;
-	smtp_session_refuse(s, "DATA", POLICY_RULE_DATA_TIME,
-	    s->env ? s->env->id : NULL, "421 4.4.2 Message data time limit "
-	    "exceeded, closing connection");
-	smtp_session_tx_reset(s);
-	smtp_session_enter(s, SMTP_S_CLOSING);
-}
-
-void
 smtp_session_shutdown(struct smtp_session *s)
 {
 	s->shutting_down = 1;
@@ -272,7 +261,7 @@ smtp_session_shutdown(struct smtp_session *s)
 	if (s->state != SMTP_S_GREETING &&
 	    (s->waiting || s->state == SMTP_S_MAIL ||
 	    s->state == SMTP_S_RCPT || s->state == SMTP_S_DATA ||
-	    s->state == SMTP_S_CLOSING))
+	    s->state == SMTP_S_BDAT || s->state == SMTP_S_CLOSING))
 		return;
 	smtp_session_close_with(s, "421 4.3.2 Service shutting down, closing "
 	    "connection");
@@ -330,6 +319,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (s->tls && s->authdb && vs->auth_file)
 		smtp_session_reply(s, "250-AUTH PLAIN LOGIN");
 	smtp_session_reply(s, "250-SMTPUTF8");
+	smtp_session_reply(s, "250-CHUNKING");
 	smtp_session_reply(s, "250 DSN");
 }
 
@@ -448,35 +438,6 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 }
 
 static void
-cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
-{
-	char hdr[2048];
-	size_t hlen;
-
-	if (cmd->arglen) {
-		smtp_session_bad_command(s, "501 5.5.4 Syntax: DATA");
-		return;
-	}
-	if (s->state == SMTP_S_MAIL) {
-		smtp_session_bad_command(s, "554 5.5.1 No valid recipients");
-		return;
-	}
-	if (s->state != SMTP_S_RCPT) {
-		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
-		    "commands: MAIL first");
-		return;
-	}
-	hlen = smtp_received_header(hdr, sizeof(hdr), s->env,
-	    smtp_session_server_name(s), s->esmtp, s->tls ? s->tls_info : NULL,
-	    s->authenticated, time(NULL));
-	buf_init(&s->msg, SMTP_MSG_BUF_MAX);
-	buf_append(&s->msg, hdr, hlen);
-	smtp_data_init(&s->data, s->vs->max_message_size);
-	smtp_session_enter(s, SMTP_S_DATA);
-	smtp_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
-}
-
-static void
 cmd_rset(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
@@ -582,14 +543,16 @@ static const struct {
 	    "per transaction" },
 	{ SMTP_CMD_RCPT, TXN, smtp_rcpt_command,
 	    "503 5.5.1 Bad sequence of commands: MAIL first" },
-	{ SMTP_CMD_DATA, ST_ANY, cmd_data, NULL },
-	{ SMTP_CMD_RSET, ST_ANY, cmd_rset, NULL },
-	{ SMTP_CMD_NOOP, ST_ANY, cmd_noop, NULL },
-	{ SMTP_CMD_QUIT, ST_ANY | ST(SMTP_S_REJECTED), cmd_quit, NULL },
+	{ SMTP_CMD_DATA, ST_ANY, smtp_message_data, NULL },
+	/* BDAT in every state: a refused chunk must still be read. */
+	{ SMTP_CMD_BDAT, ST_ANY | ST(SMTP_S_BDAT), smtp_message_bdat, NULL },
+	{ SMTP_CMD_RSET, ST_ANY | ST(SMTP_S_BDAT), cmd_rset, NULL },
+	{ SMTP_CMD_NOOP, ST_ANY | ST(SMTP_S_BDAT), cmd_noop, NULL },
+	{ SMTP_CMD_QUIT, ST_ANY | ST(SMTP_S_BDAT) | ST(SMTP_S_REJECTED),
+	    cmd_quit, NULL },
 	{ SMTP_CMD_VRFY, ST_ANY, cmd_vrfy, NULL },
 	{ SMTP_CMD_HELP, ST_ANY, cmd_help, NULL },
 	{ SMTP_CMD_EXPN, ST_ANY, cmd_not_offered, NULL },
-	{ SMTP_CMD_BDAT, ST_ANY, cmd_not_offered, NULL },
 	{ SMTP_CMD_STARTTLS, ST_ANY, cmd_starttls, NULL },
 	{ SMTP_CMD_AUTH, ST_ANY, smtp_auth_command, NULL },
 };
@@ -636,130 +599,6 @@ dispatch(struct smtp_session *s, const char *line, size_t len)
 	smtp_session_bad_command(s, "500 5.5.2 Command unrecognized");
 }
 
-/* ---- DATA ---- */
-
-/* Hand what the session holds of the message to the spool file. */
-static void
-data_flush(struct smtp_session *s)
-{
-	int e;
-
-	if (s->msg.len == 0)
-		return;
-	if (s->spool_error == 0 && !s->data.too_big) {
-		s->spooled = 1;
-		if ((e = s->ops->spool_write(s, s->msg.p, s->msg.len)) != 0)
-			s->spool_error = e;
-	}
-	buf_reset(&s->msg);
-}
-
-static void
-data_end(struct smtp_session *s)
-{
-	struct smtp_data_reader *r = &s->data;
-	struct queue_envelope *env;
-	char *tail;
-	size_t len;
-
-	if (r->too_big || r->header_too_long) {
-		smtp_session_refuse(s, "DATA", POLICY_RULE_SIZE, s->env->id,
-		    "552 5.3.4 Message size exceeds fixed limit");
-		smtp_session_tx_reset(s);
-		return;
-	}
-	if (r->line_too_long) {
-		smtp_session_refuse(s, "DATA", POLICY_RULE_LINE_LENGTH,
-		    s->env->id, "554 5.6.0 Message has a line longer than 998 "
-		    "octets");
-		smtp_session_tx_reset(s);
-		return;
-	}
-	if (r->received_count > SMTP_RECEIVED_MAX) {
-		smtp_session_refuse(s, "DATA", POLICY_RULE_MAIL_LOOP,
-		    s->env->id, "554 5.4.6 Too many Received headers: mail "
-		    "loop");
-		smtp_session_tx_reset(s);
-		return;
-	}
-	if (s->spool_error != 0) {
-		/* The spool file could not be written: as a commit that
-		 * failed, a temporary failure (smtp_session_commit_done). */
-		s->waiting = SMTP_WAIT_COMMIT;
-		smtp_session_commit_done(s, s->spool_error, s->env->id);
-		return;
-	}
-	env = s->env;
-	s->env = NULL;
-	env->received = time(NULL);
-	tail = buf_release(&s->msg, &len);
-	s->spooled = 0;		/* the file is the commit's now */
-	s->waiting = SMTP_WAIT_COMMIT;
-	s->ops->commit(s, env, tail, len);
-}
-
-void
-smtp_session_commit_done(struct smtp_session *s, int error, const char *id)
-{
-	s->waiting = SMTP_WAIT_NONE;
-	if (error == 0) {
-		s->messages++;
-		if (s->counters)
-			s->counters->accepted++;
-		smtp_session_reply(s, "250 2.0.0 Ok: queued as %s", id);
-	} else if (error == ENOSPC || error == EDQUOT) {
-		log_warnx("session=%016llx queue=%s commit failed: %s",
-		    (unsigned long long)s->id, id, strerror(error));
-		smtp_session_reply(s, "452 4.3.1 Insufficient system storage");
-	} else {
-		log_warnx("session=%016llx queue=%s commit failed: %s",
-		    (unsigned long long)s->id, id, strerror(error));
-		smtp_session_reply(s, "451 4.3.0 Local error in processing, "
-		    "try again later");
-	}
-	smtp_session_tx_reset(s);
-	smtp_session_enter(s, SMTP_S_READY);
-	if (s->shutting_down)
-		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
-		    "closing connection");
-	smtp_session_wake(s);
-}
-
-/*
- * Feed the DATA reader no more than the session's buffer can take: it
- * writes at most one byte more than it reads (a CR held back until its LF
- * comes), so a feed of room - 1 bytes never overflows, and the reader
- * never sees a full buffer (which it would take for a message too big).
- */
-static size_t
-data_input(struct smtp_session *s, const char *in, size_t len)
-{
-	size_t used = 0, room;
-
-	if (s->msg.len >= SMTP_MSG_BUF_MAX / 2)
-		data_flush(s);
-	room = SMTP_MSG_BUF_MAX - s->msg.len - 1;
-	if (len > room)
-		len = room;
-	switch (smtp_data_feed(&s->data, in, len, &used, &s->msg)) {
-	case SMTP_DATA_NEED_MORE:
-		break;
-	case SMTP_DATA_DONE:
-		data_end(s);
-		break;
-	case SMTP_DATA_BARE_LF:
-	case SMTP_DATA_BARE_CR:
-		smtp_session_refuse(s, "DATA", POLICY_RULE_BARE_NEWLINE,
-		    s->env ? s->env->id : NULL, "521 5.5.2 Bare CR or LF in "
-		    "message; only CRLF ends a line; closing connection");
-		smtp_session_tx_reset(s);
-		smtp_session_enter(s, SMTP_S_CLOSING);
-		used = len;
-		break;
-	}
-	return used;
-}
-
 /* ---- input ---- */
 
 size_t
@@ -777,8 +616,8 @@ smtp_session_input(struct smtp_session *s, const char *in, size_t len)
 	}
 	s->in_input = 1;
 	while (off < len && !s->waiting && s->state != SMTP_S_CLOSING) {
-		if (s->state == SMTP_S_DATA) {
-			off += data_input(s, in + off, len - off);
+		if (smtp_message_reading(s)) {
+			off += smtp_message_input(s, in + off, len - off);
 			continue;
 		}
 		switch (smtp_framer_next(&s->framer, in + off, len - off,

@@ -64,6 +64,7 @@ enum smtp_state {
 	SMTP_S_MAIL,		/* MAIL accepted */
 	SMTP_S_RCPT,		/* at least one RCPT accepted */
 	SMTP_S_DATA,		/* reading the message */
+	SMTP_S_BDAT,		/* a BDAT transaction: between or in chunks */
 	SMTP_S_REJECTED,	/* refused at connect: only QUIT */
 	SMTP_S_CLOSING,		/* flush s->out, then close */
 };
@@ -181,6 +182,11 @@ struct smtp_session {
 						   part not yet spooled */
 	int				 spooled;	/* spool_write was called */
 	int				 spool_error;	/* its errno, or 0 */
+	uint64_t			 chunk_size;	/* BDAT: announced */
+	uint64_t			 chunk_left;	/* still to read */
+	int				 chunk_last;	/* BDAT ... LAST */
+	int				 chunk_why;	/* kept or dropped
+							   (smtp_message.c) */
 
 	/* the wait, if any */
 	int				 waiting;	/* SMTP_WAIT_* */

@@ -276,7 +276,7 @@ test_internet_transaction(void **state)
 	    "250-SIZE 36700160\r\n"
 	    "250-8BITMIME\r\n"
 	    "250-ENHANCEDSTATUSCODES\r\n"
-	    "250-SMTPUTF8\r\n"
+	    "250-SMTPUTF8\r\n250-CHUNKING\r\n"
 	    "250 DSN\r\n"
 	    "250 2.1.0 Ok\r\n"
 	    "550 5.7.1 Relay access denied\r\n"
@@ -343,7 +343,7 @@ test_blocked_sender_and_limits(void **state)
 	    "250-SIZE 36700160\r\n"
 	    "250-8BITMIME\r\n"
 	    "250-ENHANCEDSTATUSCODES\r\n"
-	    "250-SMTPUTF8\r\n"
+	    "250-SMTPUTF8\r\n250-CHUNKING\r\n"
 	    "250 DSN\r\n"
 	    "550 5.7.1 Sender address rejected: blocked\r\n"
 	    "250 2.1.0 Ok\r\n"
@@ -368,7 +368,7 @@ test_bare_lf_in_data_closes(void **state)
 	    "250-SIZE 36700160\r\n"
 	    "250-8BITMIME\r\n"
 	    "250-ENHANCEDSTATUSCODES\r\n"
-	    "250-SMTPUTF8\r\n"
+	    "250-SMTPUTF8\r\n250-CHUNKING\r\n"
 	    "250 DSN\r\n"
 	    "250 2.1.0 Ok\r\n"
 	    "250 2.1.5 Ok\r\n"
@@ -750,6 +750,148 @@ test_data_spool_failure_and_abort(void **state)
 	free(in);
 }
 
+/* ---- BDAT (CHUNKING) ---- */
+
+#define TX	"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\n" \
+		"RCPT TO:<ericm@winery-co.co>\r\n"
+#define TX_REPLIES "220 gw.test ESMTP postern\r\n" \
+	"250-gw.test Hello c.example [10.0.0.1]\r\n" \
+	"250-PIPELINING\r\n250-SIZE 36700160\r\n250-8BITMIME\r\n" \
+	"250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n" \
+	"250 DSN\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+
+static void
+test_bdat_transcripts(void **state)
+{
+	char *data_bodies;
+	size_t data_len;
+
+	(void)state;
+	/* Pipelined chunks, a line split across two of them, a leading
+	 * dot that is text, and a last line without CRLF. */
+	bodies_len = 0;
+	check("intranet", "10.0.0.1", TX
+	    "BDAT 13\r\nSubject: x\r\n\r"
+	    "BDAT 6\r\n\n.dot\r"
+	    "BDAT 5 LAST\r\n\nlast"
+	    "QUIT\r\n",
+	    TX_REPLIES
+	    "250 2.0.0 13 octets received\r\n"
+	    "250 2.0.0 6 octets received\r\n"
+	    "250 2.0.0 Ok: queued as Q\r\n"
+	    "221 2.0.0 Bye\r\n");
+	/* The same message by DATA is stored the same way. */
+	data_bodies = xmalloc(bodies_len + 1);
+	memcpy(data_bodies, bodies, bodies_len / 2);
+	data_len = bodies_len / 2;
+	assert_int_equal(data_len, strlen("Subject: x\r\n\r\n.dot\r\nlast"
+	    "\r\n"));
+	assert_memory_equal(data_bodies, "Subject: x\r\n\r\n.dot\r\nlast\r\n",
+	    data_len);
+	bodies_len = 0;
+	check("intranet", "10.0.0.1", TX
+	    "DATA\r\nSubject: x\r\n\r\n..dot\r\nlast\r\n.\r\n",
+	    TX_REPLIES "354 End data with <CR><LF>.<CR><LF>\r\n"
+	    "250 2.0.0 Ok: queued as Q\r\n");
+	assert_int_equal(bodies_len / 2, data_len);
+	assert_memory_equal(bodies, data_bodies, data_len);
+	free(data_bodies);
+
+	/* BDAT 0 LAST ends a message; a refused chunk is read and dropped
+	 * (what it holds is never a command), then the session goes on. */
+	check("intranet", "10.0.0.1", TX
+	    "BDAT 10\r\nSubject:\r\n"
+	    "BDAT 0 LAST\r\n"
+	    "BDAT 6 LAST\r\nQUIT\r\n"
+	    "MAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<nobody@winery-co.co>\r\n"
+	    "BDAT 6 LAST\r\nRSET\r\n"
+	    "DATA\r\n"
+	    "QUIT\r\n",
+	    TX_REPLIES
+	    "250 2.0.0 10 octets received\r\n"
+	    "250 2.0.0 Ok: queued as Q\r\n"
+	    "503 5.5.1 Bad sequence of commands: MAIL first\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "550 5.1.1 Recipient address rejected: user unknown\r\n"
+	    "554 5.5.1 No valid recipients\r\n"
+	    "554 5.5.1 No valid recipients\r\n"
+	    "221 2.0.0 Bye\r\n");
+
+	/* Between chunks only BDAT, RSET, NOOP and QUIT; a bare LF fails
+	 * the message at the end of its chunk, and what follows the chunk
+	 * is read as commands again. */
+	check("intranet", "10.0.0.1", TX
+	    "BDAT 3\r\nab\n"
+	    "NOOP\r\n"
+	    "MAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\n"
+	    "BDAT 3\r\nab\r"
+	    "DATA\r\n"
+	    "RSET\r\n"
+	    "BDAT 2 LAST\r\nab"
+	    "BDAT x\r\n",
+	    TX_REPLIES
+	    "554 5.6.0 Bare CR or LF in message; only CRLF ends a line\r\n"
+	    "250 2.0.0 Ok\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "250 2.1.5 Ok\r\n"
+	    "250 2.0.0 3 octets received\r\n"
+	    "503 5.5.1 Bad sequence of commands\r\n"
+	    "250 2.0.0 Ok\r\n"
+	    "503 5.5.1 Bad sequence of commands: MAIL first\r\n"
+	    "501 5.5.4 Syntax: BDAT size [LAST]\r\n");
+}
+
+/* A large message by BDAT streams like one by DATA: the session's
+ * buffer stays bounded, whatever the chunk sizes. */
+static void
+test_bdat_streams_to_spool(void **state)
+{
+	static const char head[] = TX;
+	struct smtp_session *s;
+	char cmd[64], *line = xmalloc(100);
+	size_t i, total = 0;
+
+	(void)state;
+	queue_envelope_free(committed);
+	committed = NULL;
+	spool_writes = spool_aborts = 0;
+	spooled_len = 0;
+	memset(line, 'q', 98);
+	memcpy(line + 98, "\r\n", 2);
+	s = new_session();
+	s->vs = conf_vserver_find(conf, "intranet");
+	assert_int_equal(smtp_session_input(s, head, sizeof(head) - 1),
+	    sizeof(head) - 1);
+	for (i = 0; i < 200; i++) {
+		/* chunks of 5000 lines, fed in pieces of random size */
+		size_t n = 50 * 100;
+		char *chunk = xmalloc(n);
+
+		for (size_t k = 0; k < n; k += 100)
+			memcpy(chunk + k, line, 100);
+		snprintf(cmd, sizeof(cmd), "BDAT %zu%s\r\n", n,
+		    i == 199 ? " LAST" : "");
+		assert_int_equal(smtp_session_input(s, cmd, strlen(cmd)),
+		    strlen(cmd));
+		feed_bounded(s, chunk, n);
+		total += n;
+		free(chunk);
+		if (i < 199)
+			buf_reset(&s->out);
+	}
+	assert_int_equal(s->waiting, SMTP_WAIT_COMMIT);
+	smtp_session_commit_done(s, 0, "Q");
+	assert_non_null(strstr(s->out.p, "250 2.0.0 Ok: queued as Q"));
+	assert_true(spool_writes > 10);
+	assert_int_equal(spool_aborts, 0);
+	assert_true(committed_len > total);
+	assert_memory_equal(last_body + committed_len - total, line, 100);
+	smtp_session_free(s);
+	free(line);
+}
+
 int
 main(void)
 {
@@ -767,6 +909,8 @@ main(void)
 		cmocka_unit_test(test_chunking_invariance),
 		cmocka_unit_test(test_data_streams_to_spool),
 		cmocka_unit_test(test_data_spool_failure_and_abort),
+		cmocka_unit_test(test_bdat_transcripts),
+		cmocka_unit_test(test_bdat_streams_to_spool),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

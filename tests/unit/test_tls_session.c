@@ -202,7 +202,7 @@ expect(struct smtp_session *s, const char *in, const char *replies)
 	"250-8BITMIME\r\n" \
 	"250-ENHANCEDSTATUSCODES\r\n"
 #define EHLO_TAIL \
-	"250-SMTPUTF8\r\n" \
+	"250-SMTPUTF8\r\n250-CHUNKING\r\n" \
 	"250 DSN\r\n"
 
 static void

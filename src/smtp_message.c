@@ -1,0 +1,382 @@
+/*
+ * smtp_message — receiving the message of a transaction: DATA (dot-
+ * stuffed, ended by CRLF "." CRLF) and BDAT (RFC 3030: chunks of a size
+ * announced in the command, the last one marked LAST), the checks made at
+ * its end, the commit and its answer.
+ *
+ * Both go through the DATA reader of smtp_data.c (the same CRLF-only rule,
+ * limits and counts; BDAT in binary mode) into the session's bounded
+ * buffer, which is handed to the spool file whenever it is half full
+ * (docs/spool.md, "Messages as they arrive"): a session's memory does not
+ * depend on the size of what the client sends.
+ *
+ * A chunk is always read to its end, even when the BDAT command is
+ * refused (bad sequence, no valid recipient) or the message fails in the
+ * middle (a bare CR or LF, too large): its bytes are dropped and the reply
+ * comes after them, so that the session stays in step with a client that
+ * pipelines its chunks.  A BDAT whose size cannot be read cannot be kept
+ * in step: it is a syntax error like any other (RFC 3030 4.2 leaves it to
+ * the server), and max-errors ends the session if the bytes that follow
+ * keep failing as commands.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf.h"
+#include "log.h"
+#include "postern_limits.h"
+#include "queue.h"
+#include "smtp_message.h"
+#include "smtp_received.h"
+#include "smtp_session_priv.h"
+
+/* Why a chunk is being dropped: its reply, given once it is read. */
+enum {
+	CHUNK_KEEP,		/* the chunk is part of the message */
+	CHUNK_DROP,		/* dropped, the reply already given */
+	CHUNK_BAD_SEQUENCE,	/* 503: no transaction */
+	CHUNK_NO_RCPT,		/* 554: no valid recipient */
+	CHUNK_BARE_NEWLINE,	/* the message has a bare CR or LF */
+};
+
+/* Start reading a message: the Received: header first. */
+static void
+message_begin(struct smtp_session *s, int binary)
+{
+	char hdr[2048];
+	size_t hlen;
+
+	hlen = smtp_received_header(hdr, sizeof(hdr), s->env,
+	    smtp_session_server_name(s), s->esmtp, s->tls ? s->tls_info : NULL,
+	    s->authenticated, time(NULL));
+	buf_init(&s->msg, SMTP_MSG_BUF_MAX);
+	buf_append(&s->msg, hdr, hlen);
+	if (binary)
+		smtp_data_init_binary(&s->data, s->vs->max_message_size);
+	else
+		smtp_data_init(&s->data, s->vs->max_message_size);
+}
+
+/* Hand what the session holds of the message to the spool file. */
+static void
+message_flush(struct smtp_session *s)
+{
+	int e;
+
+	if (s->msg.len == 0)
+		return;
+	if (s->spool_error == 0 && !s->data.too_big) {
+		s->spooled = 1;
+		if ((e = s->ops->spool_write(s, s->msg.p, s->msg.len)) != 0)
+			s->spool_error = e;
+	}
+	buf_reset(&s->msg);
+}
+
+/*
+ * Feed the reader no more than the session's buffer can take: it writes
+ * at most one byte more than it reads (a CR held back until its LF
+ * comes), so a feed of room - 1 bytes never overflows, and the reader
+ * never sees a full buffer (which it would take for a message too big).
+ */
+static enum smtp_data_status
+message_feed(struct smtp_session *s, const char *in, size_t len,
+    size_t *used)
+{
+	size_t room;
+
+	if (s->msg.len >= SMTP_MSG_BUF_MAX / 2)
+		message_flush(s);
+	room = SMTP_MSG_BUF_MAX - s->msg.len - 1;
+	if (len > room)
+		len = room;
+	return smtp_data_feed(&s->data, in, len, used, &s->msg);
+}
+
+/* A message too large so far: refused (the rest of a DATA is still read
+ * by the reader; the rest of the chunks is dropped). */
+static int
+message_too_big(struct smtp_session *s, const char *stage)
+{
+	if (!s->data.too_big && !s->data.header_too_long)
+		return 0;
+	smtp_session_refuse(s, stage, POLICY_RULE_SIZE, s->env->id,
+	    "552 5.3.4 Message size exceeds fixed limit");
+	smtp_session_tx_reset(s);
+	return 1;
+}
+
+/* The whole message is in: the checks of its end, then the commit. */
+static void
+message_end(struct smtp_session *s, const char *stage)
+{
+	struct smtp_data_reader *r = &s->data;
+	struct queue_envelope *env;
+	char *tail;
+	size_t len;
+
+	if (message_too_big(s, stage))
+		return;
+	if (r->line_too_long) {
+		smtp_session_refuse(s, stage, POLICY_RULE_LINE_LENGTH,
+		    s->env->id, "554 5.6.0 Message has a line longer than 998 "
+		    "octets");
+		smtp_session_tx_reset(s);
+		return;
+	}
+	if (r->received_count > SMTP_RECEIVED_MAX) {
+		smtp_session_refuse(s, stage, POLICY_RULE_MAIL_LOOP,
+		    s->env->id, "554 5.4.6 Too many Received headers: mail "
+		    "loop");
+		smtp_session_tx_reset(s);
+		return;
+	}
+	if (s->spool_error != 0) {
+		/* The spool file could not be written: as a commit that
+		 * failed, a temporary failure (smtp_session_commit_done). */
+		s->waiting = SMTP_WAIT_COMMIT;
+		smtp_session_commit_done(s, s->spool_error, s->env->id);
+		return;
+	}
+	env = s->env;
+	s->env = NULL;
+	env->received = time(NULL);
+	tail = buf_release(&s->msg, &len);
+	s->spooled = 0;		/* the file is the commit's now */
+	s->waiting = SMTP_WAIT_COMMIT;
+	s->ops->commit(s, env, tail, len);
+}
+
+void
+smtp_session_commit_done(struct smtp_session *s, int error, const char *id)
+{
+	s->waiting = SMTP_WAIT_NONE;
+	if (error == 0) {
+		s->messages++;
+		if (s->counters)
+			s->counters->accepted++;
+		smtp_session_reply(s, "250 2.0.0 Ok: queued as %s", id);
+	} else if (error == ENOSPC || error == EDQUOT) {
+		log_warnx("session=%016llx queue=%s commit failed: %s",
+		    (unsigned long long)s->id, id, strerror(error));
+		smtp_session_reply(s, "452 4.3.1 Insufficient system storage");
+	} else {
+		log_warnx("session=%016llx queue=%s commit failed: %s",
+		    (unsigned long long)s->id, id, strerror(error));
+		smtp_session_reply(s, "451 4.3.0 Local error in processing, "
+		    "try again later");
+	}
+	smtp_session_tx_reset(s);
+	smtp_session_enter(s, SMTP_S_READY);
+	if (s->shutting_down)
+		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
+		    "closing connection");
+	smtp_session_wake(s);
+}
+
+void
+smtp_session_data_expired(struct smtp_session *s)
+{
+	/* A complete message waiting for its commit is not cut off. */
+	if ((s->state != SMTP_S_DATA && s->state != SMTP_S_BDAT) ||
+	    s->waiting == SMTP_WAIT_COMMIT)
+		return;
+	smtp_session_refuse(s, s->state == SMTP_S_DATA ? "DATA" : "BDAT",
+	    POLICY_RULE_DATA_TIME, s->env ? s->env->id : NULL,
+	    "421 4.4.2 Message data time limit exceeded, closing connection");
+	smtp_session_tx_reset(s);
+	smtp_session_enter(s, SMTP_S_CLOSING);
+}
+
+/* ---- DATA ---- */
+
+void
+smtp_message_data(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (cmd->arglen) {
+		smtp_session_bad_command(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (s->state == SMTP_S_MAIL) {
+		smtp_session_bad_command(s, "554 5.5.1 No valid recipients");
+		return;
+	}
+	if (s->state != SMTP_S_RCPT) {
+		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+		    "commands: MAIL first");
+		return;
+	}
+	message_begin(s, 0);
+	smtp_session_enter(s, SMTP_S_DATA);
+	smtp_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static size_t
+data_input(struct smtp_session *s, const char *in, size_t len)
+{
+	size_t used = 0;
+
+	switch (message_feed(s, in, len, &used)) {
+	case SMTP_DATA_NEED_MORE:
+		break;
+	case SMTP_DATA_DONE:
+		message_end(s, "DATA");
+		break;
+	case SMTP_DATA_BARE_LF:
+	case SMTP_DATA_BARE_CR:
+		/* Nothing frames the rest: the connection is closed so that
+		 * no byte of this message is ever read as a command. */
+		smtp_session_refuse(s, "DATA", POLICY_RULE_BARE_NEWLINE,
+		    s->env ? s->env->id : NULL, "521 5.5.2 Bare CR or LF in "
+		    "message; only CRLF ends a line; closing connection");
+		smtp_session_tx_reset(s);
+		smtp_session_enter(s, SMTP_S_CLOSING);
+		used = len;
+		break;
+	}
+	return used;
+}
+
+/* ---- BDAT ---- */
+
+/* "SIZE" or "SIZE LAST" (any case); 0 or -1. */
+static int
+bdat_args(const struct smtp_cmd *cmd, uint64_t *size, int *last)
+{
+	const char *p = cmd->arg, *end = cmd->arg + cmd->arglen;
+	uint64_t v = 0;
+
+	if (p == end)
+		return -1;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == cmd->arg)
+		return -1;
+	*size = v;
+	*last = 0;
+	if (p == end)
+		return 0;
+	if (end - p == 5 && p[0] == ' ' && strncasecmp(p + 1, "LAST", 4) == 0) {
+		*last = 1;
+		return 0;
+	}
+	return -1;
+}
+
+/* The announced chunk has been read. */
+static void
+chunk_end(struct smtp_session *s)
+{
+	int why = s->chunk_why;
+	enum smtp_data_status st;
+
+	s->chunk_why = CHUNK_KEEP;
+	switch (why) {
+	case CHUNK_DROP:
+		return;
+	case CHUNK_BAD_SEQUENCE:
+		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+		    "commands: MAIL first");
+		return;
+	case CHUNK_NO_RCPT:
+		smtp_session_bad_command(s, "554 5.5.1 No valid recipients");
+		return;
+	case CHUNK_BARE_NEWLINE:
+		smtp_session_refuse(s, "BDAT", POLICY_RULE_BARE_NEWLINE,
+		    s->env ? s->env->id : NULL, "554 5.6.0 Bare CR or LF in "
+		    "message; only CRLF ends a line");
+		smtp_session_tx_reset(s);
+		return;
+	}
+	if (message_too_big(s, "BDAT"))
+		return;
+	if (!s->chunk_last) {
+		smtp_session_reply(s, "250 2.0.0 %llu octets received",
+		    (unsigned long long)s->chunk_size);
+		return;
+	}
+	/* The end may add a CRLF: make room for it. */
+	if (s->msg.len + 2 >= SMTP_MSG_BUF_MAX)
+		message_flush(s);
+	st = smtp_data_finish(&s->data, &s->msg);
+	if (st != SMTP_DATA_DONE) {
+		s->chunk_why = CHUNK_BARE_NEWLINE;
+		chunk_end(s);
+		return;
+	}
+	message_end(s, "BDAT");
+}
+
+void
+smtp_message_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	uint64_t size;
+	int last;
+
+	if (bdat_args(cmd, &size, &last) == -1) {
+		smtp_session_bad_command(s, "501 5.5.4 Syntax: BDAT size "
+		    "[LAST]");
+		return;
+	}
+	s->chunk_left = s->chunk_size = size;
+	s->chunk_last = last;
+	s->chunk_why = CHUNK_KEEP;
+	if (s->state == SMTP_S_RCPT) {
+		message_begin(s, 1);
+		smtp_session_enter(s, SMTP_S_BDAT);
+	} else if (s->state == SMTP_S_MAIL)
+		s->chunk_why = CHUNK_NO_RCPT;
+	else if (s->state != SMTP_S_BDAT)
+		s->chunk_why = CHUNK_BAD_SEQUENCE;
+	if (s->chunk_left == 0)
+		chunk_end(s);
+}
+
+static size_t
+chunk_input(struct smtp_session *s, const char *in, size_t len)
+{
+	size_t used = 0;
+
+	if (len > s->chunk_left)
+		len = (size_t)s->chunk_left;
+	if (s->chunk_why != CHUNK_KEEP)
+		used = len;
+	else if (message_feed(s, in, len, &used) != SMTP_DATA_NEED_MORE) {
+		/* A bare CR or LF: the chunk's size still frames what
+		 * follows, so the rest is read and dropped, then refused. */
+		s->chunk_why = CHUNK_BARE_NEWLINE;
+		used = len;
+	}
+	s->chunk_left -= used;
+	if (s->chunk_left == 0)
+		chunk_end(s);
+	return used;
+}
+
+void
+smtp_message_tx_reset(struct smtp_session *s)
+{
+	/* The rest of a chunk is still on its way: drop it when it comes. */
+	if (s->chunk_left > 0 && s->chunk_why == CHUNK_KEEP)
+		s->chunk_why = CHUNK_DROP;
+}
+
+size_t
+smtp_message_input(struct smtp_session *s, const char *in, size_t len)
+{
+	if (s->chunk_left > 0)
+		return chunk_input(s, in, len);
+	return data_input(s, in, len);
+}
+
+int
+smtp_message_reading(const struct smtp_session *s)
+{
+	return s->state == SMTP_S_DATA || s->chunk_left > 0;
+}
