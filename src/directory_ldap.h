@@ -9,9 +9,13 @@
  *   directory_ldap_conn.c  the connections: one per uri, opened (and
  *                          bound, StartTLS'd) on worker threads, searched
  *                          asynchronously on the event loop, failing over
- *                          to the next uri, reconnecting with backoff.
+ *                          to the next uri, reconnecting with backoff;
+ *   directory_ldap_open.c  opening one connection (worker thread), and
+ *                          making it non-blocking for the loop, its writes
+ *                          watched.
  *
- * Loop thread only, except the connect jobs of directory_ldap_conn.c.
+ * Loop thread only, except directory_ldap_open() (the connect jobs of
+ * directory_ldap_conn.c).
  */
 #ifndef POSTERN_DIRECTORY_LDAP_H
 #define POSTERN_DIRECTORY_LDAP_H
@@ -135,5 +139,37 @@ struct dl_pool *directory_ldap_conn_new(const struct dl_settings *s,
 void	directory_ldap_conn_free(struct dl_pool *p);
 void	directory_ldap_conn_search(struct dl_pool *p, const char *filter,
 	    dl_search_cb cb, void *arg);
+
+/* ---- directory_ldap_open.c: one connection ---- */
+
+struct ldap_conncb;
+typedef struct ldap LDAP;
+
+/* The connect callback that bounds the blocking steps of a connect by
+ * timeout (seconds) and turns TCP keepalives on; must outlive every
+ * connection opened with it. */
+void	directory_ldap_conncb_init(struct ldap_conncb *cb, unsigned timeout);
+/*
+ * Connect to uri, TLS or StartTLS as settings say, bind: blocking, for a
+ * worker thread.  0 with *ldp set, or -1 with the step that failed and
+ * libldap's message in err.
+ */
+int	directory_ldap_open(const struct dl_settings *s, const char *uri,
+	    struct ldap_conncb *cb, LDAP **ldp, char *err, size_t errlen);
+
+/* What the connection's socket did, as our Sockbuf layer saw it. */
+struct dl_watch {
+	unsigned long	writes;		/* write calls */
+	int		blocked;	/* the last write would have blocked:
+					   libldap holds unsent bytes */
+	int		closed;		/* libldap closed the socket */
+};
+
+/*
+ * Hand a bound connection to the loop: its socket O_NONBLOCK, its writes
+ * watched through w (which must outlive ld).  0 with the descriptor in
+ * *fdp, or -1.
+ */
+int	directory_ldap_nonblock(LDAP *ld, struct dl_watch *w, int *fdp);
 
 #endif

@@ -5,11 +5,15 @@
  * A connection is DOWN, CONNECTING or UP.  Connecting (TCP, TLS for
  * ldaps://, StartTLS, the simple bind) uses libldap's synchronous calls,
  * so it runs on a worker thread of the pool's own workpool, each blocking
- * step bounded by the timeout (LDAP_OPT_NETWORK_TIMEOUT for the TCP
- * connect, SO_RCVTIMEO/SO_SNDTIMEO on the socket for the rest).  An UP
- * connection belongs to the loop: ldap_search_ext() sends (a small request
- * on a socket whose send timeout bounds it), and ldap_result() with a zero
- * timeout reads whatever an EV_READ event on LDAP_OPT_DESC says is there.
+ * step bounded by the timeout (directory_ldap_open.c).  An UP connection
+ * belongs to the loop and its socket is non-blocking, so no call waits for
+ * the server: ldap_search_ext() sends, and ldap_result() with a zero
+ * timeout reads whatever an EV_READ event on LDAP_OPT_DESC says is there
+ * (half a message or half a TLS record stays with libldap until the rest
+ * comes).  A request the socket did not take whole stays with libldap: an
+ * EV_WRITE event lets ldap_result() flush it, and searches that come
+ * meanwhile wait in `unsent` (libldap takes one half-written request at a
+ * time).  Their timeout runs all along.
  *
  * A search goes to the first uri, from where it is, that is UP or is
  * connecting for the first time; a uri that failed before reconnects in
@@ -27,25 +31,19 @@
 #include "workpool.h"
 
 #include <sys/queue.h>
-#include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
-#include <errno.h>
 #include <event2/event.h>
 #include <ldap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "log.h"
 #include "xmalloc.h"
 
 enum dl_state { DL_DOWN, DL_CONNECTING, DL_UP };
-enum dl_where { W_NONE, W_WAITING, W_SENT, W_DONE };
+enum dl_where { W_NONE, W_WAITING, W_UNSENT, W_SENT, W_DONE };
 
 struct dl_search {
 	TAILQ_ENTRY(dl_search)	 entry;
@@ -72,8 +70,11 @@ struct dl_conn {
 	size_t			 idx;
 	enum dl_state		 state;
 	LDAP			*ld;
-	struct event		*ev;
+	struct event		*ev;		/* EV_READ, while UP */
+	struct event		*wev;		/* EV_WRITE, while UP */
+	struct dl_watch		 w;		/* what the socket did */
 	struct dl_searches	 waiting;	/* for the connect */
+	struct dl_searches	 unsent;	/* for libldap to take them */
 	struct dl_searches	 sent;
 	unsigned		 backoff;	/* seconds; 0: none */
 	time_t			 next_try;	/* monotonic */
@@ -145,6 +146,8 @@ unlink_search(struct dl_search *s)
 
 	if (s->where == W_WAITING)
 		TAILQ_REMOVE(&c->waiting, s, entry);
+	else if (s->where == W_UNSENT)
+		TAILQ_REMOVE(&c->unsent, s, entry);
 	else if (s->where == W_SENT)
 		TAILQ_REMOVE(&c->sent, s, entry);
 	else if (s->where == W_DONE)
@@ -189,97 +192,20 @@ done_cb(evutil_socket_t fd, short ev, void *arg)
 
 /* ---- connecting (worker thread) ---- */
 
-/*
- * Every blocking read and write of the connection is bounded; keepalives
- * find a connection that a firewall dropped while it was idle (ldapi://
- * sockets refuse them, harmlessly).
- */
-static int
-conncb_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
-    struct ldap_conncb *ctx)
-{
-	struct timeval tv = { (time_t)(size_t)ctx->lc_arg, 0 };
-	int on = 1, idle = 60, intvl = 10, cnt = 3;
-	ber_socket_t fd;
-
-	(void)ld;
-	(void)srv;
-	(void)addr;
-	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
-		    sizeof(intvl));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	}
-	return 0;
-}
-
-static void
-conncb_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
-{
-	(void)ld;
-	(void)sb;
-	(void)ctx;
-}
-
 static int
 connect_run(void *arg)
 {
 	struct dl_job *j = arg;
 	struct dl_pool *p = j->c->p;
-	const struct dl_settings *s = p->s;
-	const char *uri = s->uris[j->c->idx];
-	struct timeval tv = { (time_t)s->timeout, 0 };
-	struct berval cred;
-	int rc, v3 = LDAP_VERSION3;
-	const char *step;
-	char *diag = NULL;
-	LDAP *ld = NULL;
 
-	if ((rc = ldap_initialize(&ld, uri)) != LDAP_SUCCESS) {
-		snprintf(j->err, sizeof(j->err), "%s", ldap_err2string(rc));
-		return -1;
-	}
-	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
-	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-	ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON);
-	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
-	ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &p->conncb);
-	/* TLS uses libldap's global context, which demands a valid
-	 * certificate (directory_ldap.c sets that up at open). */
-	step = "connect";
-	if ((rc = ldap_connect(ld)) != LDAP_SUCCESS)
-		goto fail;
-	if (s->starttls && strncasecmp(uri, "ldap://", 7) == 0) {
-		step = "StartTLS";
-		if ((rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS)
-			goto fail;
-	}
-	step = "bind";
-	cred.bv_val = s->password ? s->password : (char *)"";
-	cred.bv_len = strlen(cred.bv_val);
-	rc = ldap_sasl_bind_s(ld, s->bind_dn ? s->bind_dn : "",
-	    LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-	if (rc != LDAP_SUCCESS)
-		goto fail;
-	j->ld = ld;
-	return 0;
-fail:
-	ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	snprintf(j->err, sizeof(j->err), "%s: %s%s%s", step,
-	    ldap_err2string(rc), diag && *diag ? ": " : "", diag ? diag : "");
-	ldap_memfree(diag);
-	ldap_unbind_ext(ld, NULL, NULL);
-	return -1;
+	return directory_ldap_open(p->s, p->s->uris[j->c->idx], &p->conncb,
+	    &j->ld, j->err, sizeof(j->err));
 }
 
 /* ---- connections (loop) ---- */
 
 static void	read_cb(evutil_socket_t fd, short ev, void *arg);
+static void	write_cb(evutil_socket_t fd, short ev, void *arg);
 
 static void
 conn_down(struct dl_conn *c, const char *why, int backoff)
@@ -292,10 +218,16 @@ conn_down(struct dl_conn *c, const char *why, int backoff)
 		event_free(c->ev);
 		c->ev = NULL;
 	}
+	if (c->wev) {
+		event_free(c->wev);
+		c->wev = NULL;
+	}
 	if (c->ld) {
+		/* Non-blocking: the unbind goes if the socket takes it. */
 		ldap_unbind_ext(c->ld, NULL, NULL);
 		c->ld = NULL;
 	}
+	memset(&c->w, 0, sizeof(c->w));
 	c->state = DL_DOWN;
 	if (backoff) {
 		c->backoff = c->backoff == 0 ? LDAP_BACKOFF_MIN :
@@ -310,6 +242,7 @@ conn_down(struct dl_conn *c, const char *why, int backoff)
 	c->warned = 1;
 	TAILQ_CONCAT(&moved, &c->waiting, entry);
 	TAILQ_CONCAT(&moved, &c->sent, entry);
+	TAILQ_CONCAT(&moved, &c->unsent, entry);
 	while ((s = TAILQ_FIRST(&moved)) != NULL) {
 		TAILQ_REMOVE(&moved, s, entry);
 		s->where = W_NONE;
@@ -335,7 +268,23 @@ arm(struct dl_search *s)
 	evtimer_add(s->timer, &tv);
 }
 
-/* 0 if sent; -1 if the connection failed (it is DOWN now). */
+/* Waits for libldap to take it; its timer goes on. */
+static void
+queue_unsent(struct dl_conn *c, struct dl_search *s)
+{
+	s->uri = c->idx;
+	s->where = W_UNSENT;
+	TAILQ_INSERT_TAIL(&c->unsent, s, entry);
+	if (!evtimer_pending(s->timer, NULL))
+		arm(s);
+}
+
+/*
+ * Send s on c, or queue it behind a request libldap has not written whole
+ * (it takes one such at a time, LDAP_BUSY otherwise).  0 if sent or
+ * queued (or failed for good: s is handed back); -1 if the connection
+ * failed (it is DOWN now, s on no list).
+ */
 static int
 conn_send(struct dl_conn *c, struct dl_search *s)
 {
@@ -343,6 +292,16 @@ conn_send(struct dl_conn *c, struct dl_search *s)
 	struct timeval tl = { (time_t)set->timeout, 0 };
 	int rc;
 
+	if (c->w.closed) {
+		/* libldap dropped the socket: a search now would make it
+		 * connect again, synchronously. */
+		conn_down(c, ldap_err2string(LDAP_SERVER_DOWN), 0);
+		return -1;
+	}
+	if (c->w.blocked || !TAILQ_EMPTY(&c->unsent)) {
+		queue_unsent(c, s);
+		return 0;
+	}
 	rc = ldap_search_ext(c->ld, set->base, LDAP_SCOPE_SUBTREE, s->filter,
 	    (char **)set->attrs, 0, NULL, NULL, &tl, LDAP_ENTRIES_MAX,
 	    &s->msgid);
@@ -350,7 +309,12 @@ conn_send(struct dl_conn *c, struct dl_search *s)
 		s->uri = c->idx;
 		s->where = W_SENT;
 		TAILQ_INSERT_TAIL(&c->sent, s, entry);
-		arm(s);
+		if (!evtimer_pending(s->timer, NULL))
+			arm(s);
+		return 0;
+	}
+	if (rc == LDAP_BUSY && !c->w.closed) {
+		queue_unsent(c, s);
 		return 0;
 	}
 	if (rc == LDAP_FILTER_ERROR || rc == LDAP_PARAM_ERROR ||
@@ -365,6 +329,36 @@ conn_send(struct dl_conn *c, struct dl_search *s)
 	return -1;
 }
 
+/*
+ * After libldap ran on c: once it has written what it held, the searches
+ * queued meanwhile go; EV_WRITE is watched exactly while it holds bytes.
+ */
+static void
+conn_pump(struct dl_conn *c)
+{
+	struct dl_search *s;
+
+	if (c->state == DL_UP && c->w.closed) {
+		conn_down(c, ldap_err2string(LDAP_SERVER_DOWN), 0);
+		return;
+	}
+	while (c->state == DL_UP && !c->w.blocked &&
+	    (s = TAILQ_FIRST(&c->unsent)) != NULL) {
+		TAILQ_REMOVE(&c->unsent, s, entry);
+		s->where = W_NONE;
+		if (conn_send(c, s) == -1) {
+			place(s, c->idx + 1);
+			return;
+		}
+	}
+	if (c->state != DL_UP)
+		return;
+	if (c->w.blocked)
+		event_add(c->wev, NULL);
+	else
+		event_del(c->wev);
+}
+
 static void
 connect_done(void *arg, int rc)
 {
@@ -373,7 +367,7 @@ connect_done(void *arg, int rc)
 	struct dl_pool *p = c->p;
 	struct dl_searches ready = TAILQ_HEAD_INITIALIZER(ready);
 	struct dl_search *s;
-	ber_socket_t fd = -1;
+	int fd = -1;
 
 	/* Never hands an answer back itself (finish() defers), so the
 	 * directory outlives this function. */
@@ -383,9 +377,9 @@ connect_done(void *arg, int rc)
 		free(j);
 		return;
 	}
-	if (rc == 0 && (ldap_get_option(j->ld, LDAP_OPT_DESC, &fd) !=
-	    LDAP_OPT_SUCCESS || fd < 0)) {
+	if (rc == 0 && directory_ldap_nonblock(j->ld, &c->w, &fd) == -1) {
 		ldap_unbind_ext(j->ld, NULL, NULL);
+		memset(&c->w, 0, sizeof(c->w));
 		snprintf(j->err, sizeof(j->err), "no socket after bind");
 		rc = -1;
 	}
@@ -399,6 +393,7 @@ connect_done(void *arg, int rc)
 	c->state = DL_UP;
 	c->backoff = 0;
 	c->ev = event_new(p->base, fd, EV_READ | EV_PERSIST, read_cb, c);
+	c->wev = event_new(p->base, fd, EV_WRITE | EV_PERSIST, write_cb, c);
 	event_add(c->ev, NULL);
 	if (c->warned)
 		log_info("directory ldap: %s: connected", p->s->uris[c->idx]);
@@ -414,6 +409,7 @@ connect_done(void *arg, int rc)
 		if (c->state != DL_UP || conn_send(c, s) == -1)
 			place(s, c->idx + 1);
 	}
+	conn_pump(c);
 }
 
 static void
@@ -451,8 +447,10 @@ place(struct dl_search *s, size_t from)
 	for (i = from; i < p->nconns; i++) {
 		c = &p->conns[i];
 		if (c->state == DL_UP) {
-			if (conn_send(c, s) == 0)
+			if (conn_send(c, s) == 0) {
+				conn_pump(c);
 				return;
+			}
 			continue;
 		}
 		if (c->state == DL_DOWN && now >= c->next_try)
@@ -495,7 +493,7 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 		snprintf(s->why, sizeof(s->why), "%s: connect: %s",
 		    s->p->s->uris[c->idx], why);
 		place(s, c->idx + 1);
-	} else if (s->where == W_SENT)
+	} else if (s->where == W_SENT || s->where == W_UNSENT)
 		conn_down(c, why, 1);
 }
 
@@ -568,20 +566,19 @@ take_result(struct dl_conn *c, struct dl_search *s, LDAPMessage *msg)
 	}
 }
 
+/* Everything libldap has for us now; it also writes what it held if the
+ * socket takes it.  Never waits: the socket is non-blocking. */
 static void
-read_cb(evutil_socket_t fd, short ev, void *arg)
+conn_drain(struct dl_conn *c)
 {
-	struct dl_conn *c = arg;
 	struct timeval zero = { 0, 0 };
 	struct dl_search *s;
 	LDAPMessage *msg;
 	LDAP *ld = c->ld;
 	int rc, id, type;
 
-	(void)fd;
-	(void)ev;
-	/* Drain: libldap may hold more than one message (and TLS more than
-	 * the socket shows). */
+	/* libldap may hold more than one message (and TLS more than the
+	 * socket shows). */
 	while (c->state == DL_UP && c->ld == ld) {
 		msg = NULL;
 		rc = ldap_result(ld, LDAP_RES_ANY, LDAP_MSG_ONE, &zero, &msg);
@@ -612,6 +609,36 @@ read_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+static void
+read_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct dl_conn *c = arg;
+
+	(void)fd;
+	(void)ev;
+	conn_drain(c);
+	conn_pump(c);
+}
+
+/* The socket takes bytes again: ldap_result() writes the request libldap
+ * held (it polls for that), then the queued searches go. */
+static void
+write_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct dl_conn *c = arg;
+	unsigned long writes = c->w.writes;
+
+	(void)fd;
+	(void)ev;
+	conn_drain(c);
+	/* Nothing written: libldap held nothing after all (TLS wanted a
+	 * write inside a read: it retries at the next read).  Not watched
+	 * again, or the loop would spin on a writable socket. */
+	if (c->state == DL_UP && c->w.blocked && c->w.writes == writes)
+		c->w.blocked = 0;
+	conn_pump(c);
+}
+
 /* ---- the pool ---- */
 
 struct dl_pool *
@@ -628,11 +655,10 @@ directory_ldap_conn_new(const struct dl_settings *s, struct directory *d)
 		p->conns[i].p = p;
 		p->conns[i].idx = i;
 		TAILQ_INIT(&p->conns[i].waiting);
+		TAILQ_INIT(&p->conns[i].unsent);
 		TAILQ_INIT(&p->conns[i].sent);
 	}
-	p->conncb.lc_add = conncb_add;
-	p->conncb.lc_del = conncb_del;
-	p->conncb.lc_arg = (void *)(size_t)s->timeout;
+	directory_ldap_conncb_init(&p->conncb, s->timeout);
 	TAILQ_INIT(&p->done);
 	p->done_ev = event_new(p->base, -1, 0, done_cb, p);
 	return p;
@@ -669,9 +695,12 @@ directory_ldap_conn_free(struct dl_pool *p)
 	for (size_t i = 0; i < p->nconns; i++) {
 		c = &p->conns[i];
 		TAILQ_CONCAT(&all, &c->waiting, entry);
+		TAILQ_CONCAT(&all, &c->unsent, entry);
 		TAILQ_CONCAT(&all, &c->sent, entry);
 		if (c->ev)
 			event_free(c->ev);
+		if (c->wev)
+			event_free(c->wev);
 		if (c->ld)
 			ldap_unbind_ext(c->ld, NULL, NULL);
 	}

@@ -43,19 +43,18 @@ xtext_orcpt(char *out, size_t len, const char *addr)
 }
 
 /*
- * Add one final recipient to the envelope, once.  List members carry the
- * address the client gave as their ORCPT (RFC 3461), unless it gave one.
+ * Add one final recipient to the envelope, once (the caller checked that
+ * it fits).  List members carry the address the client gave as their
+ * ORCPT (RFC 3461), unless it gave one.
  */
-static int
+static void
 rcpt_add(struct smtp_session *s, const char *addr, const char *given,
     const struct smtp_rcpt_args *a)
 {
 	char orcpt[ADDR_PARAM_MAX + 1];
 
 	if (strmap_get(s->rcpt_set, addr) != NULL)
-		return 0;		/* duplicate: kept once */
-	if (s->env->nrcpts >= SMTP_RCPT_EXPANDED_MAX)
-		return -1;
+		return;			/* duplicate: kept once */
 	strmap_put(s->rcpt_set, addr, (void *)1);
 	if (a->orcpt[0])
 		snprintf(orcpt, sizeof(orcpt), "%s", a->orcpt);
@@ -65,24 +64,37 @@ rcpt_add(struct smtp_session *s, const char *addr, const char *given,
 		orcpt[0] = '\0';
 	queue_envelope_add_rcpt(s->env, addr, orcpt[0] ? orcpt : NULL,
 	    a->notify);
-	return 0;
 }
 
+/*
+ * Accept one RCPT: its address, or a list's members.  All or nothing: the
+ * addresses the envelope does not hold yet are counted first, and if they
+ * do not all fit under SMTP_RCPT_EXPANDED_MAX none is added and the RCPT
+ * gets 452.  Adding some members before the 452 would deliver them now
+ * and again when the client retries the list in a later transaction.
+ * (The directory gives each address of one answer once, so the count is
+ * exact.)
+ */
 static void
 rcpt_accept(struct smtp_session *s, const char *key,
     const struct smtp_rcpt_args *a, const struct dir_result *res)
 {
-	int rc = 0;
+	size_t fresh = 0;
 
 	if (res == NULL)
-		rc = rcpt_add(s, key, key, a);
-	for (size_t i = 0; res && i < res->ntargets && rc == 0; i++)
-		rc = rcpt_add(s, res->targets[i].addr, key, a);
-	if (rc == -1) {
+		fresh = strmap_get(s->rcpt_set, key) == NULL;
+	for (size_t i = 0; res && i < res->ntargets; i++)
+		if (strmap_get(s->rcpt_set, res->targets[i].addr) == NULL)
+			fresh++;
+	if (fresh > SMTP_RCPT_EXPANDED_MAX - s->env->nrcpts) {
 		smtp_session_refuse(s, "RCPT", POLICY_RULE_MAX_RECIPIENTS, key,
 		    "452 4.5.3 Too many recipients");
 		return;
 	}
+	if (res == NULL)
+		rcpt_add(s, key, key, a);
+	for (size_t i = 0; res && i < res->ntargets; i++)
+		rcpt_add(s, res->targets[i].addr, key, a);
 	s->rcpts_given++;
 	smtp_session_enter(s, SMTP_S_RCPT);
 	smtp_session_reply(s, "250 2.1.5 Ok");

@@ -241,3 +241,232 @@ class Slapd:
 
     def searches_for(self, text):
         return sum(1 for f in self.filters() if text in f)
+
+
+# ---- a directory server that misbehaves on purpose ----
+#
+# Enough of LDAP (RFC 4511) in BER to take a simple bind, StartTLS and a
+# search, and to answer the search with only the beginning of its reply:
+# the bytes of a TLS record cut in the middle (ldaps://, StartTLS), or the
+# tag and length of an LDAP message without its contents (ldap://).  TLS
+# runs over memory BIOs so that the test decides which raw bytes leave.
+
+def ber_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
+def tlv(tag, content):
+    return bytes([tag]) + ber_len(len(content)) + content
+
+
+def ber_int(v, tag=0x02):
+    return tlv(tag, v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big",
+                               signed=True))
+
+
+def ldap_msg(msgid, op):
+    return tlv(0x30, ber_int(msgid) + op)
+
+
+def ldap_result(msgid, optag, code=0, extra=b""):
+    return ldap_msg(msgid, tlv(optag, ber_int(code, 0x0a) + tlv(0x04, b"") +
+                               tlv(0x04, b"") + extra))
+
+
+def ldap_entry(msgid, dn, attrs):
+    return ldap_msg(msgid, tlv(0x64, tlv(0x04, dn.encode()) + tlv(0x30, b"".join(
+        tlv(0x30, tlv(0x04, a.encode()) + tlv(0x31, b"".join(
+            tlv(0x04, v.encode()) for v in vals)))
+        for a, vals in attrs.items()))))
+
+
+def ber_split(buf):
+    """(one whole BER element, the rest), or (None, buf) if incomplete."""
+    if len(buf) < 2:
+        return None, buf
+    n, off = buf[1], 2
+    if n & 0x80:
+        k = n & 0x7f
+        if len(buf) < 2 + k:
+            return None, buf
+        n, off = int.from_bytes(buf[2:2 + k], "big"), 2 + k
+    if len(buf) < off + n:
+        return None, buf
+    return buf[:off + n], buf[off + n:]
+
+
+def ber_header_len(buf):
+    """The octets of a BER element's tag and length."""
+    return 2 + (buf[1] & 0x7f if buf[1] & 0x80 else 0)
+
+
+def ldap_parse(msg):
+    """(message id, protocol op tag) of a whole LDAPMessage."""
+    idel, rest = ber_split(msg[ber_header_len(msg):])
+    return int.from_bytes(idel[2:], "big", signed=True), rest[0]
+
+
+STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
+
+
+class StallingLdap:
+    """An LDAP server on (addr, port) for one test.  mode: "ldaps" (TLS
+    from the start), "starttls" (TLS after the StartTLS operation) or
+    "ldap" (never TLS).  Binds succeed; a search is answered with only the
+    first part of its reply, then nothing for `pause` seconds, then the
+    connection is closed.  self.stalled is set once a reply is cut."""
+
+    def __init__(self, tmp, addr, mode, pause):
+        import threading
+        self.addr, self.mode, self.pause = addr, mode, pause
+        self.dir = os.path.join(tmp, "stalling-ldap")
+        os.makedirs(self.dir, exist_ok=True)
+        self.cafile = None
+        if mode != "ldap":
+            self.cafile, self.keyfile = make_cert(self.dir, addr)
+        self.lsock = socket.socket()
+        self.lsock.bind((addr, 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.uri = "%s://%s:%d" % ("ldaps" if mode == "ldaps" else "ldap",
+                                   addr, self.port)
+        self.stalled = threading.Event()
+        self.stop_ev = threading.Event()
+        self.searches = 0
+        self.errors = []
+        self.conns = []
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _accept(self):
+        import threading
+        self.lsock.settimeout(0.2)
+        while not self.stop_ev.is_set():
+            try:
+                c, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.conns.append(c)
+            t = threading.Thread(target=self._serve, args=(c,), daemon=True)
+            self.threads.append(t)
+            t.start()
+
+    def _serve(self, c):
+        try:
+            _Conn(self, c).run()
+        except (OSError, EOFError):
+            pass
+        except Exception as e:          # noqa: BLE001 -- shown by the test
+            self.errors.append(repr(e))
+        finally:
+            c.close()
+
+    def stop(self):
+        self.stop_ev.set()
+        self.lsock.close()
+        for c in self.conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in self.threads:
+            t.join(10)
+
+
+class _Conn:
+    """One client connection of a StallingLdap."""
+
+    def __init__(self, srv, sock):
+        self.srv, self.sock = srv, sock
+        self.tls = None
+        self.buf = b""
+        sock.settimeout(30)
+
+    def start_tls(self):
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.srv.cafile, self.srv.keyfile)
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = ctx.wrap_bio(self.inc, self.out, server_side=True)
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.flush()
+                self.feed()
+        self.flush()
+
+    def flush(self):
+        data = self.out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def feed(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError
+        self.inc.write(data)
+
+    def recv(self):
+        import ssl
+        if self.tls is None:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError
+            return data
+        while True:
+            try:
+                return self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                self.flush()
+                self.feed()
+
+    def send(self, data, cut=False):
+        """The whole reply, or (cut) only its first part."""
+        if self.tls is None:
+            raw = data
+        else:
+            self.tls.write(data)
+            raw = self.out.read()
+        if cut:
+            # Half a TLS record, or an LDAP message's tag and length.
+            raw = raw[:len(raw) // 2] if self.tls else \
+                raw[:ber_header_len(raw)]
+        self.sock.sendall(raw)
+
+    def run(self):
+        srv = self.srv
+        if srv.mode == "ldaps":
+            self.start_tls()
+        while True:
+            msg, self.buf = ber_split(self.buf)
+            if msg is None:
+                self.buf += self.recv()
+                continue
+            msgid, op = ldap_parse(msg)
+            if op == 0x60:                      # BindRequest
+                self.send(ldap_result(msgid, 0x61))
+            elif op == 0x77 and srv.mode == "starttls":
+                self.send(ldap_result(msgid, 0x78, extra=tlv(
+                    0x8a, STARTTLS_OID)))
+                self.start_tls()
+            elif op == 0x63:                    # SearchRequest
+                srv.searches += 1
+                reply = (ldap_entry(msgid, "uid=ericm,ou=people," + BASE, {
+                    "mail": ["ericm@winery-co.co"],
+                    "mailHost": ["mbx1.winery.local"]}) +
+                    ldap_result(msgid, 0x65))
+                self.send(reply, cut=True)
+                srv.stalled.set()
+                srv.stop_ev.wait(srv.pause)
+                return
+            elif op == 0x42:                    # UnbindRequest
+                return
+            else:                               # not asked by posternd
+                raise EOFError

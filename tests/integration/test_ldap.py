@@ -41,7 +41,7 @@ FILTER = "(|(mail=%s)(mailLocalAddress=%s)(mailLocalAddress=@%d))"
 
 def config(tmp, port, dport, sport, uris, internet=INTERNET,
            intranet=INTRANET, cache="60s", password_file=None,
-           starttls=False, extra_top=""):
+           starttls=False, extra_top="", timeout="2s"):
     return f"""\
 hostname gateway.winery-co.co
 {extra_top}
@@ -64,7 +64,7 @@ directory ldap {{
     host-attribute mailHost
     alias-attribute rfc822MailMember
     starttls {"yes" if starttls else "no"}
-    timeout 2s
+    timeout {timeout}
     cache {cache}
 }}
 

@@ -892,6 +892,111 @@ test_bdat_streams_to_spool(void **state)
 	free(line);
 }
 
+/*
+ * A list that does not fit is refused whole (issue #14): lists of 1000
+ * members fill the envelope towards SMTP_RCPT_EXPANDED_MAX; the one that
+ * would pass it gets 452 and adds none of its members (a client retrying
+ * it later must not give the members that fitted a second copy).
+ */
+#define BIG_LISTS	10	/* list0 .. list9, DIRECTORY_EXPAND_MAX each */
+
+static const char *big_members[BIG_LISTS + 1][DIRECTORY_EXPAND_MAX];
+static size_t big_nmembers[BIG_LISTS + 1];
+
+/* listN@winery-co.co: members mN-I@example.org (outside the local
+ * domains: no lookup each); "short" (index BIG_LISTS): one fewer. */
+static void
+big_lookup(struct directory *d, const char *key, dir_entry_cb cb, void *arg)
+{
+	struct dir_entry e = { DIR_ENTRY_ALIAS, NULL, NULL, 0 };
+	unsigned n;
+
+	if (strcmp(key, "short@winery-co.co") == 0)
+		n = BIG_LISTS;
+	else if (sscanf(key, "list%u@winery-co.co", &n) != 1 ||
+	    n >= BIG_LISTS) {
+		fake_lookup(d, key, cb, arg);
+		return;
+	}
+	e.members = big_members[n];
+	e.nmembers = big_nmembers[n];
+	cb(arg, DIR_FOUND, &e);
+}
+
+static const struct directory_backend big_backend = {
+	"big", fake_open, big_lookup, NULL,
+};
+
+static void
+test_list_that_does_not_fit_is_refused_whole(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct directory *bigdir;
+	struct smtp_session *s;
+	char err[CONF_ERR_MAX], line[64], *got;
+	size_t i, n;
+
+	(void)state;
+	for (n = 0; n <= BIG_LISTS; n++) {
+		big_nmembers[n] = n < BIG_LISTS ? DIRECTORY_EXPAND_MAX :
+		    DIRECTORY_EXPAND_MAX - 1;
+		for (i = 0; i < big_nmembers[n]; i++) {
+			snprintf(line, sizeof(line), "m%zu-%zu@example.org",
+			    n, i);
+			big_members[n][i] = strdup(line);
+		}
+	}
+	bigdir = directory_open_backend(&big_backend, conf, err, sizeof(err));
+	assert_non_null(bigdir);
+	inet_pton(AF_INET, "10.1.2.3", &sin.sin_addr);
+	s = smtp_session_new_env(1, conf, conf_vserver_find(conf, "intranet"),
+	    bigdir, (struct sockaddr *)&sin, &ops, NULL, NULL);
+	expect(s, "HELO c\r\nMAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\n",
+	    "220 gw.test ESMTP postern\r\n250 gw.test\r\n"
+	    "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+	/* 1 + 9 x 1000 = 9001 recipients. */
+	for (n = 0; n + 1 < BIG_LISTS; n++) {
+		snprintf(line, sizeof(line), "RCPT TO:<list%zu@winery-co.co>"
+		    "\r\n", n);
+		expect(s, line, "250 2.1.5 Ok\r\n");
+	}
+	assert_int_equal(s->env->nrcpts, 1 + (BIG_LISTS - 1) *
+	    DIRECTORY_EXPAND_MAX);
+	assert_int_equal(SMTP_RCPT_EXPANDED_MAX, BIG_LISTS *
+	    DIRECTORY_EXPAND_MAX);
+	/* list9 would make 10001: refused, the envelope unchanged. */
+	expect(s, "RCPT TO:<list9@winery-co.co>\r\n",
+	    "452 4.5.3 Too many recipients\r\n");
+	assert_int_equal(s->env->nrcpts, 1 + (BIG_LISTS - 1) *
+	    DIRECTORY_EXPAND_MAX);
+	/* 999 more fit exactly; then nothing does. */
+	expect(s, "RCPT TO:<short@winery-co.co>\r\n"
+	    "RCPT TO:<kimy@winery-co.co>\r\n"
+	    "RCPT TO:<list9@winery-co.co>\r\n"
+	    "RCPT TO:<list0@winery-co.co>\r\n",
+	    "250 2.1.5 Ok\r\n"
+	    "452 4.5.3 Too many recipients\r\n"
+	    "452 4.5.3 Too many recipients\r\n"
+	    "250 2.1.5 Ok\r\n");	/* list0: all there already */
+	got = feed(s, "DATA\r\nSubject: all\r\n\r\nhi\r\n.\r\n");
+	assert_non_null(strstr(got, "250 2.0.0 Ok: queued as Q"));
+	free(got);
+	assert_non_null(committed);
+	assert_int_equal(committed->nrcpts, SMTP_RCPT_EXPANDED_MAX);
+	assert_string_equal(committed->rcpts[0].addr, "ericm@winery-co.co");
+	for (i = 0; i < committed->nrcpts; i++) {
+		assert_true(strncmp(committed->rcpts[i].addr, "m9-", 3) != 0);
+		assert_string_not_equal(committed->rcpts[i].addr,
+		    "kimy@winery-co.co");
+	}
+	smtp_session_free(s);
+	directory_unref(bigdir);
+	for (n = 0; n <= BIG_LISTS; n++)
+		for (i = 0; i < big_nmembers[n]; i++)
+			free((char *)big_members[n][i]);
+}
+
 int
 main(void)
 {
@@ -911,6 +1016,7 @@ main(void)
 		cmocka_unit_test(test_data_spool_failure_and_abort),
 		cmocka_unit_test(test_bdat_transcripts),
 		cmocka_unit_test(test_bdat_streams_to_spool),
+		cmocka_unit_test(test_list_that_does_not_fit_is_refused_whole),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
