@@ -1,0 +1,291 @@
+/*
+ * The message of a transaction in the session engine (smtp_message.c):
+ * DATA and BDAT stream a large message to the spool with the session's
+ * buffer bounded, a failed spool write or a client that leaves drops the
+ * partial file, and BDAT's golden transcripts (chunks split anywhere,
+ * refused chunks read and dropped, the same stored message as by DATA).
+ */
+#include "session_fixture.h"
+
+#include "postern_limits.h"
+
+/* ---- a message larger than the session's buffer ---- */
+
+#define BIG_LINES	10000	/* of 100 octets with CRLF: about 1 MB */
+
+/* EHLO, MAIL, RCPT, DATA and a message of BIG_LINES lines (the first
+ * starting with a dot, stuffed), without the final dot. */
+static char *
+big_transaction(size_t *len)
+{
+	static const char head[] = "EHLO c.example\r\n"
+	    "MAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\n"
+	    "DATA\r\nSubject: big\r\n\r\n";
+	size_t n = sizeof(head) - 1, i;
+	char *in = xmalloc(n + BIG_LINES * 101 + 64);
+
+	memcpy(in, head, n);
+	for (i = 0; i < BIG_LINES; i++) {
+		int k = snprintf(in + n, 101, "%s%06zu", i == 0 ? ".." : "",
+		    i);
+		memset(in + n + k, 'a' + (int)(i % 26), 98 - (size_t)k);
+		memcpy(in + n + 98, "\r\n", 2);
+		n += 100;
+	}
+	*len = n;
+	return in;
+}
+
+/* Feed in[0..len) in chunks of random size (up to 8 KiB), checking after
+ * each that the session holds no more than its bounded buffer. */
+static void
+feed_bounded(struct smtp_session *s, const char *in, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && !smtp_session_closing(s)) {
+		size_t want = 1 + (next_chunk() * 131) % 8192;
+		size_t n = len - off < want ? len - off : want;
+
+		off += smtp_session_input(s, in + off, n);
+		assert_true(s->msg.cap <= SMTP_MSG_BUF_MAX);
+		assert_true(s->msg.len < SMTP_MSG_BUF_MAX);
+	}
+}
+
+static void
+test_data_streams_to_spool(void **state)
+{
+	struct smtp_session *s;
+	size_t len, skip = 0;
+	char *in = big_transaction(&len);
+
+	(void)state;
+	queue_envelope_free(committed);
+	committed = NULL;
+	spool_writes = spool_aborts = 0;
+	spooled_len = 0;
+	s = new_session();
+	feed_bounded(s, in, len);
+	assert_true(spool_writes > 10);
+	assert_null(committed);
+	assert_int_equal(smtp_session_input(s, ".\r\n", 3), 3);
+	assert_int_equal(s->waiting, SMTP_WAIT_COMMIT);
+	smtp_session_commit_done(s, 0, "Q");
+	assert_non_null(strstr(s->out.p, "250 2.0.0 Ok: queued as Q"));
+	assert_non_null(committed);
+	assert_int_equal(spool_aborts, 0);
+	/* The message as received: Received:, then the lines, unstuffed. */
+	for (int lines = 0; lines < 3; skip++)
+		if (last_body[skip] == '\n')
+			lines++;
+	assert_int_equal(committed_len - skip,
+	    strlen("Subject: big\r\n\r\n") + BIG_LINES * 100 - 1);
+	assert_memory_equal(last_body + skip, "Subject: big\r\n\r\n.000000a",
+	    strlen("Subject: big\r\n\r\n.000000a"));
+	assert_memory_equal(last_body + committed_len - 6, "pppp\r\n", 6);
+	smtp_session_free(s);
+	free(in);
+}
+
+static void
+test_data_spool_failure_and_abort(void **state)
+{
+	struct smtp_session *s;
+	size_t len;
+	char *in = big_transaction(&len);
+
+	(void)state;
+	queue_envelope_free(committed);
+	committed = NULL;
+
+	/* The disk fills up: the rest is read, then 452, nothing queued,
+	 * the partial file dropped, and the session goes on. */
+	spool_writes = spool_aborts = 0;
+	spool_fail = ENOSPC;
+	s = new_session();
+	feed_bounded(s, in, len);
+	assert_int_equal(smtp_session_input(s, ".\r\n", 3), 3);
+	assert_non_null(strstr(s->out.p, "452 4.3.1"));
+	assert_null(committed);
+	assert_int_equal(spool_aborts, 1);
+	assert_int_equal(s->state, SMTP_S_READY);
+	smtp_session_free(s);
+	spool_fail = 0;
+
+	/* The client goes away in the middle: the file is dropped. */
+	spool_aborts = 0;
+	s = new_session();
+	feed_bounded(s, in, len / 2);
+	assert_true(spooled_len > 0);
+	smtp_session_free(s);
+	assert_int_equal(spool_aborts, 1);
+	assert_int_equal(spooled_len, 0);
+
+	/* A message refused at its end (a bare LF) drops it too. */
+	spool_aborts = 0;
+	s = new_session();
+	feed_bounded(s, in, len);
+	assert_int_equal(smtp_session_input(s, "x\n", 2), 2);
+	assert_non_null(strstr(s->out.p, "521 5.5.2"));
+	assert_int_equal(spool_aborts, 1);
+	assert_null(committed);
+	smtp_session_free(s);
+	free(in);
+}
+
+/* ---- BDAT (CHUNKING) ---- */
+
+#define TX	"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\n" \
+		"RCPT TO:<ericm@winery-co.co>\r\n"
+#define TX_REPLIES "220 gw.test ESMTP postern\r\n" \
+	"250-gw.test Hello c.example [10.0.0.1]\r\n" \
+	"250-PIPELINING\r\n250-SIZE 36700160\r\n250-8BITMIME\r\n" \
+	"250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n" \
+	"250 DSN\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+
+static void
+test_bdat_transcripts(void **state)
+{
+	char *data_bodies;
+	size_t data_len;
+
+	(void)state;
+	/* Pipelined chunks, a line split across two of them, a leading
+	 * dot that is text, and a last line without CRLF. */
+	bodies_len = 0;
+	check("intranet", "10.0.0.1", TX
+	    "BDAT 13\r\nSubject: x\r\n\r"
+	    "BDAT 6\r\n\n.dot\r"
+	    "BDAT 5 LAST\r\n\nlast"
+	    "QUIT\r\n",
+	    TX_REPLIES
+	    "250 2.0.0 13 octets received\r\n"
+	    "250 2.0.0 6 octets received\r\n"
+	    "250 2.0.0 Ok: queued as Q\r\n"
+	    "221 2.0.0 Bye\r\n");
+	/* The same message by DATA is stored the same way. */
+	data_bodies = xmalloc(bodies_len + 1);
+	memcpy(data_bodies, bodies, bodies_len / 2);
+	data_len = bodies_len / 2;
+	assert_int_equal(data_len, strlen("Subject: x\r\n\r\n.dot\r\nlast"
+	    "\r\n"));
+	assert_memory_equal(data_bodies, "Subject: x\r\n\r\n.dot\r\nlast\r\n",
+	    data_len);
+	bodies_len = 0;
+	check("intranet", "10.0.0.1", TX
+	    "DATA\r\nSubject: x\r\n\r\n..dot\r\nlast\r\n.\r\n",
+	    TX_REPLIES "354 End data with <CR><LF>.<CR><LF>\r\n"
+	    "250 2.0.0 Ok: queued as Q\r\n");
+	assert_int_equal(bodies_len / 2, data_len);
+	assert_memory_equal(bodies, data_bodies, data_len);
+	free(data_bodies);
+
+	/* BDAT 0 LAST ends a message; a refused chunk is read and dropped
+	 * (what it holds is never a command), then the session goes on. */
+	check("intranet", "10.0.0.1", TX
+	    "BDAT 10\r\nSubject:\r\n"
+	    "BDAT 0 LAST\r\n"
+	    "BDAT 6 LAST\r\nQUIT\r\n"
+	    "MAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<nobody@winery-co.co>\r\n"
+	    "BDAT 6 LAST\r\nRSET\r\n"
+	    "DATA\r\n"
+	    "QUIT\r\n",
+	    TX_REPLIES
+	    "250 2.0.0 10 octets received\r\n"
+	    "250 2.0.0 Ok: queued as Q\r\n"
+	    "503 5.5.1 Bad sequence of commands: MAIL first\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "550 5.1.1 Recipient address rejected: user unknown\r\n"
+	    "554 5.5.1 No valid recipients\r\n"
+	    "554 5.5.1 No valid recipients\r\n"
+	    "221 2.0.0 Bye\r\n");
+
+	/* Between chunks only BDAT, RSET, NOOP and QUIT; a bare LF fails
+	 * the message at the end of its chunk, and what follows the chunk
+	 * is read as commands again. */
+	check("intranet", "10.0.0.1", TX
+	    "BDAT 3\r\nab\n"
+	    "NOOP\r\n"
+	    "MAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\n"
+	    "BDAT 3\r\nab\r"
+	    "DATA\r\n"
+	    "RSET\r\n"
+	    "BDAT 2 LAST\r\nab"
+	    "BDAT x\r\n",
+	    TX_REPLIES
+	    "554 5.6.0 Bare CR or LF in message; only CRLF ends a line\r\n"
+	    "250 2.0.0 Ok\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "250 2.1.5 Ok\r\n"
+	    "250 2.0.0 3 octets received\r\n"
+	    "503 5.5.1 Bad sequence of commands\r\n"
+	    "250 2.0.0 Ok\r\n"
+	    "503 5.5.1 Bad sequence of commands: MAIL first\r\n"
+	    "501 5.5.4 Syntax: BDAT size [LAST]\r\n");
+}
+
+/* A large message by BDAT streams like one by DATA: the session's
+ * buffer stays bounded, whatever the chunk sizes. */
+static void
+test_bdat_streams_to_spool(void **state)
+{
+	static const char head[] = TX;
+	struct smtp_session *s;
+	char cmd[64], *line = xmalloc(100);
+	size_t i, total = 0;
+
+	(void)state;
+	queue_envelope_free(committed);
+	committed = NULL;
+	spool_writes = spool_aborts = 0;
+	spooled_len = 0;
+	memset(line, 'q', 98);
+	memcpy(line + 98, "\r\n", 2);
+	s = new_session();
+	s->vs = conf_vserver_find(conf, "intranet");
+	assert_int_equal(smtp_session_input(s, head, sizeof(head) - 1),
+	    sizeof(head) - 1);
+	for (i = 0; i < 200; i++) {
+		/* chunks of 5000 lines, fed in pieces of random size */
+		size_t n = 50 * 100;
+		char *chunk = xmalloc(n);
+
+		for (size_t k = 0; k < n; k += 100)
+			memcpy(chunk + k, line, 100);
+		snprintf(cmd, sizeof(cmd), "BDAT %zu%s\r\n", n,
+		    i == 199 ? " LAST" : "");
+		assert_int_equal(smtp_session_input(s, cmd, strlen(cmd)),
+		    strlen(cmd));
+		feed_bounded(s, chunk, n);
+		total += n;
+		free(chunk);
+		if (i < 199)
+			buf_reset(&s->out);
+	}
+	assert_int_equal(s->waiting, SMTP_WAIT_COMMIT);
+	smtp_session_commit_done(s, 0, "Q");
+	assert_non_null(strstr(s->out.p, "250 2.0.0 Ok: queued as Q"));
+	assert_true(spool_writes > 10);
+	assert_int_equal(spool_aborts, 0);
+	assert_true(committed_len > total);
+	assert_memory_equal(last_body + committed_len - total, line, 100);
+	smtp_session_free(s);
+	free(line);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_data_streams_to_spool),
+		cmocka_unit_test(test_data_spool_failure_and_abort),
+		cmocka_unit_test(test_bdat_transcripts),
+		cmocka_unit_test(test_bdat_streams_to_spool),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
