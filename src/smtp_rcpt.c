@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* "rfc822;" + the address as RFC 3461 xtext. */
 static void
@@ -44,21 +45,22 @@ xtext_orcpt(char *out, size_t len, const char *addr)
 
 /*
  * Add one final recipient to the envelope, once (the caller checked that
- * it fits).  List members carry the address the client gave as their
- * ORCPT (RFC 3461), unless it gave one.
+ * it fits): addr as it goes into the envelope, setkey what says "once"
+ * (the lowercased lookup key).  List members carry the address the client
+ * gave as their ORCPT (RFC 3461), unless it gave one.
  */
 static void
-rcpt_add(struct smtp_session *s, const char *addr, const char *given,
-    const struct smtp_rcpt_args *a)
+rcpt_add(struct smtp_session *s, const char *addr, const char *setkey,
+    const char *given, const struct smtp_rcpt_args *a)
 {
 	char orcpt[ADDR_PARAM_MAX + 1];
 
-	if (strmap_get(s->rcpt_set, addr) != NULL)
+	if (strmap_get(s->rcpt_set, setkey) != NULL)
 		return;			/* duplicate: kept once */
-	strmap_put(s->rcpt_set, addr, (void *)1);
+	strmap_put(s->rcpt_set, setkey, (void *)1);
 	if (a->orcpt[0])
 		snprintf(orcpt, sizeof(orcpt), "%s", a->orcpt);
-	else if (strcmp(addr, given) != 0)
+	else if (strcasecmp(addr, given) != 0)	/* a list's member */
 		xtext_orcpt(orcpt, sizeof(orcpt), given);
 	else
 		orcpt[0] = '\0';
@@ -79,6 +81,7 @@ static void
 rcpt_accept(struct smtp_session *s, const char *key,
     const struct smtp_rcpt_args *a, const struct dir_result *res)
 {
+	char given[ADDR_TEXT_MAX];
 	size_t fresh = 0;
 
 	if (res == NULL)
@@ -91,10 +94,16 @@ rcpt_accept(struct smtp_session *s, const char *key,
 		    "452 4.5.3 Too many recipients");
 		return;
 	}
+	/* The address exactly as the client wrote it: a relayed recipient
+	 * leaves with it (a relay never changes a local part, RFC 5321
+	 * 2.4), and list members carry it as their ORCPT; only the "once"
+	 * check and the lookups ignore case. */
+	addr_format(&a->rcpt, given, sizeof(given));
 	if (res == NULL)
-		rcpt_add(s, key, key, a);
+		rcpt_add(s, given, key, given, a);
 	for (size_t i = 0; res && i < res->ntargets; i++)
-		rcpt_add(s, res->targets[i].addr, key, a);
+		rcpt_add(s, res->targets[i].addr, res->targets[i].addr, given,
+		    a);
 	s->rcpts_given++;
 	smtp_session_enter(s, SMTP_S_RCPT);
 	smtp_session_reply(s, "250 2.1.5 Ok");

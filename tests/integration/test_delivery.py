@@ -182,6 +182,18 @@ def test_intranet_to_internet_uses_external_dns_only(world):
     assert not any("winery" in n for n in external), external
 
 
+def test_relay_keeps_the_local_part_as_written(world):
+    """RFC 5321 2.4: a relay never changes an address; only lookups and
+    the duplicate check ignore case (two spellings are one recipient)."""
+    mx1 = world.sink("127.0.0.61")
+    world.gateway()
+    world.send("intranet", "ericm@winery-co.co",
+               ["John.Smith@Example.ORG", "john.smith@example.org"])
+    assert wait_for(lambda: mx1.rcpts() == ["John.Smith@example.org"])
+    assert wait_for(world.queue_empty)
+    assert mx1.rcpts() == ["John.Smith@example.org"]
+
+
 def test_mx_fallback_on_refused_connection(world):
     good = world.sink("127.0.0.64")
     world.gateway()
