@@ -395,12 +395,14 @@ req_trace(struct cconn *c, const struct control_msg *rq)
 	memset(&tr, 0, sizeof(tr));
 	tr.conf = env->conf;
 	tr.dir = env->dir;
+	tr.rs = env->rs;
 	tr.senders = senderlist_set_get(env->senders, vs);
 	tr.vserver = vs;
 	tr.client = client;
 	tr.sender = sender;
 	tr.flags = (strstr(flags, "tls") ? TRACE_F_TLS : 0) |
-	    (strstr(flags, "auth") ? TRACE_F_AUTH : 0);
+	    (strstr(flags, "auth") ? TRACE_F_AUTH : 0) |
+	    (strstr(flags, "nodns") ? TRACE_F_NO_DNS : 0);
 	tr.rcpts = (const char *const *)rcpts;
 	tr.nrcpts = n;
 	c->trace = trace_start(&tr, traced, c);

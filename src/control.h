@@ -26,6 +26,7 @@ struct directory;
 struct event_base;
 struct queue_writer;
 struct scheduler;
+struct resolver_set;
 struct senderlist_set;
 struct smtp_server;
 
@@ -38,6 +39,8 @@ struct control_env {
 	struct conf		*conf;		/* the running snapshot */
 	struct directory	*dir;
 	struct senderlist_set	*senders;	/* the server's, borrowed */
+	struct resolver_set	*rs;		/* the live resolvers (trace's
+						   DNSBL lookups), borrowed */
 	/* Do what SIGHUP does: 0, or -1 with "FILE:LINE: message". */
 	int			(*reload)(void *arg, char *err,
 				    size_t errlen);

@@ -49,7 +49,7 @@ usage(void)
 	    "  stats                          counters\n"
 	    "  reload                         what SIGHUP does\n"
 	    "  trace --server VS --client IP [--sender ADDR] [--tls] "
-	    "[--auth] RCPT...\n"
+	    "[--auth] [--no-dns] RCPT...\n"
 	    "  flow [--user ADDR] [--unknown ADDR]\n");
 	exit(2);
 }
@@ -560,7 +560,7 @@ main(int argc, char *argv[])
 	const char *server = NULL, *client = NULL, *sender = "";
 	const char *user = NULL, *unknown = NULL, *ci = NULL;
 	const char **f;
-	char flags[16] = "", err[CONF_ERR_MAX];
+	char flags[32] = "", err[CONF_ERR_MAX];
 	struct conf *c = NULL;
 	size_t n = 0, k;
 	int ch, json = 0, rc;
@@ -607,6 +607,8 @@ main(int argc, char *argv[])
 			strcat(flags, "tls,");
 		else if (strcmp(a, "--auth") == 0)
 			strcat(flags, "auth,");
+		else if (strcmp(a, "--no-dns") == 0)
+			strcat(flags, "nodns,");
 		else if (strcmp(a, "--user") == 0 && more)
 			user = argv[++i];
 		else if (strcmp(a, "--unknown") == 0 && more)

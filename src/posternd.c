@@ -124,6 +124,7 @@ reload(struct daemon *d, char *err, size_t errlen)
 	d->env.conf = nc;
 	d->env.dir = nd;
 	d->env.senders = nss;
+	d->env.rs = nrs;
 	log_set_debug(nc->log_debug || log_debug_enabled());
 	log_info("configuration reloaded");
 	return 0;
@@ -311,6 +312,7 @@ main(int argc, char *argv[])
 	d.env.conf = d.conf;
 	d.env.dir = d.dir;
 	d.env.senders = senders;
+	d.env.rs = rs;
 	control_start(d.ctl);
 	for (int i = 0; signums[i]; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);

@@ -13,7 +13,11 @@
 #include "addr.h"
 #include "conf.h"
 #include "directory.h"
+#include "dnsbl.h"
+#include "netaddr.h"
 #include "policy.h"
+#include "postern_limits.h"
+#include "resolver.h"
 #include "router.h"
 #include "senderlist.h"
 #include "xmalloc.h"
@@ -41,6 +45,10 @@ struct trace {
 	unsigned			 unknown;	/* 550 5.1.1 given */
 	const char			*refuse;	/* connect or MAIL */
 	const char			*refuse_rule;
+	char				 refuse_buf[SMTP_REPLY_MAX];
+	const char			*sender;	/* for check_mail */
+	char				*sender_copy;
+	struct dnsbl_check		*dnsbl;
 	char				*note;		/* for every result */
 	struct dir_request		*dirreq;
 	int				 waiting;
@@ -50,6 +58,7 @@ struct trace {
 };
 
 static int	step(struct trace *);
+static void	dnsbl_done(void *, const struct dnsbl_result *);
 
 static int
 parse_ip(const char *s, struct sockaddr_storage *ss)
@@ -328,6 +337,7 @@ trace_free(struct trace *t)
 		free(t->rcpts[i]);
 	free(t->rcpts);
 	free(t->note);
+	free(t->sender_copy);
 	conf_unref(t->conf);
 	if (t->dir)
 		directory_unref(t->dir);
@@ -376,31 +386,56 @@ step(struct trace *t)
 	return 1;
 }
 
-/* Connect and MAIL: a refusal here answers for every recipient. */
-static void
-check_session(struct trace *t, const char *sender)
+/*
+ * Connect: a blocked client, or one a DNSBL lists, is refused for every
+ * recipient.  1 when the DNSBL must be asked first (dnsbl_done goes on).
+ */
+static int
+check_connect(struct trace *t, struct resolver_set *rs)
 {
 	const struct conf_vserver *vs = t->vs;
+	const struct conf_filter *f = &vs->filter;
 	const char *reply;
-	enum policy_rule rule;
-	struct addr a;
 
 	switch (policy_client(vs, (struct sockaddr *)&t->peer, &reply)) {
 	case POLICY_CLIENT_BLOCKED:
 		t->refuse = reply;
 		t->refuse_rule = policy_rule_name(POLICY_RULE_BLOCK_CLIENT);
-		return;
+		return 0;
 	case POLICY_CLIENT_OK:
-		if (vs->filter.ndnsbl > 0)
-			t->note = xasprintf("DNSBL not asked (%zu zone%s, "
-			    "first %s): a listed client gets 554 5.7.1 at "
-			    "connect", vs->filter.ndnsbl,
-			    vs->filter.ndnsbl > 1 ? "s" : "",
-			    vs->filter.dnsbl[0]);
 		break;
 	default:
-		break;
+		return 0;	/* allow-client: no DNSBL */
 	}
+	if (f->ndnsbl == 0)
+		return 0;
+	if (rs == NULL || (t->flags & TRACE_F_NO_DNS)) {
+		t->note = xasprintf("DNSBL not asked (%zu zone%s, first %s): "
+		    "a listed client gets 554 5.7.1 at connect", f->ndnsbl,
+		    f->ndnsbl > 1 ? "s" : "", f->dnsbl[0]);
+		return 0;
+	}
+	t->dnsbl = dnsbl_check_start(resolver_get(rs, vs->dns),
+	    (const struct sockaddr *)&t->peer, f->dnsbl, f->ndnsbl, dnsbl_done,
+	    t);
+	if (t->dnsbl == NULL)
+		t->note = xasprintf("DNSBL not asked: no question could be "
+		    "made for this client");
+	return t->dnsbl != NULL;
+}
+
+/* MAIL (and what must come before it): a refusal here answers for every
+ * recipient. */
+static void
+check_mail(struct trace *t)
+{
+	const struct conf_vserver *vs = t->vs;
+	const char *reply, *sender = t->sender;
+	enum policy_rule rule;
+	struct addr a;
+
+	if (t->refuse != NULL)
+		return;
 	if (vs->tls_required && !(t->flags & TRACE_F_TLS)) {
 		t->refuse = "530 5.7.0 Must issue a STARTTLS command first";
 		t->refuse_rule = policy_rule_name(POLICY_RULE_TLS_REQUIRED);
@@ -424,6 +459,41 @@ check_session(struct trace *t, const char *sender)
 		t->refuse = reply;
 		t->refuse_rule = policy_rule_name(rule);
 	}
+}
+
+/* The DNSBL answered: the same decision as smtp_greet.c's, the same
+ * reply (policy_dnsbl_reply); a lookup that failed lets the client in,
+ * as in a session, and the note says so. */
+static void
+dnsbl_done(void *arg, const struct dnsbl_result *res)
+{
+	struct trace *t = arg;
+	const struct dnsbl_answer *a;
+	char ip[NETADDR_STRLEN];
+	size_t nfailed = 0;
+
+	t->dnsbl = NULL;
+	netaddr_ntop((struct sockaddr *)&t->peer, ip, sizeof(ip));
+	for (size_t i = 0; i < res->nanswers; i++)
+		if (res->answers[i].status == DNSBL_FAILED)
+			nfailed++;
+	if (res->listed >= 0) {
+		a = &res->answers[res->listed];
+		policy_dnsbl_reply(t->refuse_buf, sizeof(t->refuse_buf), ip,
+		    a->zone);
+		t->refuse = t->refuse_buf;
+		t->refuse_rule = policy_rule_name(POLICY_RULE_DNSBL);
+		t->note = xasprintf("DNSBL %s lists the client (%s)", a->zone,
+		    a->detail);
+	} else if (nfailed > 0)
+		t->note = xasprintf("DNSBL: %zu of %zu lookups failed; the "
+		    "client is let in, as a session would be", nfailed,
+		    res->nanswers);
+	else
+		t->note = xasprintf("DNSBL: not listed in %zu zone%s",
+		    res->nanswers, res->nanswers > 1 ? "s" : "");
+	check_mail(t);
+	step(t);
 }
 
 struct trace *
@@ -462,7 +532,10 @@ trace_start(const struct trace_request *rq, trace_cb cb, void *arg)
 		t->rcpts[i] = xstrdup(rq->rcpts[i]);
 		t->res[i].recipient = xstrdup(rq->rcpts[i]);
 	}
-	check_session(t, rq->sender);
+	t->sender = t->sender_copy = xstrdup(rq->sender);
+	if (check_connect(t, rq->rs))
+		return t;	/* dnsbl_done goes on */
+	check_mail(t);
 	return step(t) ? NULL : t;
 }
 
@@ -472,6 +545,7 @@ trace_cancel(struct trace *t)
 	if (t == NULL)
 		return;
 	directory_cancel(t->dirreq);
+	dnsbl_check_cancel(t->dnsbl);
 	trace_results_free(t->res, t->nrcpts);
 	trace_free(t);
 }

@@ -8,9 +8,13 @@
  * policy_rcpt_blocked at RCPT, the directory for local recipients (the
  * live directory, asynchronously: the file backend answers at once), and
  * the router for the route and the resolver profile delivery would use
- * (router_connectors, router_connector_dns).  No DNS question is asked:
- * DNSBL zones are named in a note, never queried; next hops are reported
- * as written ("MX example.org", a mailbox server, a smart host).
+ * (router_connectors, router_connector_dns).  The only DNS questions are
+ * the DNSBL lookups of the client, asked as the session asks them (every
+ * zone, through the virtual server's own `dns` profile), so that a listed
+ * client gets the 554 the server would give; TRACE_F_NO_DNS (or no
+ * resolver) skips them and says so in a note.  Next hops are reported as
+ * written ("MX example.org", a mailbox server, a smart host), not
+ * resolved.
  *
  * The client is taken as plain (no TLS) and anonymous unless the request
  * says otherwise; per-client state (rate limit, connection counts) is
@@ -23,15 +27,19 @@
 
 struct conf;
 struct directory;
+struct resolver_set;
 struct senderlist;
 struct trace;
 
 #define TRACE_F_TLS	0x01	/* the client has done STARTTLS */
 #define TRACE_F_AUTH	0x02	/* the client has authenticated */
+#define TRACE_F_NO_DNS	0x04	/* ask no DNSBL */
 
 struct trace_request {
 	struct conf		*conf;		/* referenced while it runs */
 	struct directory	*dir;		/* may be NULL: 451 4.3.0 */
+	struct resolver_set	*rs;		/* the live resolvers (the
+						   DNSBL); NULL: not asked */
 	struct senderlist	*senders;	/* the vserver's
 						   block-senders-file, or
 						   NULL */

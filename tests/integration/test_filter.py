@@ -237,6 +237,41 @@ def test_dnsbl_listed_and_unlisted_ipv4_and_ipv6(make_gateway, tmp_path):
         w.stop()
 
 
+def test_trace_asks_the_dnsbl_like_the_server(make_gateway, tmp_path):
+    """posternctl trace gives a DNSBL-listed client the 554 the server
+    gives it (the same zones, the server's own `dns` profile); --no-dns
+    skips the lookup and says so."""
+    import json
+    import subprocess
+    w = DnsblWorld(str(tmp_path))
+    try:
+        gw = make_gateway(extra_top=w.top(), extra_internet=internet(
+            "        dnsbl bl.test\n        dnsbl bl2.test"))
+        ctl = os.path.join(os.path.dirname(gw.binary), "posternctl")
+
+        def trace(client, *extra):
+            r = subprocess.run([ctl, "-c", gw.conf, "trace", "--json",
+                                "--server", "internet", "--client", client]
+                               + list(extra) + ["ericm@winery-co.co"],
+                               capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0, r.stderr
+            return json.loads(r.stdout)[0]
+
+        c = gw.raw("internet", source="127.0.0.66")
+        real = c.reply()
+        c.close()
+        t = trace("127.0.0.66")
+        assert not t["accepted"] and t["rule"] == "dnsbl", t
+        assert t["reply"] == "%d %s" % (real[0], real[1][4:]), (t, real)
+        assert "bl.test" in t["note"]
+        t = trace("127.0.0.10")
+        assert t["accepted"] and "not listed" in t["note"], t
+        t = trace("127.0.0.66", "--no-dns")
+        assert t["accepted"] and "DNSBL not asked" in t["note"], t
+    finally:
+        w.stop()
+
+
 def test_dnsbl_unlisted_ipv6(make_gateway, tmp_path):
     w = DnsblWorld(str(tmp_path))
     try:
