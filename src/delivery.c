@@ -29,9 +29,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void	attempt_release(struct attempt *);
 static void	job_try_address(struct djob *);
@@ -102,74 +104,35 @@ job_fail_rest(struct djob *j, const char *reply)
 			    NULL);
 }
 
-/* ---- slots ---- */
-
-void
-delivery_limits_init(struct delivery_limits *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->per_dest = strmap_new();
-	l->pool = smtp_pool_new();
-}
-
-void
-delivery_limits_free(struct delivery_limits *l)
-{
-	strmap_free(l->per_dest, NULL);
-	l->per_dest = NULL;
-	smtp_pool_free(l->pool);
-	l->pool = NULL;
-}
+/* ---- the queue file, open while a job needs it ---- */
 
 static int
-slot_take(struct djob *j)
+fd_get(struct djob *j)
 {
-	struct delivery_limits *l = j->a->ctx.limits;
-	const struct conf_queue *q = &j->a->ctx.conf->queue;
-	uintptr_t n = (uintptr_t)strmap_get(l->per_dest, j->key);
+	struct attempt *a = j->a;
 
-	if (l->active >= q->concurrency || n >= q->per_destination)
-		return 0;
-	/* idle kept connections are outbound connections too */
-	if (l->active + smtp_pool_count(l->pool) >= q->concurrency)
-		smtp_pool_evict(l->pool);
-	l->active++;
-	strmap_put(l->per_dest, j->key, (void *)(n + 1));
-	j->slot = 1;
-	return 1;
+	if (a->fd == -1 &&
+	    (a->fd = open(a->path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(j->last_error, sizeof(j->last_error), "451 4.3.0 "
+		    "Cannot open the queue file: %s", strerror(errno));
+		return -1;
+	}
+	a->fd_users++;
+	j->fd_held = 1;
+	return 0;
 }
 
 static void
-job_start(struct djob *j);
-
-static void
-slot_release(struct djob *j)
+fd_put(struct djob *j)
 {
-	struct delivery_limits *l = j->a->ctx.limits;
-	uintptr_t n = (uintptr_t)strmap_get(l->per_dest, j->key);
-	struct djob *w, **pp;
+	struct attempt *a = j->a;
 
-	if (!j->slot)
+	if (!j->fd_held)
 		return;
-	j->slot = 0;
-	l->active--;
-	if (n <= 1)
-		strmap_del(l->per_dest, j->key);
-	else
-		strmap_put(l->per_dest, j->key, (void *)(n - 1));
-	/* Start the first waiting job that now fits. */
-	for (pp = &l->wait_head; (w = *pp) != NULL; pp = &w->wnext) {
-		if (!slot_take(w))
-			continue;
-		*pp = w->wnext;
-		if (l->wait_tail == w) {
-			l->wait_tail = NULL;
-			for (struct djob *t = l->wait_head; t; t = t->wnext)
-				l->wait_tail = t;
-		}
-		w->wnext = NULL;
-		job_next_hop(w);
-		return;
+	j->fd_held = 0;
+	if (--a->fd_users == 0) {
+		close(a->fd);
+		a->fd = -1;
 	}
 }
 
@@ -192,23 +155,47 @@ job_free(struct djob *j)
 	free(j);
 }
 
+/* Defer what is still unsettled with reply (those that already have
+ * their own reply, such as a failed Maildir write, keep it). */
+static void
+job_defer_rest(struct djob *j, const char *reply)
+{
+	struct attempt *a = j->a;
+
+	for (size_t k = 0; k < j->n; k++) {
+		struct delivery_result *r = &a->res[j->idx[k]];
+		if (r->st == RCPT_PENDING && r->reply[0] == '\0')
+			delivery_settle(a, j->idx[k], RCPT_PENDING, reply,
+			    NULL);
+	}
+}
+
+static size_t	job_pending_count(const struct djob *);
+
 static void
 job_done(struct djob *j)
 {
 	struct attempt *a = j->a;
+	/* No peer reached and nothing settled: the destination failed. */
+	int failed = j->kind != JOB_LOCAL && !j->reached &&
+	    job_pending_count(j) > 0;
 
-	slot_release(j);
+	fd_put(j);
 	/* Whatever is still unsettled is deferred with the last error
 	 * (recipients that already have their reply, such as a failed
 	 * Maildir write, keep it). */
-	for (size_t k = 0; k < j->n; k++) {
-		struct delivery_result *r = &a->res[j->idx[k]];
-		if (r->st == RCPT_PENDING && r->reply[0] == '\0')
-			delivery_settle(a, j->idx[k], RCPT_PENDING,
-			    j->last_error[0] ? j->last_error :
-			    "451 4.4.1 Next hop unreachable", NULL);
-	}
+	job_defer_rest(j, j->last_error[0] ? j->last_error :
+	    "451 4.4.1 Next hop unreachable");
+	/* After the recipients: releasing may start (and end) other jobs. */
+	delivery_dest_release(j, failed);
 	attempt_release(a);
+}
+
+void
+delivery_job_skip(struct djob *j, const char *reply)
+{
+	job_defer_rest(j, reply);
+	attempt_release(j->a);
 }
 
 static size_t
@@ -265,6 +252,8 @@ client_done(void *arg, struct smtp_client_result *res)
 	for (size_t k = 0; k < j->ncur; k++) {
 		struct smtp_client_rcpt *cr = &j->cur[k];
 
+		if (cr->result != SMTP_RCPT_PENDING)
+			j->reached = 1;
 		if (cr->result == SMTP_RCPT_DELIVERED) {
 			delivery_settle(a, j->curidx[k], RCPT_DELIVERED,
 			    cr->reply, remote);
@@ -277,6 +266,8 @@ client_done(void *arg, struct smtp_client_result *res)
 			snprintf(j->last_error, sizeof(j->last_error),
 			    "%.300s (%.200s)", cr->reply, remote);
 	}
+	if (res->transaction)
+		j->reached = 1;
 	if (res->stale) {
 		/* nobody was offered anything: the same address afresh */
 		job_try_address(j);
@@ -356,7 +347,7 @@ job_send(struct djob *j, struct smtp_client *c,
 	m.smtputf8 = a->env->smtputf8;
 	m.ret = a->env->ret;
 	m.envid = a->env->envid;
-	m.fd = a->fd;
+	m.fd = a->fd;		/* held by the job (fd_get) */
 	m.offset = a->body_offset;
 	m.size = a->env->size;
 	if (c != NULL) {
@@ -573,26 +564,32 @@ local_done(void *arg, int result)
 	job_done(j);
 }
 
+void
+delivery_job_run(struct djob *j)
+{
+	if (fd_get(j) == -1) {
+		job_done(j);
+		return;
+	}
+	job_next_hop(j);
+}
+
 static void
 job_start(struct djob *j)
 {
-	struct delivery_limits *l = j->a->ctx.limits;
-
 	if (j->kind == JOB_LOCAL) {
+		/* The Maildir store is the gateway's own disk: no
+		 * destination queue, no connection slot. */
+		if (fd_get(j) == -1) {
+			job_done(j);
+			return;
+		}
 		j->local_rc = xcalloc(j->n, sizeof(*j->local_rc));
 		j->local_err = xcalloc(j->n, sizeof(*j->local_err));
 		workpool_run(j->a->ctx.wp, local_work, local_done, j);
 		return;
 	}
-	if (!slot_take(j)) {
-		if (l->wait_tail)
-			l->wait_tail->wnext = j;
-		else
-			l->wait_head = j;
-		l->wait_tail = j;
-		return;
-	}
-	job_next_hop(j);
+	delivery_dest_enqueue(j->a->ctx.limits, j);
 }
 
 /* Every recipient has its next hop: start the jobs. */
@@ -608,6 +605,9 @@ delivery_routing_release(struct attempt *a)
 	for (j = a->jobs; j; j = j->next)
 		job_start(j);
 	attempt_release(a);	/* the set-up guard */
+	/* Last: the scheduler may start other attempts from here. */
+	if (a->ctx.routed)
+		a->ctx.routed(a->arg);
 }
 
 static void
@@ -622,6 +622,9 @@ attempt_finish_cb(evutil_socket_t fd, short ev, void *arg)
 		next = j->next;
 		job_free(j);
 	}
+	if (a->fd != -1)
+		close(a->fd);
+	free(a->path);
 	a->done(a->arg, a->res);
 	conf_unref(a->ctx.conf);
 	directory_unref(a->ctx.dir);
@@ -641,7 +644,7 @@ attempt_release(struct attempt *a)
 
 void
 delivery_attempt(const struct delivery_ctx *ctx,
-    const struct queue_envelope *env, const uint8_t *st, int fd,
+    const struct queue_envelope *env, const uint8_t *st, const char *path,
     uint64_t body_offset, struct delivery_result *res, delivery_done_cb done,
     void *arg)
 {
@@ -651,7 +654,8 @@ delivery_attempt(const struct delivery_ctx *ctx,
 	conf_ref(a->ctx.conf);
 	directory_ref(a->ctx.dir);
 	a->env = env;
-	a->fd = fd;
+	a->path = xstrdup(path);
+	a->fd = -1;
 	a->body_offset = body_offset;
 	a->res = res;
 	a->done = done;

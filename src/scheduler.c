@@ -46,7 +46,6 @@ msg_new(struct scheduler *s, struct queue_envelope *env)
 
 	m->s = s;
 	m->env = env;
-	m->fd = -1;
 	queue_state_init(&m->qs, env->nrcpts);
 	m->timer = evtimer_new(s->base, msg_attempt, m);
 	buf_init(&m->rec, QUEUE_ENVELOPE_MAX);
@@ -73,8 +72,6 @@ msg_free(struct qmsg *m)
 	for (unsigned k = 0; k < DSN_KINDS; k++)
 		buf_free(&m->dsn[k].rec);
 	free(m->res);
-	if (m->fd != -1)
-		close(m->fd);
 	free(m);
 }
 
@@ -111,18 +108,43 @@ sched_unready(struct qmsg *m)
 	m->ready = 0;
 }
 
-void
-sched_busy_end(struct scheduler *s, struct qmsg *m)
+/* Start due messages while there is room to prepare them. */
+static void
+ready_drain(struct scheduler *s)
 {
 	struct qmsg *r;
 
-	m->busy = 0;
-	s->busy--;
-	while (!s->stopping && s->busy < SCHEDULER_BUSY_MAX &&
+	/* An attempt may be routed before msg_start() returns: the loop
+	 * here, not recursion, starts the next one. */
+	if (s->draining)
+		return;
+	s->draining = 1;
+	while (!s->stopping && s->preparing < SCHEDULER_PREP_MAX &&
 	    (r = TAILQ_FIRST(&s->ready)) != NULL) {
 		sched_unready(r);
 		msg_start(r);
 	}
+	s->draining = 0;
+}
+
+/* m's attempt is routed (or over): it waits at its destinations now. */
+static void
+prep_end(struct qmsg *m)
+{
+	if (!m->preparing)
+		return;
+	m->preparing = 0;
+	m->s->preparing--;
+	ready_drain(m->s);
+}
+
+void
+sched_busy_end(struct scheduler *s, struct qmsg *m)
+{
+	prep_end(m);
+	m->busy = 0;
+	s->busy--;
+	ready_drain(s);
 	if (s->stopping && s->busy == 0 && s->stop_done) {
 		void (*done)(void *) = s->stop_done;
 		s->stop_done = NULL;
@@ -173,10 +195,6 @@ persist_work(void *arg)
 {
 	struct qmsg *m = arg;
 
-	if (m->fd != -1) {
-		close(m->fd);
-		m->fd = -1;
-	}
 	return queue_state_append(m->s->conf->spool, m->env->id, m->rec.p,
 	    m->rec.len);
 }
@@ -302,16 +320,32 @@ dsn_rollback(struct qmsg *m, enum bounce_kind kind)
 }
 
 static void
+queue_path(const struct qmsg *m, char *path, size_t len)
+{
+	snprintf(path, len, "%s/queue/%s", m->s->conf->spool, m->env->id);
+}
+
+/* The original message, for the DSNs (its bytes [body_offset, +size)). */
+static void
 read_message(struct qmsg *m)
 {
+	char path[PATH_MAX];
 	ssize_t r;
 	size_t off = 0;
+	int fd;
 
 	if (m->msg != NULL)
 		return;
 	m->msg = xmalloc(m->env->size + 1);
+	queue_path(m, path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warnx("%s: cannot read the message for a DSN: %s",
+		    m->env->id, strerror(errno));
+		m->msglen = 0;
+		return;
+	}
 	while (off < m->env->size) {
-		r = pread(m->fd, m->msg + off, m->env->size - off,
+		r = pread(fd, m->msg + off, m->env->size - off,
 		    (off_t)(m->body_offset + off));
 		if (r <= 0) {
 			if (r == -1 && errno == EINTR)
@@ -320,6 +354,7 @@ read_message(struct qmsg *m)
 		}
 		off += (size_t)r;
 	}
+	close(fd);
 	m->msglen = off;
 }
 
@@ -452,6 +487,7 @@ attempt_done(void *arg, struct delivery_result *res)
 	size_t pending = 0;
 
 	(void)res;
+	prep_end(m);
 	if (m->drop) {
 		/* Removed by the administrator meanwhile: no DSN, no
 		 * record. */
@@ -524,6 +560,7 @@ attempt_done(void *arg, struct delivery_result *res)
 	dsn_next(m);
 }
 
+/* The first attempt learns where the body is; later ones know. */
 static int
 open_work(void *arg)
 {
@@ -531,48 +568,28 @@ open_work(void *arg)
 	char path[PATH_MAX];
 	struct queue_envelope *env;
 
-	snprintf(path, sizeof(path), "%s/queue/%s", m->s->conf->spool,
-	    m->env->id);
+	queue_path(m, path, sizeof(path));
 	env = queue_read_envelope(path, &m->body_offset, m->err,
 	    sizeof(m->err));
 	if (env == NULL)
 		return -1;
 	queue_envelope_free(env);
-	if ((m->fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(m->err, sizeof(m->err), "%.200s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
 static void
-open_done(void *arg, int rc)
+msg_routed(void *arg)
 {
-	struct qmsg *m = arg;
+	prep_end(arg);
+}
+
+static void
+attempt_start(struct qmsg *m)
+{
 	struct scheduler *s = m->s;
 	struct delivery_ctx ctx;
+	char path[PATH_MAX];
 
-	if (m->drop) {
-		if (m->fd != -1) {
-			close(m->fd);
-			m->fd = -1;
-		}
-		sched_msg_drop(m);
-		return;
-	}
-	if (rc == -1 || s->stopping) {
-		if (rc == -1)
-			log_warnx("%s: cannot read the queue file: %s",
-			    m->env->id, m->err);
-		if (m->fd != -1) {
-			close(m->fd);
-			m->fd = -1;
-		}
-		sched_busy_end(s, m);
-		sched_msg_schedule(m, retry_delay(s->conf, m->qs.attempts + 1));
-		return;
-	}
 	ctx.base = s->base;
 	ctx.conf = s->conf;
 	ctx.dir = s->dir;
@@ -580,10 +597,34 @@ open_done(void *arg, int rc)
 	ctx.wp = s->wp;
 	ctx.limits = &s->limits;
 	ctx.tried = sched_record_try;
+	ctx.routed = msg_routed;
 	free(m->res);
 	m->res = xcalloc(m->env->nrcpts, sizeof(*m->res));
-	delivery_attempt(&ctx, m->env, m->qs.st, m->fd, m->body_offset,
+	queue_path(m, path, sizeof(path));
+	delivery_attempt(&ctx, m->env, m->qs.st, path, m->body_offset,
 	    m->res, attempt_done, m);
+}
+
+static void
+open_done(void *arg, int rc)
+{
+	struct qmsg *m = arg;
+	struct scheduler *s = m->s;
+
+	if (m->drop) {
+		sched_msg_drop(m);
+		return;
+	}
+	if (rc == -1 || s->stopping) {
+		if (rc == -1)
+			log_warnx("%s: cannot read the queue file: %s",
+			    m->env->id, m->err);
+		sched_busy_end(s, m);
+		sched_msg_schedule(m, retry_delay(s->conf, m->qs.attempts + 1));
+		return;
+	}
+	m->have_offset = 1;
+	attempt_start(m);
 }
 
 static void
@@ -597,11 +638,12 @@ msg_attempt(evutil_socket_t fd, short ev, void *arg)
 	m->next = 0;
 	if (m->busy || m->held || s->stopping || s->conf == NULL)
 		return;
-	if (s->busy >= SCHEDULER_BUSY_MAX) {
+	if (s->preparing >= SCHEDULER_PREP_MAX || s->draining) {
 		if (!m->ready) {
 			TAILQ_INSERT_TAIL(&s->ready, m, rentry);
 			m->ready = 1;
 		}
+		ready_drain(s);
 		return;
 	}
 	msg_start(m);
@@ -614,7 +656,12 @@ msg_start(struct qmsg *m)
 
 	m->busy = 1;
 	s->busy++;
-	workpool_run(s->wp, open_work, open_done, m);
+	m->preparing = 1;
+	s->preparing++;
+	if (m->have_offset)
+		attempt_start(m);
+	else
+		workpool_run(s->wp, open_work, open_done, m);
 }
 
 /* ---- the interface ---- */
@@ -631,7 +678,7 @@ scheduler_new(struct event_base *base, struct queue_writer *writer,
 	TAILQ_INIT(&s->msgs);
 	TAILQ_INIT(&s->ready);
 	s->byid = strmap_new();
-	delivery_limits_init(&s->limits);
+	delivery_limits_init(&s->limits, base);
 	return s;
 }
 
@@ -729,6 +776,9 @@ scheduler_shutdown(struct scheduler *s, void (*done)(void *), void *arg)
 	s->stopping = 1;
 	TAILQ_FOREACH(m, &s->msgs, entry)
 		evtimer_del(m->timer);
+	/* Jobs waiting at their destinations end now; those in flight
+	 * finish. */
+	delivery_limits_stop(&s->limits);
 	if (s->busy == 0) {
 		done(arg);
 		return;

@@ -188,6 +188,8 @@ scheduler_flush(struct scheduler *s, const char *id)
 		return ENOENT;
 	if (m->held)
 		return EBUSY;
+	/* The administrator wants a real try: no destination is spared. */
+	delivery_limits_unthrottle(&s->limits);
 	flush_one(m);
 	log_info("%s: flushed by the administrator", id);
 	return 0;
@@ -199,6 +201,7 @@ scheduler_flush_all(struct scheduler *s)
 	struct qmsg *m;
 	size_t n = 0;
 
+	delivery_limits_unthrottle(&s->limits);
 	TAILQ_FOREACH(m, &s->msgs, entry) {
 		if (m->held || m->drop)
 			continue;

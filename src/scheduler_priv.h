@@ -22,9 +22,13 @@
 #define BOUNCE_MAX	(8 * 1024 * 1024)	/* a DSN with its returned
 						   content */
 #define DSN_KINDS	(BOUNCE_SUCCESS + 1)	/* queued in enum order */
-#define SCHEDULER_BUSY_MAX 512	/* attempts at once (each holds its queue
-				   file open); due messages past it wait
-				   in the ready list, in order */
+#define SCHEDULER_PREP_MAX 512	/* attempts being prepared at once
+				   (reading the envelope, routing); due
+				   messages past it wait in the ready
+				   list, in order.  An attempt that waits
+				   at its destinations does not count:
+				   those queues have their own limits
+				   (delivery_dest.c) */
 
 /*
  * The DSN of one kind an attempt sends, with the state records of the
@@ -41,13 +45,15 @@ struct qmsg {
 	TAILQ_ENTRY(qmsg)	 entry;
 	TAILQ_ENTRY(qmsg)	 rentry;	/* in s->ready */
 	int			 ready;		/* due, waiting for a slot */
+	int			 preparing;	/* counted in s->preparing */
 	struct scheduler	*s;
 	struct queue_envelope	*env;
 	struct queue_state	 qs;
 	struct event		*timer;
 	int			 busy;
-	int			 fd;
-	uint64_t		 body_offset;
+	uint64_t		 body_offset;	/* read once, at the first
+						   attempt */
+	int			 have_offset;
 	struct delivery_result	*res;
 	struct buf		 rec;		/* records to persist */
 	struct dsn_job		 dsn[DSN_KINDS];
@@ -82,9 +88,11 @@ struct scheduler {
 	struct rset		*rsets;		/* [0] current, then retired */
 	struct delivery_limits	 limits;
 	TAILQ_HEAD(, qmsg)	 msgs;
-	TAILQ_HEAD(, qmsg)	 ready;		/* due, past SCHEDULER_BUSY_MAX */
+	TAILQ_HEAD(, qmsg)	 ready;		/* due, past SCHEDULER_PREP_MAX */
 	struct strmap		*byid;		/* id -> struct qmsg */
-	unsigned		 busy;
+	unsigned		 busy;		/* messages in an attempt */
+	unsigned		 preparing;	/* ... not yet routed */
+	int			 draining;	/* ready_drain() re-entry guard */
 	int			 stopping;
 	void			(*stop_done)(void *);
 	void			*stop_arg;
