@@ -17,7 +17,6 @@
 #include "queue.h"
 #include "queue_state.h"
 #include "resolver.h"
-#include "smtp_parse.h"
 #include "strmap.h"
 #include "workpool.h"
 #include "xmalloc.h"
@@ -25,7 +24,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +33,6 @@
 #include <unistd.h>
 
 static void	msg_attempt(evutil_socket_t, short, void *);
-static void	dsn_clear(struct qmsg *);
 
 /* ---- life of a message ---- */
 
@@ -68,7 +65,7 @@ msg_free(struct qmsg *m)
 	queue_state_free(&m->qs);
 	queue_envelope_free(m->env);
 	buf_free(&m->rec);
-	dsn_clear(m);
+	sched_dsn_clear(m);
 	for (unsigned k = 0; k < DSN_KINDS; k++)
 		buf_free(&m->dsn[k].rec);
 	free(m->res);
@@ -219,8 +216,8 @@ persist_done(void *arg, int err)
 	sched_msg_schedule(m, retry_delay(s->conf, m->qs.attempts));
 }
 
-static void
-persist(struct qmsg *m)
+void
+sched_persist(struct qmsg *m)
 {
 	/*
 	 * Every recipient settled: the records would be deleted a moment
@@ -238,234 +235,14 @@ persist(struct qmsg *m)
 	workpool_run(m->s->wp, persist_work, persist_done, m);
 }
 
-/* ---- DSNs ---- */
+/* ---- attempts ---- */
 
-/* Does this recipient want a DSN of this kind (RFC 3461 NOTIFY)? */
-static int
-wants_dsn(const struct queue_rcpt *r, enum bounce_kind kind)
-{
-	if (r->notify & SMTP_NOTIFY_NEVER)
-		return 0;
-	switch (kind) {
-	case BOUNCE_FAILED:
-		/* Without NOTIFY: failures and delays (RFC 3461 4.1). */
-		return r->notify == 0 || (r->notify & SMTP_NOTIFY_FAILURE);
-	case BOUNCE_DELAYED:
-		return r->notify == 0 || (r->notify & SMTP_NOTIFY_DELAY);
-	default:
-		return (r->notify & SMTP_NOTIFY_SUCCESS) != 0;
-	}
-}
-
-/*
- * Where recipient i's record goes: with the DSN of `kind` when that will
- * report it, else straight into the attempt's records.  A bounce is never
- * bounced, and the null sender gets no success report either.
- */
-static struct buf *
-rec_for(struct qmsg *m, size_t i, enum bounce_kind kind)
-{
-	struct dsn_job *j = &m->dsn[kind];
-
-	if (m->env->sender[0] == '\0' || !wants_dsn(&m->env->rcpts[i], kind))
-		return &m->rec;
-	if (j->idx == NULL)
-		j->idx = xcalloc(m->env->nrcpts, sizeof(*j->idx));
-	j->idx[j->n++] = i;
-	return &j->rec;
-}
-
-static void
-dsn_clear(struct qmsg *m)
-{
-	for (unsigned k = 0; k < DSN_KINDS; k++) {
-		free(m->dsn[k].idx);
-		m->dsn[k].idx = NULL;
-		m->dsn[k].n = 0;
-		buf_reset(&m->dsn[k].rec);
-	}
-	free(m->msg);
-	m->msg = NULL;
-	m->msglen = 0;
-	m->dsn_next = 0;
-}
-
-/* The DSN is queued (or not needed after all): its records may follow. */
-static void
-dsn_records_keep(struct qmsg *m, struct dsn_job *j)
-{
-	if (j->rec.len > 0)
-		buf_append(&m->rec, j->rec.p, j->rec.len);
-	buf_reset(&j->rec);
-}
-
-/*
- * The DSN of `kind` could not be queued: its records are dropped, and in
- * memory its recipients go back to what the disk says, so the next
- * attempt meets them again and retries the DSN.  A delivered recipient is
- * then delivered again: at least once, as after a crash.
- */
-static void
-dsn_rollback(struct qmsg *m, enum bounce_kind kind)
-{
-	struct dsn_job *j = &m->dsn[kind];
-
-	if (kind == BOUNCE_DELAYED)
-		m->qs.warned = 0;
-	else
-		for (size_t i = 0; i < j->n; i++)
-			m->qs.st[j->idx[i]] = RCPT_PENDING;
-	buf_reset(&j->rec);
-	m->remove = queue_state_pending(&m->qs) == 0;
-}
-
-static void
-queue_path(const struct qmsg *m, char *path, size_t len)
+void
+sched_queue_path(const struct qmsg *m, char *path, size_t len)
 {
 	snprintf(path, len, "%s/queue/%s", m->s->conf->spool, m->env->id);
 }
 
-/* The original message, for the DSNs (its bytes [body_offset, +size)). */
-static void
-read_message(struct qmsg *m)
-{
-	char path[PATH_MAX];
-	ssize_t r;
-	size_t off = 0;
-	int fd;
-
-	if (m->msg != NULL)
-		return;
-	m->msg = xmalloc(m->env->size + 1);
-	queue_path(m, path, sizeof(path));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warnx("%s: cannot read the message for a DSN: %s",
-		    m->env->id, strerror(errno));
-		m->msglen = 0;
-		return;
-	}
-	while (off < m->env->size) {
-		r = pread(fd, m->msg + off, m->env->size - off,
-		    (off_t)(m->body_offset + off));
-		if (r <= 0) {
-			if (r == -1 && errno == EINTR)
-				continue;
-			break;
-		}
-		off += (size_t)r;
-	}
-	close(fd);
-	m->msglen = off;
-}
-
-static void	dsn_next(struct qmsg *);
-
-static void
-dsn_committed(void *arg, int error, struct queue_envelope *env)
-{
-	struct qmsg *m = arg;
-	enum bounce_kind kind = (enum bounce_kind)(m->dsn_next - 1);
-
-	if (error) {
-		log_warnx("%s: cannot queue a DSN: %s", m->env->id,
-		    strerror(error));
-		queue_envelope_free(env);
-		dsn_rollback(m, kind);
-	} else {
-		log_info("%s: sender notification: %s", env->id, m->env->id);
-		dsn_records_keep(m, &m->dsn[kind]);
-		scheduler_add(m->s, env);
-	}
-	dsn_next(m);
-}
-
-/*
- * Start queueing the DSN of `kind` for its recipients; 1 if started
- * (dsn_committed follows), 0 if it could not be composed.
- */
-static int
-dsn_send(struct qmsg *m, enum bounce_kind kind)
-{
-	static const char *const dflt[DSN_KINDS] = { "5.0.0", "4.0.0",
-	    "2.0.0" };
-	struct scheduler *s = m->s;
-	struct dsn_job *j = &m->dsn[kind];
-	struct bounce_rcpt *br;
-	struct queue_envelope *env;
-	struct buf out;
-	char *body;
-	size_t bodylen;
-	time_t now = time(NULL);
-
-	br = xcalloc(j->n, sizeof(*br));
-	for (size_t k = 0; k < j->n; k++) {
-		const struct queue_rcpt *r = &m->env->rcpts[j->idx[k]];
-		const struct delivery_result *d = &m->res[j->idx[k]];
-		int local = strcmp(d->remote, "local") == 0;
-
-		br[k].addr = r->addr;
-		br[k].orcpt = r->orcpt;
-		br[k].status = kind == BOUNCE_SUCCESS || !d->status[0] ?
-		    dflt[kind] : d->status;
-		br[k].diagnostic = d->reply[0] ? d->reply :
-		    m->qs.last[j->idx[k]];
-		/* Our own "250 Delivered to the mailbox store" tells the
-		 * sender nothing a "delivered" does not. */
-		if (kind == BOUNCE_SUCCESS && local)
-			br[k].diagnostic = NULL;
-		br[k].remote_mta = d->remote[0] && !local ? d->remote : NULL;
-		br[k].action = local ? "delivered" : "relayed";
-	}
-	read_message(m);
-	buf_init(&out, BOUNCE_MAX);
-	if (bounce_compose(&out, kind, m->env, m->msg, m->msglen, br, j->n,
-	    s->conf->hostname, now) == -1) {
-		/* Only an absurd envelope gets here (even the headers-only
-		 * DSN did not fit): logged, the outcome stands. */
-		log_warnx("%s: cannot compose a DSN: %s", m->env->id,
-		    strerror(errno));
-		buf_free(&out);
-		free(br);
-		return 0;
-	}
-	free(br);
-	body = buf_release(&out, &bodylen);
-
-	env = xcalloc(1, sizeof(*env));
-	queue_id_new(env->id);
-	env->received = now;
-	env->vserver = xstrdup("postern");
-	env->client_addr = xstrdup("127.0.0.1");
-	env->helo = xstrdup(s->conf->hostname);
-	env->sender = xstrdup("");
-	env->smtputf8 = m->env->smtputf8;
-	env->body_8bit = m->env->body_8bit;
-	queue_envelope_add_rcpt(env, m->env->sender, NULL, 0);
-	queue_commit(s->writer, env, body, bodylen, dsn_committed, m);
-	return 1;
-}
-
-/*
- * Queue the attempt's DSNs one after the other (each commit callback
- * starts the next), then persist the records: every record waits for the
- * DSN that reports its recipient.
- */
-static void
-dsn_next(struct qmsg *m)
-{
-	while (m->dsn_next < DSN_KINDS) {
-		enum bounce_kind kind = (enum bounce_kind)m->dsn_next++;
-		struct dsn_job *j = &m->dsn[kind];
-
-		if (j->n > 0 && dsn_send(m, kind))
-			return;
-		dsn_records_keep(m, j);
-	}
-	dsn_clear(m);
-	persist(m);
-}
-
-/* ---- attempts ---- */
 
 /*
  * Delivered to the local store, or to a peer without DSN (which never saw
@@ -502,11 +279,11 @@ attempt_done(void *arg, struct delivery_result *res)
 		sched_count(m, d->st, 0);
 		if (d->st == RCPT_DELIVERED) {
 			queue_state_rec_rcpt(success_is_ours(d) ?
-			    rec_for(m, i, BOUNCE_SUCCESS) : &m->rec, 'D', i,
+			    sched_rec_for(m, i, BOUNCE_SUCCESS) : &m->rec, 'D', i,
 			    now, NULL);
 			m->qs.st[i] = RCPT_DELIVERED;
 		} else if (d->st == RCPT_FAILED) {
-			queue_state_rec_rcpt(rec_for(m, i, BOUNCE_FAILED), 'F',
+			queue_state_rec_rcpt(sched_rec_for(m, i, BOUNCE_FAILED), 'F',
 			    i, now, d->reply);
 			m->qs.st[i] = RCPT_FAILED;
 		} else {
@@ -534,7 +311,7 @@ attempt_done(void *arg, struct delivery_result *res)
 			    d->reply);
 			snprintf(d->reply, sizeof(d->reply), "%s", reply);
 			snprintf(d->status, sizeof(d->status), "4.4.7");
-			queue_state_rec_rcpt(rec_for(m, i, BOUNCE_FAILED), 'F',
+			queue_state_rec_rcpt(sched_rec_for(m, i, BOUNCE_FAILED), 'F',
 			    i, now, reply);
 			m->qs.st[i] = RCPT_FAILED;
 			sched_count(m, RCPT_FAILED, 1);
@@ -552,12 +329,12 @@ attempt_done(void *arg, struct delivery_result *res)
 
 		for (size_t i = 0; i < m->env->nrcpts; i++)
 			if (m->qs.st[i] == RCPT_PENDING)
-				(void)rec_for(m, i, BOUNCE_DELAYED);
+				(void)sched_rec_for(m, i, BOUNCE_DELAYED);
 		m->qs.warned = 1;
 		queue_state_rec_event(j->n > 0 ? &j->rec : &m->rec, 'W', now);
 	}
 	m->dsn_next = 0;
-	dsn_next(m);
+	sched_dsn_next(m);
 }
 
 /* The first attempt learns where the body is; later ones know. */
@@ -568,7 +345,7 @@ open_work(void *arg)
 	char path[PATH_MAX];
 	struct queue_envelope *env;
 
-	queue_path(m, path, sizeof(path));
+	sched_queue_path(m, path, sizeof(path));
 	env = queue_read_envelope(path, &m->body_offset, m->err,
 	    sizeof(m->err));
 	if (env == NULL)
@@ -600,7 +377,7 @@ attempt_start(struct qmsg *m)
 	ctx.routed = msg_routed;
 	free(m->res);
 	m->res = xcalloc(m->env->nrcpts, sizeof(*m->res));
-	queue_path(m, path, sizeof(path));
+	sched_queue_path(m, path, sizeof(path));
 	delivery_attempt(&ctx, m->env, m->qs.st, path, m->body_offset,
 	    m->res, attempt_done, m);
 }

@@ -107,6 +107,19 @@ void	sched_msg_drop(struct qmsg *m);
 /* Take m off the ready list, if it is there. */
 void	sched_unready(struct qmsg *m);
 
+/* The file of m: SPOOL/queue/ID. */
+void	sched_queue_path(const struct qmsg *m, char *path, size_t len);
+/* Persist the attempt's records (or remove m when all is settled). */
+void	sched_persist(struct qmsg *m);
+
+/* scheduler_dsn.c */
+/* Where recipient i's record goes: with the DSN of kind when one will
+ * report it, else straight into the attempt's records. */
+struct buf *sched_rec_for(struct qmsg *m, size_t i, enum bounce_kind kind);
+/* Queue the attempt's DSNs, one after the other, then sched_persist. */
+void	sched_dsn_next(struct qmsg *m);
+void	sched_dsn_clear(struct qmsg *m);
+
 /* scheduler_ctl.c */
 void	sched_try_free(struct qmsg *m);
 void	sched_record_try(void *arg, const struct delivery_try *t);
