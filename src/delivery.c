@@ -528,16 +528,27 @@ local_work(void *arg)
 	struct djob *j = arg;
 	struct attempt *a = j->a;
 	char prefix[1024];
+	/* Its own descriptor, opened here: a local job waiting for a worker
+	 * holds no file, and the attempt's (loop thread) is not shared. */
+	int fd = open(a->path, O_RDONLY | O_CLOEXEC), err = errno;
 
 	for (size_t k = 0; k < j->n; k++) {
 		const char *rcpt = a->env->rcpts[j->idx[k]].addr;
 
+		if (fd == -1) {
+			j->local_rc[k] = -1;
+			snprintf(j->local_err[k], sizeof(j->local_err[k]),
+			    "cannot open the queue file: %s", strerror(err));
+			continue;
+		}
 		snprintf(prefix, sizeof(prefix), "Return-Path: <%s>\r\n"
 		    "Delivered-To: %s\r\n", a->env->sender, rcpt);
 		j->local_rc[k] = maildir_deliver(a->ctx.conf->mailbox_store,
-		    rcpt, prefix, a->fd, a->body_offset, a->env->size,
+		    rcpt, prefix, fd, a->body_offset, a->env->size,
 		    j->local_err[k], sizeof(j->local_err[k]));
 	}
+	if (fd != -1)
+		close(fd);
 	return 0;
 }
 
@@ -579,11 +590,8 @@ job_start(struct djob *j)
 {
 	if (j->kind == JOB_LOCAL) {
 		/* The Maildir store is the gateway's own disk: no
-		 * destination queue, no connection slot. */
-		if (fd_get(j) == -1) {
-			job_done(j);
-			return;
-		}
+		 * destination queue, no connection slot; the work pool
+		 * bounds it. */
 		j->local_rc = xcalloc(j->n, sizeof(*j->local_rc));
 		j->local_err = xcalloc(j->n, sizeof(*j->local_err));
 		workpool_run(j->a->ctx.wp, local_work, local_done, j);

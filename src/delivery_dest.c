@@ -190,13 +190,13 @@ throttle(struct delivery_dest *d, const struct djob *j)
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	if (d->timer == NULL)
 		d->timer = evtimer_new(d->l->base, throttle_end, d);
-	if (!d->throttled)
-		log_info("destination %s: not reachable, deferring its "
-		    "mail for %lu ms (%s)", d->key, ms, j->last_error);
-	d->throttled = 1;
 	snprintf(d->last_error, sizeof(d->last_error), "%s",
 	    j->last_error[0] ? j->last_error :
 	    "451 4.4.1 Next hop unreachable");
+	if (!d->throttled)
+		log_info("destination %s: not reachable, deferring its "
+		    "mail for %lu ms (%s)", d->key, ms, d->last_error);
+	d->throttled = 1;
 	evtimer_add(d->timer, &tv);
 	backlog_skip(d, d->last_error);
 }

@@ -14,6 +14,7 @@
 #include "delivery.h"
 #include "directory.h"
 #include "log.h"
+#include "postern_limits.h"
 #include "queue.h"
 #include "queue_state.h"
 #include "resolver.h"
