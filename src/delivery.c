@@ -65,10 +65,11 @@ void
 delivery_settle(struct attempt *a, size_t i, enum rcpt_state st,
     const char *reply, const char *remote)
 {
-	struct delivery_result *r = &a->res[i];
+	struct smtp_client_rcpt *r = &a->res[i];
 
 	r->st = st;
-	snprintf(r->reply, sizeof(r->reply), "%s", reply);
+	if (reply != r->reply)		/* the client's is in place already */
+		snprintf(r->reply, sizeof(r->reply), "%s", reply);
 	status_of(r->reply, r->status, sizeof(r->status));
 	snprintf(r->remote, sizeof(r->remote), "%s", remote ? remote : "");
 	log_info("%s: to=<%s>, relay=%s, status=%s (%s)", a->env->id,
@@ -163,7 +164,7 @@ job_defer_rest(struct djob *j, const char *reply)
 	struct attempt *a = j->a;
 
 	for (size_t k = 0; k < j->n; k++) {
-		struct delivery_result *r = &a->res[j->idx[k]];
+		struct smtp_client_rcpt *r = &a->res[j->idx[k]];
 		if (r->st == RCPT_PENDING && r->reply[0] == '\0')
 			delivery_settle(a, j->idx[k], RCPT_PENDING, reply,
 			    NULL);
@@ -243,28 +244,37 @@ client_done(void *arg, struct smtp_client_result *res)
 	struct attempt *a = j->a;
 	const struct resolver_host *h = &j->rr->hosts[j->hi];
 	char remote[ROUTER_KEY_MAX + NETADDR_STRLEN], ip[NETADDR_STRLEN];
+	char first[sizeof(j->cur[0]->reply)];
 	struct smtp_client *c = j->client;
 	int progress = 0;
 
 	j->client = NULL;
 	netaddr_ntop_port((struct sockaddr *)&h->addrs[j->ai], ip, sizeof(ip));
 	snprintf(remote, sizeof(remote), "%s[%s]", h->name, ip);
+	/* for the attempt history, before the loop below consumes it */
+	snprintf(first, sizeof(first), "%s", j->ncur ? j->cur[0]->reply : "");
 	for (size_t k = 0; k < j->ncur; k++) {
-		struct smtp_client_rcpt *cr = &j->cur[k];
+		struct smtp_client_rcpt *cr = j->cur[k];
 
-		if (cr->result != SMTP_RCPT_PENDING)
+		/* The client settled the record in place: only log it and
+		 * say who answered. */
+		if (cr->st != RCPT_PENDING)
 			j->reached = 1;
-		if (cr->result == SMTP_RCPT_DELIVERED) {
+		if (cr->st == RCPT_DELIVERED) {
 			delivery_settle(a, j->curidx[k], RCPT_DELIVERED,
 			    cr->reply, remote);
-			a->res[j->curidx[k]].peer_dsn = res->peer_dsn;
+			cr->peer_dsn = res->peer_dsn;
 			progress = 1;
-		} else if (cr->result == SMTP_RCPT_FAILED)
+		} else if (cr->st == RCPT_FAILED)
 			delivery_settle(a, j->curidx[k], RCPT_FAILED, cr->reply,
 			    remote);
-		else if (cr->reply[0])
+		else if (cr->reply[0]) {
+			/* A pending recipient's reply is this try's: the job
+			 * defers it with its last error, once, at its end. */
 			snprintf(j->last_error, sizeof(j->last_error),
 			    "%.300s (%.200s)", cr->reply, remote);
+			cr->reply[0] = '\0';
+		}
 	}
 	if (res->transaction)
 		j->reached = 1;
@@ -277,7 +287,7 @@ client_done(void *arg, struct smtp_client_result *res)
 		snprintf(j->last_error, sizeof(j->last_error), "451 4.4.1 "
 		    "%.450s", res->error);
 	record_try(j, h->name, ip, res->tls, res->error[0] ? res->error :
-	    j->ncur ? j->cur[0].reply : "");
+	    first);
 	if (res->reusable && client_keep(j, c, progress))
 		return;
 	if (job_pending_count(j) == 0) {
@@ -332,13 +342,9 @@ job_send(struct djob *j, struct smtp_client *c,
 	j->curidx = xcalloc(j->n, sizeof(*j->curidx));
 	j->ncur = 0;
 	for (size_t k = 0; k < j->n; k++) {
-		const struct queue_rcpt *qr = &a->env->rcpts[j->idx[k]];
-
 		if (a->res[j->idx[k]].st != RCPT_PENDING)
 			continue;
-		j->cur[j->ncur].addr = qr->addr;
-		j->cur[j->ncur].notify = qr->notify;
-		j->cur[j->ncur].orcpt = qr->orcpt;
+		j->cur[j->ncur] = &a->res[j->idx[k]];
 		j->curidx[j->ncur++] = j->idx[k];
 	}
 	memset(&m, 0, sizeof(m));
@@ -653,7 +659,7 @@ attempt_release(struct attempt *a)
 void
 delivery_attempt(const struct delivery_ctx *ctx,
     const struct queue_envelope *env, const uint8_t *st, const char *path,
-    uint64_t body_offset, struct delivery_result *res, delivery_done_cb done,
+    uint64_t body_offset, struct smtp_client_rcpt *res, delivery_done_cb done,
     void *arg)
 {
 	struct attempt *a = xcalloc(1, sizeof(*a));
@@ -672,6 +678,9 @@ delivery_attempt(const struct delivery_ctx *ctx,
 	a->pending = 1;
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		memset(&res[i], 0, sizeof(res[i]));
+		res[i].addr = env->rcpts[i].addr;
+		res[i].notify = env->rcpts[i].notify;
+		res[i].orcpt = env->rcpts[i].orcpt;
 		res[i].st = st[i];
 		if (st[i] == RCPT_PENDING)
 			delivery_route(a, i);

@@ -33,6 +33,7 @@ struct directory;
 struct event_base;
 struct queue_envelope;
 struct resolver_set;
+struct smtp_client_rcpt;
 struct smtp_pool;
 struct strmap;
 struct workpool;
@@ -76,21 +77,13 @@ struct delivery_ctx {
 	void			(*routed)(void *arg);
 };
 
-struct delivery_result {
-	enum rcpt_state	 st;
-	char		 reply[512];	/* "550 5.1.1 ..." or our own text */
-	char		 status[16];	/* enhanced status, "5.1.1" */
-	char		 remote[300];	/* next hop that answered, "local"
-					   for the Maildir store, or "" */
-	int		 peer_dsn;	/* delivered to a peer that offered
-					   DSN: it reports success, not us */
-};
-
-typedef void (*delivery_done_cb)(void *arg, struct delivery_result *res);
+typedef void (*delivery_done_cb)(void *arg, struct smtp_client_rcpt *res);
 
 /*
  * Attempt the recipients whose st[] is RCPT_PENDING.  res is an array of
- * env->nrcpts results owned by the caller, filled in; done runs once on
+ * env->nrcpts recipient records (smtp_client.h) owned by the caller: the
+ * attempt sets them up from env and st, then every layer settles them in
+ * place (the outcome, the last reply, who answered); done runs once on
  * the loop, never before delivery_attempt() returns.  The context and
  * env must stay valid until then.  path is the queue file, the body is
  * its bytes [body_offset, body_offset + env->size); it is opened only
@@ -100,7 +93,7 @@ typedef void (*delivery_done_cb)(void *arg, struct delivery_result *res);
 void	delivery_attempt(const struct delivery_ctx *ctx,
 	    const struct queue_envelope *env, const uint8_t *st,
 	    const char *path, uint64_t body_offset,
-	    struct delivery_result *res, delivery_done_cb done, void *arg);
+	    struct smtp_client_rcpt *res, delivery_done_cb done, void *arg);
 
 void	delivery_limits_init(struct delivery_limits *l,
 	    struct event_base *base);

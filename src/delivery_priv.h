@@ -38,7 +38,7 @@ struct attempt {
 	int				 fd;		/* open while jobs */
 	unsigned			 fd_users;	/* ... need it */
 	uint64_t			 body_offset;
-	struct delivery_result		*res;
+	struct smtp_client_rcpt		*res;		/* the records */
 	delivery_done_cb		 done;
 	void				*arg;
 	int				 routing;	/* routes not yet known
@@ -67,8 +67,8 @@ struct djob {
 	struct resolver_query		*q;
 	struct smtp_client		*client;
 	char				 pool_key[SMTP_POOL_KEY_MAX];
-	struct smtp_client_rcpt		*cur;		/* this SMTP try */
-	size_t				*curidx;
+	struct smtp_client_rcpt		**cur;		/* this SMTP try: */
+	size_t				*curidx;	/* records of a->res */
 	size_t				 ncur;
 	const char			*profile;	/* resolver in use */
 	char				 last_error[512];

@@ -209,6 +209,10 @@ persist_done(void *arg, int err)
 		log_warnx("%s: cannot record delivery state: %s", m->env->id,
 		    strerror(err));
 	buf_reset(&m->rec);
+	/* The records were for this attempt: a waiting message keeps only
+	 * its envelope and state. */
+	free(m->res);
+	m->res = NULL;
 	if (m->remove || m->drop) {
 		workpool_run(s->wp, remove_work, remove_done, m);
 		return;
@@ -251,13 +255,13 @@ sched_queue_path(const struct qmsg *m, char *path, size_t len)
  * peer with DSN got NOTIFY=SUCCESS and reports itself.
  */
 static int
-success_is_ours(const struct delivery_result *d)
+success_is_ours(const struct smtp_client_rcpt *d)
 {
 	return strcmp(d->remote, "local") == 0 || !d->peer_dsn;
 }
 
 static void
-attempt_done(void *arg, struct delivery_result *res)
+attempt_done(void *arg, struct smtp_client_rcpt *res)
 {
 	struct qmsg *m = arg;
 	const struct conf_queue *q = &m->s->conf->queue;
@@ -273,7 +277,7 @@ attempt_done(void *arg, struct delivery_result *res)
 		return;
 	}
 	for (size_t i = 0; i < m->env->nrcpts; i++) {
-		struct delivery_result *d = &m->res[i];
+		struct smtp_client_rcpt *d = &m->res[i];
 
 		if (m->qs.st[i] != RCPT_PENDING)
 			continue;
@@ -302,7 +306,7 @@ attempt_done(void *arg, struct delivery_result *res)
 	/* Expiry: what is still pending fails, with its last error. */
 	if (pending && now - m->env->received >= (time_t)q->expire) {
 		for (size_t i = 0; i < m->env->nrcpts; i++) {
-			struct delivery_result *d = &m->res[i];
+			struct smtp_client_rcpt *d = &m->res[i];
 			char reply[512];
 
 			if (m->qs.st[i] != RCPT_PENDING)

@@ -179,7 +179,7 @@ dsn_send(struct qmsg *m, enum bounce_kind kind)
 	br = xcalloc(j->n, sizeof(*br));
 	for (size_t k = 0; k < j->n; k++) {
 		const struct queue_rcpt *r = &m->env->rcpts[j->idx[k]];
-		const struct delivery_result *d = &m->res[j->idx[k]];
+		const struct smtp_client_rcpt *d = &m->res[j->idx[k]];
 		int local = strcmp(d->remote, "local") == 0;
 
 		br[k].addr = r->addr;

@@ -18,6 +18,7 @@
 #include "queue.h"
 #include "queue_state.h"
 #include "scheduler.h"
+#include "smtp_client.h"
 
 #define BOUNCE_MAX	(8 * 1024 * 1024)	/* a DSN with its returned
 						   content */
@@ -54,7 +55,7 @@ struct qmsg {
 	uint64_t		 body_offset;	/* read once, at the first
 						   attempt */
 	int			 have_offset;
-	struct delivery_result	*res;
+	struct smtp_client_rcpt	*res;		/* the attempt's records */
 	struct buf		 rec;		/* records to persist */
 	struct dsn_job		 dsn[DSN_KINDS];
 	unsigned		 dsn_next;	/* next kind to queue */
