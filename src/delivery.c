@@ -585,6 +585,8 @@ void
 delivery_job_run(struct djob *j)
 {
 	if (fd_get(j) == -1) {
+		j->reached = 1;		/* our file, not the destination's
+					   fault: no throttle */
 		job_done(j);
 		return;
 	}
