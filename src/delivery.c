@@ -153,6 +153,7 @@ job_free(struct djob *j)
 	free(j->idx);
 	free(j->local_rc);
 	free(j->local_err);
+	free(j->hops);
 	free(j);
 }
 
@@ -298,31 +299,23 @@ client_done(void *arg, struct smtp_client_result *res)
 	job_try_address(j);
 }
 
-/* The next hop of a connector job failed entirely: next smart host or the
- * next connector by cost; for other jobs, the end. */
+/* The current hop failed entirely: the next one of the route (the next
+ * smart host, or the next connector by cost), or the end. */
 static void
 job_hop_failed(struct djob *j)
 {
-	if (j->kind == JOB_CONNECTOR) {
-		const struct conf_connector *cn = j->conns[j->ci];
+	const struct route_hop *h = &j->hops[j->hop];
 
-		if (cn->route == ROUTE_SMARTHOST &&
-		    j->smi + 1 < cn->nsmarthosts) {
-			j->smi++;
-			job_next_hop(j);
-			return;
-		}
-		if (j->ci + 1 < j->nconns) {
-			j->ci++;
-			j->smi = 0;
-			log_info("%s: every address of connector %s failed, "
-			    "trying connector %s", j->a->env->id, cn->name,
-			    j->conns[j->ci]->name);
-			job_next_hop(j);
-			return;
-		}
+	if (j->hop + 1 >= j->nhops) {
+		job_done(j);
+		return;
 	}
-	job_done(j);
+	j->hop++;
+	if (h->cn != NULL && j->hops[j->hop].cn != h->cn)
+		log_info("%s: every address of connector %s failed, trying "
+		    "connector %s", j->a->env->id, h->cn->name,
+		    j->hops[j->hop].cn->name);
+	job_next_hop(j);
 }
 
 /*
@@ -387,7 +380,8 @@ job_try_address(struct djob *j)
 	struct attempt *a = j->a;
 	const struct conf *c = a->ctx.conf;
 	struct smtp_client_params p;
-	const struct conf_connector *cn = NULL;
+	const struct conf_connector *cn;
+	const struct route_hop *hop;
 	struct resolver_host *h;
 
 	for (; j->hi < j->rr->nhosts; j->hi++, j->ai = 0) {
@@ -404,8 +398,8 @@ job_try_address(struct djob *j)
 	job_hop_failed(j);
 	return;
 found:
-	if (j->kind == JOB_CONNECTOR)
-		cn = j->conns[j->ci];
+	hop = &j->hops[j->hop];
+	cn = hop->cn;
 	memset(&p, 0, sizeof(p));
 	p.addr = (struct sockaddr *)&h->addrs[j->ai];
 	p.addrlen = h->addrs[j->ai].ss_family == AF_INET6 ?
@@ -414,21 +408,14 @@ found:
 		p.source = (struct sockaddr *)&cn->source_ss;
 		p.sourcelen = cn->source_sslen;
 	}
-	p.helo = cn && cn->home && cn->home->hostname ? cn->home->hostname :
-	    c->hostname;
+	p.helo = hop->helo;
 	p.peer_name = h->name;
-	/* TLS: the connector's policy, or mailbox-tls; verify matches the
-	 * host name (MX, smart host, mailbox server) or, for [IP], the
-	 * address, which is then the host's name.  A failover connector
-	 * never weakens the policy of one tried before it in this attempt
-	 * (docs/tls.md). */
-	p.tls = cn ? cn->tls : c->mailbox_tls;
-	p.tls_ca = cn ? cn->tls_ca : NULL;
-	for (size_t k = 0; cn && k < j->ci; k++)
-		if (j->conns[k]->tls > p.tls) {
-			p.tls = j->conns[k]->tls;
-			p.tls_ca = j->conns[k]->tls_ca;
-		}
+	/* TLS: the hop's policy (the connector's, never weaker than one
+	 * tried before it, or mailbox-tls); verify matches the host name
+	 * (MX, smart host, mailbox server) or, for [IP], the address, which
+	 * is then the host's name (docs/tls.md). */
+	p.tls = hop->tls;
+	p.tls_ca = hop->tls_ca;
 	p.tls_name = h->name;
 	p.connect_timeout = c->queue.connect_timeout;
 	p.command_timeout = c->queue.command_timeout;
@@ -449,10 +436,7 @@ resolved(void *arg, struct resolver_result *rr)
 	j->rr = rr;
 	j->hi = j->ai = 0;
 	if (rr->status != RESOLVER_OK)
-		record_try(j, j->kind == JOB_CONNECTOR &&
-		    j->conns[j->ci]->route == ROUTE_SMARTHOST ?
-		    j->conns[j->ci]->smarthosts[j->smi] : j->host, "", NULL,
-		    rr->error);
+		record_try(j, j->hops[j->hop].label, "", NULL, rr->error);
 	switch (rr->status) {
 	case RESOLVER_OK:
 		job_try_address(j);
@@ -468,8 +452,7 @@ resolved(void *arg, struct resolver_result *rr)
 	/* Permanent DNS answers bounce only what was looked up as a mail
 	 * domain; a mailbox server or smart host name that does not resolve
 	 * is a configuration problem and defers. */
-	if (j->kind == JOB_CONNECTOR &&
-	    j->conns[j->ci]->route == ROUTE_DNS) {
+	if (j->hops[j->hop].domain) {
 		char reply[512];
 
 		snprintf(reply, sizeof(reply), "%s %s",
@@ -484,46 +467,29 @@ resolved(void *arg, struct resolver_result *rr)
 	job_hop_failed(j);
 }
 
-/* Resolve the current next hop with the profile SPEC 3 assigns to it. */
+/* Resolve the current hop with the profile SPEC 3 assigns to it. */
 static void
 job_next_hop(struct djob *j)
 {
-	struct attempt *a = j->a;
-	const struct conf *c = a->ctx.conf;
-	struct resolver *internal = resolver_get(a->ctx.rs, c->dnslists[0]);
-	char name[ROUTER_KEY_MAX];
-	int port, bracketed;
+	const struct route_hop *h;
+	struct resolver *r;
 
-	if (j->kind == JOB_MAILBOX) {
-		if (router_parse_host(j->host, (int)c->mailbox_port, name,
-		    sizeof(name), &port, &bracketed) == -1)
-			goto bad_host;
-		j->profile = resolver_name(internal);
-		j->q = resolver_host(internal, name, port, resolved, j);
+	if (j->hop >= j->nhops) {	/* no route at all */
+		job_done(j);
 		return;
 	}
-	const struct conf_connector *cn = j->conns[j->ci];
-	if (cn->route == ROUTE_DNS) {
-		struct resolver *r = resolver_get(a->ctx.rs,
-		    router_connector_dns(c, cn));
-
-		j->profile = resolver_name(r);
-		j->q = resolver_mx(r, j->host, (int)cn->port, resolved, j);
+	h = &j->hops[j->hop];
+	if (h->bad) {
+		snprintf(j->last_error, sizeof(j->last_error),
+		    "451 4.3.5 Bad next-hop host \"%.300s\" in the "
+		    "configuration", h->label);
+		job_hop_failed(j);
 		return;
 	}
-	snprintf(name, sizeof(name), "%s", cn->smarthosts[j->smi]);
-	if (router_parse_host(cn->smarthosts[j->smi], (int)cn->port, name,
-	    sizeof(name), &port, &bracketed) == -1)
-		goto bad_host;
-	j->profile = resolver_name(internal);
-	j->q = bracketed ? resolver_host(internal, name, port, resolved, j) :
-	    resolver_mx(internal, name, port, resolved, j);
-	return;
-bad_host:
-	snprintf(j->last_error, sizeof(j->last_error),
-	    "451 4.3.5 Bad next-hop host \"%.300s\" in the configuration",
-	    j->kind == JOB_MAILBOX ? j->host : j->conns[j->ci]->name);
-	job_hop_failed(j);
+	r = resolver_get(j->a->ctx.rs, h->dns);
+	j->profile = resolver_name(r);
+	j->q = h->mx ? resolver_mx(r, h->name, h->port, resolved, j) :
+	    resolver_host(r, h->name, h->port, resolved, j);
 }
 
 /* ---- the local Maildir store ---- */

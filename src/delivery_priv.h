@@ -13,6 +13,7 @@
 
 #include "delivery.h"
 #include "queue_state.h"
+#include "conf.h"
 #include "router.h"
 #include "smtp_pool.h"
 
@@ -48,6 +49,31 @@ struct attempt {
 	struct djob			*jobs;
 };
 
+/*
+ * One next hop of a job's route, in the order they are tried: a mailbox
+ * server; or per matching connector, cheapest first, its MX lookup of the
+ * domain or each of its smart hosts.  Worked out once, when the job is
+ * made (delivery_route.c): the job only walks them.
+ */
+struct route_hop {
+	const struct conf_connector	*cn;		/* NULL: mailbox server */
+	char				 name[ROUTER_KEY_MAX]; /* to resolve */
+	int				 port;
+	int				 mx;		/* MX, then A/AAAA */
+	int				 domain;	/* the recipients' own
+							   domain: NXDOMAIN and
+							   null MX bounce */
+	const struct conf_dnslist	*dns;		/* resolver profile */
+	enum conf_tls_policy		 tls;		/* never weaker than an
+							   earlier connector's */
+	const char			*tls_ca;
+	const char			*helo;
+	char				 label[ROUTER_KEY_MAX]; /* for the
+							   history: as written */
+	int				 bad;		/* unusable host in the
+							   configuration */
+};
+
 struct djob {
 	struct attempt			*a;
 	struct djob			*next;		/* in the attempt */
@@ -56,12 +82,10 @@ struct djob {
 							   holding a slot */
 	enum job_kind			 kind;
 	char				 key[ROUTER_KEY_MAX];
-	char				 host[ROUTER_KEY_MAX]; /* mailbox host
-							   or domain */
 	size_t				*idx;
 	size_t				 n;
-	const struct conf_connector	*conns[CONNECTORS_MAX];
-	size_t				 nconns, ci, smi;
+	struct route_hop		*hops;		/* the route */
+	size_t				 nhops, hop;	/* ... and where */
 	struct resolver_result		*rr;
 	size_t				 hi, ai;
 	struct resolver_query		*q;
