@@ -582,6 +582,8 @@ delivery_routing_release(struct attempt *a)
 
 	if (--a->routing > 0)
 		return;
+	strmap_free(a->bykey, NULL);	/* every job is made */
+	a->bykey = NULL;
 	for (j = a->jobs; j; j = j->next)
 		a->pending++;
 	for (j = a->jobs; j; j = j->next)

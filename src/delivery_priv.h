@@ -47,6 +47,8 @@ struct attempt {
 	int				 pending;	/* jobs running (+1
 							   guard) */
 	struct djob			*jobs;
+	struct strmap			*bykey;		/* key -> job, while
+							   routing */
 };
 
 /*

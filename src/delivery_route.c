@@ -12,6 +12,7 @@
 #include "maildir.h"
 #include "queue.h"
 #include "router.h"
+#include "strmap.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -117,9 +118,10 @@ job_for(struct attempt *a, enum job_kind kind, const char *key, int *made)
 	struct djob *j;
 
 	*made = 0;
-	for (j = a->jobs; j; j = j->next)
-		if (strcmp(j->key, key) == 0)
-			return j;
+	if (a->bykey == NULL)
+		a->bykey = strmap_new();
+	if ((j = strmap_get(a->bykey, key)) != NULL)
+		return j;
 	j = xcalloc(1, sizeof(*j));
 	j->a = a;
 	j->kind = kind;
@@ -127,6 +129,7 @@ job_for(struct attempt *a, enum job_kind kind, const char *key, int *made)
 	j->idx = xcalloc(a->env->nrcpts, sizeof(*j->idx));
 	j->next = a->jobs;
 	a->jobs = j;
+	strmap_put(a->bykey, j->key, j);
 	*made = 1;
 	return j;
 }
