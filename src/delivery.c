@@ -200,6 +200,18 @@ delivery_job_skip(struct djob *j, const char *reply)
 	attempt_release(j->a);
 }
 
+void
+delivery_job_park(struct djob *j)
+{
+	struct attempt *a = j->a;
+
+	if (a->parked[0] == '\0')
+		snprintf(a->parked, sizeof(a->parked), "%s", j->key);
+	log_debug("%s: %s has too much mail waiting: parked", a->env->id,
+	    j->key);
+	attempt_release(a);
+}
+
 static size_t
 job_pending_count(const struct djob *j)
 {
@@ -609,7 +621,7 @@ attempt_finish_cb(evutil_socket_t fd, short ev, void *arg)
 	if (a->fd != -1)
 		close(a->fd);
 	free(a->path);
-	a->done(a->arg, a->res);
+	a->done(a->arg, a->res, a->parked[0] ? a->parked : NULL);
 	conf_unref(a->ctx.conf);
 	directory_unref(a->ctx.dir);
 	free(a);

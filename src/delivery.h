@@ -33,6 +33,7 @@ struct directory;
 struct event_base;
 struct queue_envelope;
 struct resolver_set;
+struct delivery_park;
 struct smtp_client_rcpt;
 struct smtp_pool;
 struct strmap;
@@ -77,7 +78,15 @@ struct delivery_ctx {
 	void			(*routed)(void *arg);
 };
 
-typedef void (*delivery_done_cb)(void *arg, struct smtp_client_rcpt *res);
+/*
+ * parked: NULL, or the key of a destination whose backlog was full
+ * (DEST_BACKLOG_MAX): the recipients bound there were not tried (still
+ * pending, with no reply), and the caller parks the message there with
+ * delivery_park() to be woken when the backlog has room.  Valid during the
+ * call only.
+ */
+typedef void (*delivery_done_cb)(void *arg, struct smtp_client_rcpt *res,
+	    const char *parked);
 
 /*
  * Attempt the recipients whose st[] is RCPT_PENDING.  res is an array of
@@ -101,6 +110,15 @@ void	delivery_limits_free(struct delivery_limits *l);
 /* Start no more jobs: those waiting at a destination end at once, their
  * recipients deferred (shutdown: what is in flight finishes). */
 void	delivery_limits_stop(struct delivery_limits *l);
+/*
+ * Park a message at the destination key (a parked entry costs a few
+ * bytes; a waiting job its route and records): wake(arg) runs, once, when
+ * its backlog has room again or the destination falls idle.  NULL when
+ * there is room now: go at once.  delivery_unpark() cancels (no wake).
+ */
+struct delivery_park *delivery_park(struct delivery_limits *l,
+	    const char *key, void (*wake)(void *), void *arg);
+void	delivery_unpark(struct delivery_park *p);
 /* Forget every destination's retry state (an administrator's flush). */
 void	delivery_limits_unthrottle(struct delivery_limits *l);
 

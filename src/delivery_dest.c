@@ -12,7 +12,12 @@
  * backlog of thousands at one of them costs the others nothing.  A
  * destination whose connections hang holds its window, never more.
  *
- * Loop thread only.  A destination with no job and no throttle is freed.
+ * A backlog holds at most DEST_BACKLOG_MAX jobs; past it a message is
+ * parked (a small entry, no route, no records) and woken one for each job
+ * that leaves the backlog, or all at once when the destination is idle.
+ *
+ * Loop thread only.  A destination with no job, no parked message and no
+ * throttle is freed.
  */
 #include "delivery.h"
 #include "delivery_priv.h"
@@ -56,7 +61,8 @@ dest_free(struct delivery_dest *d)
 static void
 dest_maybe_free(struct delivery_dest *d)
 {
-	if (d->active == 0 && d->nbacklog == 0 && !d->throttled)
+	if (d->active == 0 && d->nbacklog == 0 && !d->throttled &&
+	    d->nparked == 0)
 		dest_free(d);
 }
 
@@ -64,7 +70,12 @@ static void
 free_one(void *value)
 {
 	struct delivery_dest *d = value;
+	struct delivery_park *p;
 
+	while ((p = TAILQ_FIRST(&d->parked)) != NULL) {
+		TAILQ_REMOVE(&d->parked, p, link);
+		free(p);
+	}
 	if (d->timer)
 		event_free(d->timer);
 	free(d);
@@ -105,6 +116,32 @@ ring_update(struct delivery_dest *d)
 	}
 }
 
+/* Wake up to n parked messages of d, oldest first. */
+static void
+wake_parked(struct delivery_dest *d, size_t n)
+{
+	struct delivery_park *p;
+
+	while (n-- > 0 && (p = TAILQ_FIRST(&d->parked)) != NULL) {
+		void (*wake)(void *) = p->wake;
+		void *arg = p->arg;
+
+		TAILQ_REMOVE(&d->parked, p, link);
+		d->nparked--;
+		free(p);
+		wake(arg);	/* the scheduler only sets a timer */
+	}
+}
+
+/* Nothing waits or runs here any more: whoever is parked comes back (a
+ * message may have been routed elsewhere since, leaving room unused). */
+static void
+idle_check(struct delivery_dest *d)
+{
+	if (d->active == 0 && d->nbacklog == 0)
+		wake_parked(d, d->nparked);
+}
+
 static struct djob *
 backlog_pop(struct delivery_dest *d)
 {
@@ -113,6 +150,8 @@ backlog_pop(struct delivery_dest *d)
 	if (j != NULL) {
 		TAILQ_REMOVE(&d->backlog, j, dentry);
 		d->nbacklog--;
+		/* One place freed, one parked message comes back for it. */
+		wake_parked(d, 1);
 	}
 	return j;
 }
@@ -169,6 +208,7 @@ throttle_end(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	d->throttled = 0;
+	idle_check(d);
 	dest_maybe_free(d);
 }
 
@@ -201,29 +241,40 @@ throttle(struct delivery_dest *d, const struct djob *j)
 	backlog_skip(d, d->last_error);
 }
 
+static struct delivery_dest *
+dest_get(struct delivery_limits *l, const char *key)
+{
+	struct delivery_dest *d = strmap_get(l->dests, key);
+
+	if (d == NULL) {
+		d = xcalloc(1, sizeof(*d));
+		d->l = l;
+		snprintf(d->key, sizeof(d->key), "%s", key);
+		TAILQ_INIT(&d->backlog);
+		TAILQ_INIT(&d->parked);
+		strmap_put(l->dests, d->key, d);
+	}
+	return d;
+}
+
 void
 delivery_dest_enqueue(struct delivery_limits *l, struct djob *j)
 {
-	struct delivery_dest *d = strmap_get(l->dests, j->key);
+	struct delivery_dest *d;
 
 	if (l->stopping) {
 		delivery_job_skip(j, "451 4.3.2 Delivery stopped (shutdown)");
 		return;
 	}
-	if (d == NULL) {
-		d = xcalloc(1, sizeof(*d));
-		d->l = l;
-		snprintf(d->key, sizeof(d->key), "%s", j->key);
-		TAILQ_INIT(&d->backlog);
-		strmap_put(l->dests, d->key, d);
-	}
+	d = dest_get(l, j->key);
 	if (d->throttled) {
 		delivery_job_skip(j, d->last_error);
 		return;
 	}
 	if (d->nbacklog >= DEST_BACKLOG_MAX) {
-		delivery_job_skip(j, "451 4.4.5 Too much mail waiting for this "
-		    "destination");
+		/* The message waits outside, for a few bytes, not here with
+		 * its route and records (delivery_park). */
+		delivery_job_park(j);
 		return;
 	}
 	j->dest = d;
@@ -254,6 +305,8 @@ delivery_dest_release(struct djob *j, int failed)
 		d->throttled = 0;
 	}
 	ring_update(d);
+	if (!l->stopping)
+		idle_check(d);
 	dest_maybe_free(d);
 	dispatch(l);
 }
@@ -313,4 +366,38 @@ delivery_limits_unthrottle(struct delivery_limits *l)
 {
 	dests_each(l, unthrottle_one);
 	dispatch(l);
+}
+
+struct delivery_park *
+delivery_park(struct delivery_limits *l, const char *key,
+    void (*wake)(void *), void *arg)
+{
+	struct delivery_dest *d = dest_get(l, key);
+	struct delivery_park *p;
+
+	if (d->nbacklog < DEST_BACKLOG_MAX && d->nparked == 0) {
+		dest_maybe_free(d);
+		return NULL;		/* room now */
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->d = d;
+	p->wake = wake;
+	p->arg = arg;
+	TAILQ_INSERT_TAIL(&d->parked, p, link);
+	d->nparked++;
+	return p;
+}
+
+void
+delivery_unpark(struct delivery_park *p)
+{
+	struct delivery_dest *d;
+
+	if (p == NULL)
+		return;
+	d = p->d;
+	TAILQ_REMOVE(&d->parked, p, link);
+	d->nparked--;
+	free(p);
+	dest_maybe_free(d);
 }

@@ -24,8 +24,9 @@ struct smtp_client;
 struct smtp_client_rcpt;
 
 #define CONNECTORS_MAX	16	/* failover candidates per domain */
-#define DEST_BACKLOG_MAX 20000	/* jobs waiting at one destination; past
-				   it a job is deferred at once */
+#define DEST_BACKLOG_MAX 1000	/* jobs waiting at one destination; past
+				   it the message is parked there (no try,
+				   no record) until the backlog has room */
 #define DEST_THROTTLE_MIN_MS	500	/* how long a failed destination */
 #define DEST_THROTTLE_MAX_MS	60000	/* takes no new job (half the
 					   first `retry` interval) */
@@ -49,6 +50,9 @@ struct attempt {
 	struct djob			*jobs;
 	struct strmap			*bykey;		/* key -> job, while
 							   routing */
+	char				 parked[ROUTER_KEY_MAX]; /* a job
+							   found its backlog
+							   full, or "" */
 };
 
 /*
@@ -125,6 +129,16 @@ struct delivery_dest {
 	int				 throttled;
 	struct event			*timer;		/* ends the throttle */
 	char				 last_error[512];
+	TAILQ_HEAD(, delivery_park)	 parked;	/* messages waiting for
+							   room, FIFO */
+	size_t				 nparked;
+};
+
+struct delivery_park {
+	TAILQ_ENTRY(delivery_park)	 link;
+	struct delivery_dest		*d;
+	void				(*wake)(void *);
+	void				*arg;
 };
 
 TAILQ_HEAD(dest_ring, delivery_dest);
@@ -135,6 +149,9 @@ void	delivery_job_run(struct djob *j);
 /* A job that never got a slot ends now, its pending recipients deferred
  * with reply. */
 void	delivery_job_skip(struct djob *j, const char *reply);
+/* A job whose destination's backlog is full ends now, untried: the
+ * attempt reports that destination (delivery_done_cb's parked). */
+void	delivery_job_park(struct djob *j);
 
 /* delivery_dest.c */
 /* Queue j at its destination; it runs when its window and the global

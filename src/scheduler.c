@@ -59,6 +59,8 @@ msg_free(struct qmsg *m)
 {
 	TAILQ_REMOVE(&m->s->msgs, m, entry);
 	sched_unready(m);
+	sched_unpark(m);
+	free(m->park_key);
 	if (strmap_get(m->s->byid, m->env->id) == m)
 		strmap_del(m->s->byid, m->env->id);
 	sched_try_free(m);
@@ -96,6 +98,13 @@ retry_delay(const struct conf *c, unsigned attempts)
 }
 
 static void	msg_start(struct qmsg *);
+
+void
+sched_unpark(struct qmsg *m)
+{
+	delivery_unpark(m->park);
+	m->park = NULL;
+}
 
 void
 sched_unready(struct qmsg *m)
@@ -197,6 +206,16 @@ persist_work(void *arg)
 	    m->rec.len);
 }
 
+/* A parked message's destination has room again. */
+static void
+msg_wake(void *arg)
+{
+	struct qmsg *m = arg;
+
+	m->park = NULL;
+	sched_msg_schedule(m, 0);
+}
+
 static void
 persist_done(void *arg, int err)
 {
@@ -218,6 +237,18 @@ persist_done(void *arg, int err)
 		return;
 	}
 	sched_busy_end(s, m);
+	if (m->park_key != NULL) {
+		/* Some recipients were not tried: their destination had too
+		 * much waiting.  Back as soon as it has room, not at the
+		 * retry time (the others meet their destinations early,
+		 * which a throttle makes cheap). */
+		m->park = delivery_park(&s->limits, m->park_key, msg_wake, m);
+		free(m->park_key);
+		m->park_key = NULL;
+		if (m->park == NULL)
+			sched_msg_schedule(m, 0);
+		return;
+	}
 	sched_msg_schedule(m, retry_delay(s->conf, m->qs.attempts));
 }
 
@@ -235,6 +266,11 @@ sched_persist(struct qmsg *m)
 	if (m->remove) {
 		buf_reset(&m->rec);
 		workpool_run(m->s->wp, remove_work, remove_done, m);
+		return;
+	}
+	if (m->rec.len == 0) {
+		/* Nothing was tried (parked): no record, no fdatasync. */
+		persist_done(m, 0);
 		return;
 	}
 	workpool_run(m->s->wp, persist_work, persist_done, m);
@@ -261,15 +297,17 @@ success_is_ours(const struct smtp_client_rcpt *d)
 }
 
 static void
-attempt_done(void *arg, struct smtp_client_rcpt *res)
+attempt_done(void *arg, struct smtp_client_rcpt *res, const char *parked)
 {
 	struct qmsg *m = arg;
 	const struct conf_queue *q = &m->s->conf->queue;
 	time_t now = time(NULL);
-	size_t pending = 0;
+	size_t pending = 0, tried = 0;
 
 	(void)res;
 	prep_end(m);
+	free(m->park_key);
+	m->park_key = parked ? xstrdup(parked) : NULL;
 	if (m->drop) {
 		/* Removed by the administrator meanwhile: no DSN, no
 		 * record. */
@@ -281,6 +319,12 @@ attempt_done(void *arg, struct smtp_client_rcpt *res)
 
 		if (m->qs.st[i] != RCPT_PENDING)
 			continue;
+		if (d->st == RCPT_PENDING && d->reply[0] == '\0') {
+			/* Parked, not tried (delivery.h): nothing to say. */
+			pending++;
+			continue;
+		}
+		tried++;
 		sched_count(m, d->st, 0);
 		if (d->st == RCPT_DELIVERED) {
 			queue_state_rec_rcpt(success_is_ours(d) ?
@@ -298,10 +342,12 @@ attempt_done(void *arg, struct smtp_client_rcpt *res)
 			pending++;
 		}
 	}
-	queue_state_rec_event(&m->rec, 'A', now);
-	m->qs.attempts++;
-	m->qs.last_attempt = now;
-	m->s->stats.attempts++;
+	if (tried) {
+		queue_state_rec_event(&m->rec, 'A', now);
+		m->qs.attempts++;
+		m->qs.last_attempt = now;
+		m->s->stats.attempts++;
+	}
 
 	/* Expiry: what is still pending fails, with its last error. */
 	if (pending && now - m->env->received >= (time_t)q->expire) {
@@ -311,9 +357,12 @@ attempt_done(void *arg, struct smtp_client_rcpt *res)
 
 			if (m->qs.st[i] != RCPT_PENDING)
 				continue;
+			if (d->reply[0] == '\0')	/* parked: not counted */
+				sched_count(m, RCPT_PENDING, 0);
 			snprintf(reply, sizeof(reply), "message expired after "
 			    "%u s in the queue; last error: %.400s", q->expire,
-			    d->reply);
+			    d->reply[0] ? d->reply : m->qs.last[i] ?
+			    m->qs.last[i] : "none");
 			snprintf(d->reply, sizeof(d->reply), "%s", reply);
 			snprintf(d->status, sizeof(d->status), "4.4.7");
 			queue_state_rec_rcpt(sched_rec_for(m, i, BOUNCE_FAILED), 'F',

@@ -47,6 +47,9 @@ struct qmsg {
 	TAILQ_ENTRY(qmsg)	 rentry;	/* in s->ready */
 	int			 ready;		/* due, waiting for a slot */
 	int			 preparing;	/* counted in s->preparing */
+	struct delivery_park	*park;		/* waiting for room at a
+						   destination, or NULL */
+	char			*park_key;	/* ... where, once persisted */
 	struct scheduler	*s;
 	struct queue_envelope	*env;
 	struct queue_state	 qs;
@@ -107,6 +110,8 @@ void	sched_busy_end(struct scheduler *s, struct qmsg *m);
 void	sched_msg_drop(struct qmsg *m);
 /* Take m off the ready list, if it is there. */
 void	sched_unready(struct qmsg *m);
+/* Take m off its destination's parked list, if it is there. */
+void	sched_unpark(struct qmsg *m);
 
 /* The file of m: SPOOL/queue/ID. */
 void	sched_queue_path(const struct qmsg *m, char *path, size_t len);

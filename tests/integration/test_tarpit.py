@@ -9,6 +9,7 @@ tarpit holds at most its `per-destination` window of connections.
 
 Everything listens on 127.0.0.0/8; the tarpit is stopped by the test.
 """
+import os
 import smtplib
 import socket
 import threading
@@ -147,7 +148,8 @@ def submit_many(gw, n, rcpt, sessions=4):
     assert not errors, errors
 
 
-def test_tarpit_destination_holds_only_its_window(make_gateway, tmp_path):
+def run_tarpit(make_gateway, tmp_path, backlog, check=None):
+    """The scenario; check(gw) runs while the tarpit still holds."""
     tmp = str(tmp_path)
     sport = free_port(TARPIT_IP)
     dport = free_port(EXT_DNS)
@@ -165,7 +167,7 @@ def test_tarpit_destination_holds_only_its_window(make_gateway, tmp_path):
         gw = make_gateway(
             config=lambda t, port: config(t, port, sport, dport),
             directory=f"kimy@winery-co.co [{MBX_IP}]:{sport}\n")
-        submit_many(gw, BACKLOG, "someone@tarpit.example")
+        submit_many(gw, backlog, "someone@tarpit.example")
         # The tarpit has its window full of silent connections.
         assert wait_for(lambda: tarpit.open_now() >= WINDOW, timeout=10), \
             gw.log()[-3000:]
@@ -187,8 +189,26 @@ def test_tarpit_destination_holds_only_its_window(make_gateway, tmp_path):
         # A destination whose connections hang holds at most its window.
         assert tarpit.open_now() <= WINDOW
         print("delivered %.2f s after submission" % took)
+        if check:
+            check(gw)
     finally:
         mbx.stop()
         good.stop()
         tarpit.stop()
         dns.stop()
+
+
+def test_tarpit_destination_holds_only_its_window(make_gateway, tmp_path):
+    run_tarpit(make_gateway, tmp_path, BACKLOG)
+
+
+def test_backlog_past_its_limit_waits_untried(make_gateway, tmp_path):
+    """Past DEST_BACKLOG_MAX (1000, src/delivery_priv.h) jobs waiting at
+    one destination, a message waits outside ("parked"): not tried, not
+    deferred, no state record; other mail still flows."""
+    def check(gw):
+        log = gw.log()
+        assert "status=deferred" not in log, log[-3000:]
+        assert not os.listdir(os.path.join(gw.spool, "state"))
+
+    run_tarpit(make_gateway, tmp_path, 1100, check)

@@ -28,8 +28,10 @@
 
 #define JOBS_MAX	64
 
-static struct djob *ran[JOBS_MAX], *skipped[JOBS_MAX];
-static size_t nran, nskipped;
+static struct djob *ran[JOBS_MAX], *skipped[JOBS_MAX], *parked[JOBS_MAX];
+static size_t nran, nskipped, nparked;
+static int woken[JOBS_MAX];
+static size_t nwoken;
 static char skip_reply[512];
 
 void
@@ -45,6 +47,20 @@ delivery_job_skip(struct djob *j, const char *reply)
 	assert_true(nskipped < JOBS_MAX);
 	skipped[nskipped++] = j;
 	snprintf(skip_reply, sizeof(skip_reply), "%s", reply);
+}
+
+void
+delivery_job_park(struct djob *j)
+{
+	assert_true(nparked < JOBS_MAX);
+	parked[nparked++] = j;
+}
+
+static void
+wake(void *arg)
+{
+	assert_true(nwoken < JOBS_MAX);
+	woken[nwoken++] = *(int *)arg;
 }
 
 struct fix {
@@ -71,7 +87,7 @@ setup(void **state)
 	f->a.ctx.conf = &f->conf;
 	delivery_limits_init(&f->l, f->base);
 	f->a.ctx.limits = &f->l;
-	nran = nskipped = 0;
+	nran = nskipped = nparked = nwoken = 0;
 	skip_reply[0] = '\0';
 	*state = f;
 	return 0;
@@ -244,30 +260,54 @@ test_stop(void **state)
 	assert_int_equal(f->l.active, 0);
 }
 
-/* A backlog has a limit: past it, a job is deferred at once. */
+/*
+ * A backlog has a limit: past it, a job is parked (its message waits
+ * outside, cheaply), and parked messages come back one for each place
+ * that frees up, then all of them when the destination falls idle.
+ */
 static void
-test_backlog_limit(void **state)
+test_backlog_limit_parks(void **state)
 {
 	struct fix *f = *state;
-	struct djob *t;
+	struct djob *t, *w, *over;
+	struct delivery_dest *d;
+	struct delivery_park *p[3], *gone;
+	static int ids[3] = { 1, 2, 3 };
 
 	f->conf.queue.per_destination = 1;
 	t = job(f, "full");
-	/* Pretend the backlog is full rather than queueing 20000 jobs. */
-	{
-		struct djob *w = job(f, "full");
-		struct delivery_dest *d = w->dest;
-
-		assert_non_null(d);
-		d->nbacklog = DEST_BACKLOG_MAX;
-		(void)job(f, "full");
-		assert_int_equal(nskipped, 1);
-		assert_string_equal(skip_reply, "451 4.4.5 Too much mail "
-		    "waiting for this destination");
-		d->nbacklog = 1;
+	w = job(f, "full");
+	d = w->dest;
+	assert_non_null(d);
+	/* Pretend the backlog is full rather than queueing DEST_BACKLOG_MAX
+	 * jobs. */
+	d->nbacklog = DEST_BACKLOG_MAX;
+	over = job(f, "full");
+	assert_int_equal(nparked, 1);
+	assert_ptr_equal(parked[0], over);
+	assert_int_equal(nskipped, 0);
+	for (int i = 0; i < 3; i++) {
+		p[i] = delivery_park(&f->l, "full", wake, &ids[i]);
+		assert_non_null(p[i]);
 	}
-	delivery_limits_stop(&f->l);
+	gone = delivery_park(&f->l, "full", wake, &ids[0]);
+	delivery_unpark(gone);		/* cancelled: never woken */
+	d->nbacklog = 1;
+
+	/* t ends: w takes its slot, its place in the backlog wakes #1 */
 	delivery_dest_release(t, 0);
+	assert_ptr_equal(ran[1], w);
+	assert_int_equal(nwoken, 1);
+	assert_int_equal(woken[0], 1);
+	/* w ends: the destination is idle, everyone parked comes back */
+	delivery_dest_release(w, 0);
+	assert_int_equal(nwoken, 3);
+	assert_int_equal(woken[1], 2);
+	assert_int_equal(woken[2], 3);
+	/* room now: no parking */
+	assert_null(delivery_park(&f->l, "full", wake, &ids[0]));
+	assert_null(delivery_park(&f->l, "elsewhere", wake, &ids[0]));
+	assert_int_equal(f->l.active, 0);
 }
 
 int
@@ -282,7 +322,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_success_ends_throttle,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backlog_limit, setup,
+		cmocka_unit_test_setup_teardown(test_backlog_limit_parks, setup,
 		    teardown),
 	};
 
