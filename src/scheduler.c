@@ -1,10 +1,13 @@
 /*
  * scheduler — see scheduler.h.
  *
- * A message is in one of three conditions: waiting on its timer, in an
- * attempt (m->busy: opening the file, delivering, persisting), or being
- * removed.  Only the loop thread touches struct qmsg; file work goes to the
- * work pool and comes back through callbacks.
+ * A message is in one of four conditions: waiting on its timer, parked
+ * at a destination whose backlog was full (m->park, delivery.h), in an
+ * attempt (m->busy: the first one reads where the body is, then routing,
+ * which SCHEDULER_PREP_MAX bounds, then its jobs at their destinations,
+ * then persisting), or being removed.  Only the loop thread touches
+ * struct qmsg; file work goes to the work pool and comes back through
+ * callbacks.
  */
 #include "scheduler.h"
 #include "scheduler_priv.h"
