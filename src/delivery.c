@@ -29,9 +29,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void	attempt_release(struct attempt *);
 static void	job_try_address(struct djob *);
@@ -63,10 +65,11 @@ void
 delivery_settle(struct attempt *a, size_t i, enum rcpt_state st,
     const char *reply, const char *remote)
 {
-	struct delivery_result *r = &a->res[i];
+	struct smtp_client_rcpt *r = &a->res[i];
 
 	r->st = st;
-	snprintf(r->reply, sizeof(r->reply), "%s", reply);
+	if (reply != r->reply)		/* the client's is in place already */
+		snprintf(r->reply, sizeof(r->reply), "%s", reply);
 	status_of(r->reply, r->status, sizeof(r->status));
 	snprintf(r->remote, sizeof(r->remote), "%s", remote ? remote : "");
 	log_info("%s: to=<%s>, relay=%s, status=%s (%s)", a->env->id,
@@ -102,74 +105,35 @@ job_fail_rest(struct djob *j, const char *reply)
 			    NULL);
 }
 
-/* ---- slots ---- */
-
-void
-delivery_limits_init(struct delivery_limits *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->per_dest = strmap_new();
-	l->pool = smtp_pool_new();
-}
-
-void
-delivery_limits_free(struct delivery_limits *l)
-{
-	strmap_free(l->per_dest, NULL);
-	l->per_dest = NULL;
-	smtp_pool_free(l->pool);
-	l->pool = NULL;
-}
+/* ---- the queue file, open while a job needs it ---- */
 
 static int
-slot_take(struct djob *j)
+fd_get(struct djob *j)
 {
-	struct delivery_limits *l = j->a->ctx.limits;
-	const struct conf_queue *q = &j->a->ctx.conf->queue;
-	uintptr_t n = (uintptr_t)strmap_get(l->per_dest, j->key);
+	struct attempt *a = j->a;
 
-	if (l->active >= q->concurrency || n >= q->per_destination)
-		return 0;
-	/* idle kept connections are outbound connections too */
-	if (l->active + smtp_pool_count(l->pool) >= q->concurrency)
-		smtp_pool_evict(l->pool);
-	l->active++;
-	strmap_put(l->per_dest, j->key, (void *)(n + 1));
-	j->slot = 1;
-	return 1;
+	if (a->fd == -1 &&
+	    (a->fd = open(a->path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(j->last_error, sizeof(j->last_error), "451 4.3.0 "
+		    "Cannot open the queue file: %s", strerror(errno));
+		return -1;
+	}
+	a->fd_users++;
+	j->fd_held = 1;
+	return 0;
 }
 
 static void
-job_start(struct djob *j);
-
-static void
-slot_release(struct djob *j)
+fd_put(struct djob *j)
 {
-	struct delivery_limits *l = j->a->ctx.limits;
-	uintptr_t n = (uintptr_t)strmap_get(l->per_dest, j->key);
-	struct djob *w, **pp;
+	struct attempt *a = j->a;
 
-	if (!j->slot)
+	if (!j->fd_held)
 		return;
-	j->slot = 0;
-	l->active--;
-	if (n <= 1)
-		strmap_del(l->per_dest, j->key);
-	else
-		strmap_put(l->per_dest, j->key, (void *)(n - 1));
-	/* Start the first waiting job that now fits. */
-	for (pp = &l->wait_head; (w = *pp) != NULL; pp = &w->wnext) {
-		if (!slot_take(w))
-			continue;
-		*pp = w->wnext;
-		if (l->wait_tail == w) {
-			l->wait_tail = NULL;
-			for (struct djob *t = l->wait_head; t; t = t->wnext)
-				l->wait_tail = t;
-		}
-		w->wnext = NULL;
-		job_next_hop(w);
-		return;
+	j->fd_held = 0;
+	if (--a->fd_users == 0) {
+		close(a->fd);
+		a->fd = -1;
 	}
 }
 
@@ -189,25 +153,62 @@ job_free(struct djob *j)
 	free(j->idx);
 	free(j->local_rc);
 	free(j->local_err);
+	free(j->hops);
 	free(j);
 }
+
+/* Defer what is still unsettled with reply (those that already have
+ * their own reply, such as a failed Maildir write, keep it). */
+static void
+job_defer_rest(struct djob *j, const char *reply)
+{
+	struct attempt *a = j->a;
+
+	for (size_t k = 0; k < j->n; k++) {
+		struct smtp_client_rcpt *r = &a->res[j->idx[k]];
+		if (r->st == RCPT_PENDING && r->reply[0] == '\0')
+			delivery_settle(a, j->idx[k], RCPT_PENDING, reply,
+			    NULL);
+	}
+}
+
+static size_t	job_pending_count(const struct djob *);
 
 static void
 job_done(struct djob *j)
 {
 	struct attempt *a = j->a;
+	/* No peer reached and nothing settled: the destination failed. */
+	int failed = j->kind != JOB_LOCAL && !j->reached &&
+	    job_pending_count(j) > 0;
 
-	slot_release(j);
+	fd_put(j);
 	/* Whatever is still unsettled is deferred with the last error
 	 * (recipients that already have their reply, such as a failed
 	 * Maildir write, keep it). */
-	for (size_t k = 0; k < j->n; k++) {
-		struct delivery_result *r = &a->res[j->idx[k]];
-		if (r->st == RCPT_PENDING && r->reply[0] == '\0')
-			delivery_settle(a, j->idx[k], RCPT_PENDING,
-			    j->last_error[0] ? j->last_error :
-			    "451 4.4.1 Next hop unreachable", NULL);
-	}
+	job_defer_rest(j, j->last_error[0] ? j->last_error :
+	    "451 4.4.1 Next hop unreachable");
+	/* After the recipients: releasing may start (and end) other jobs. */
+	delivery_dest_release(j, failed);
+	attempt_release(a);
+}
+
+void
+delivery_job_skip(struct djob *j, const char *reply)
+{
+	job_defer_rest(j, reply);
+	attempt_release(j->a);
+}
+
+void
+delivery_job_park(struct djob *j)
+{
+	struct attempt *a = j->a;
+
+	if (a->parked[0] == '\0')
+		snprintf(a->parked, sizeof(a->parked), "%s", j->key);
+	log_debug("%s: %s has too much mail waiting: parked", a->env->id,
+	    j->key);
 	attempt_release(a);
 }
 
@@ -256,27 +257,40 @@ client_done(void *arg, struct smtp_client_result *res)
 	struct attempt *a = j->a;
 	const struct resolver_host *h = &j->rr->hosts[j->hi];
 	char remote[ROUTER_KEY_MAX + NETADDR_STRLEN], ip[NETADDR_STRLEN];
+	char first[sizeof(j->cur[0]->reply)];
 	struct smtp_client *c = j->client;
 	int progress = 0;
 
 	j->client = NULL;
 	netaddr_ntop_port((struct sockaddr *)&h->addrs[j->ai], ip, sizeof(ip));
 	snprintf(remote, sizeof(remote), "%s[%s]", h->name, ip);
+	/* for the attempt history, before the loop below consumes it */
+	snprintf(first, sizeof(first), "%s", j->ncur ? j->cur[0]->reply : "");
 	for (size_t k = 0; k < j->ncur; k++) {
-		struct smtp_client_rcpt *cr = &j->cur[k];
+		struct smtp_client_rcpt *cr = j->cur[k];
 
-		if (cr->result == SMTP_RCPT_DELIVERED) {
+		/* The client settled the record in place: only log it and
+		 * say who answered. */
+		if (cr->st != RCPT_PENDING)
+			j->reached = 1;
+		if (cr->st == RCPT_DELIVERED) {
 			delivery_settle(a, j->curidx[k], RCPT_DELIVERED,
 			    cr->reply, remote);
-			a->res[j->curidx[k]].peer_dsn = res->peer_dsn;
+			cr->peer_dsn = res->peer_dsn;
 			progress = 1;
-		} else if (cr->result == SMTP_RCPT_FAILED)
+		} else if (cr->st == RCPT_FAILED)
 			delivery_settle(a, j->curidx[k], RCPT_FAILED, cr->reply,
 			    remote);
-		else if (cr->reply[0])
+		else if (cr->reply[0]) {
+			/* A pending recipient's reply is this try's: the job
+			 * defers it with its last error, once, at its end. */
 			snprintf(j->last_error, sizeof(j->last_error),
 			    "%.300s (%.200s)", cr->reply, remote);
+			cr->reply[0] = '\0';
+		}
 	}
+	if (res->transaction)
+		j->reached = 1;
 	if (res->stale) {
 		/* nobody was offered anything: the same address afresh */
 		job_try_address(j);
@@ -286,7 +300,7 @@ client_done(void *arg, struct smtp_client_result *res)
 		snprintf(j->last_error, sizeof(j->last_error), "451 4.4.1 "
 		    "%.450s", res->error);
 	record_try(j, h->name, ip, res->tls, res->error[0] ? res->error :
-	    j->ncur ? j->cur[0].reply : "");
+	    first);
 	if (res->reusable && client_keep(j, c, progress))
 		return;
 	if (job_pending_count(j) == 0) {
@@ -297,31 +311,23 @@ client_done(void *arg, struct smtp_client_result *res)
 	job_try_address(j);
 }
 
-/* The next hop of a connector job failed entirely: next smart host or the
- * next connector by cost; for other jobs, the end. */
+/* The current hop failed entirely: the next one of the route (the next
+ * smart host, or the next connector by cost), or the end. */
 static void
 job_hop_failed(struct djob *j)
 {
-	if (j->kind == JOB_CONNECTOR) {
-		const struct conf_connector *cn = j->conns[j->ci];
+	const struct route_hop *h = &j->hops[j->hop];
 
-		if (cn->route == ROUTE_SMARTHOST &&
-		    j->smi + 1 < cn->nsmarthosts) {
-			j->smi++;
-			job_next_hop(j);
-			return;
-		}
-		if (j->ci + 1 < j->nconns) {
-			j->ci++;
-			j->smi = 0;
-			log_info("%s: every address of connector %s failed, "
-			    "trying connector %s", j->a->env->id, cn->name,
-			    j->conns[j->ci]->name);
-			job_next_hop(j);
-			return;
-		}
+	if (j->hop + 1 >= j->nhops) {
+		job_done(j);
+		return;
 	}
-	job_done(j);
+	j->hop++;
+	if (h->cn != NULL && j->hops[j->hop].cn != h->cn)
+		log_info("%s: every address of connector %s failed, trying "
+		    "connector %s", j->a->env->id, h->cn->name,
+		    j->hops[j->hop].cn->name);
+	job_next_hop(j);
 }
 
 /*
@@ -341,13 +347,9 @@ job_send(struct djob *j, struct smtp_client *c,
 	j->curidx = xcalloc(j->n, sizeof(*j->curidx));
 	j->ncur = 0;
 	for (size_t k = 0; k < j->n; k++) {
-		const struct queue_rcpt *qr = &a->env->rcpts[j->idx[k]];
-
 		if (a->res[j->idx[k]].st != RCPT_PENDING)
 			continue;
-		j->cur[j->ncur].addr = qr->addr;
-		j->cur[j->ncur].notify = qr->notify;
-		j->cur[j->ncur].orcpt = qr->orcpt;
+		j->cur[j->ncur] = &a->res[j->idx[k]];
 		j->curidx[j->ncur++] = j->idx[k];
 	}
 	memset(&m, 0, sizeof(m));
@@ -356,7 +358,7 @@ job_send(struct djob *j, struct smtp_client *c,
 	m.smtputf8 = a->env->smtputf8;
 	m.ret = a->env->ret;
 	m.envid = a->env->envid;
-	m.fd = a->fd;
+	m.fd = a->fd;		/* held by the job (fd_get) */
 	m.offset = a->body_offset;
 	m.size = a->env->size;
 	if (c != NULL) {
@@ -390,7 +392,8 @@ job_try_address(struct djob *j)
 	struct attempt *a = j->a;
 	const struct conf *c = a->ctx.conf;
 	struct smtp_client_params p;
-	const struct conf_connector *cn = NULL;
+	const struct conf_connector *cn;
+	const struct route_hop *hop;
 	struct resolver_host *h;
 
 	for (; j->hi < j->rr->nhosts; j->hi++, j->ai = 0) {
@@ -407,8 +410,8 @@ job_try_address(struct djob *j)
 	job_hop_failed(j);
 	return;
 found:
-	if (j->kind == JOB_CONNECTOR)
-		cn = j->conns[j->ci];
+	hop = &j->hops[j->hop];
+	cn = hop->cn;
 	memset(&p, 0, sizeof(p));
 	p.addr = (struct sockaddr *)&h->addrs[j->ai];
 	p.addrlen = h->addrs[j->ai].ss_family == AF_INET6 ?
@@ -417,21 +420,14 @@ found:
 		p.source = (struct sockaddr *)&cn->source_ss;
 		p.sourcelen = cn->source_sslen;
 	}
-	p.helo = cn && cn->home && cn->home->hostname ? cn->home->hostname :
-	    c->hostname;
+	p.helo = hop->helo;
 	p.peer_name = h->name;
-	/* TLS: the connector's policy, or mailbox-tls; verify matches the
-	 * host name (MX, smart host, mailbox server) or, for [IP], the
-	 * address, which is then the host's name.  A failover connector
-	 * never weakens the policy of one tried before it in this attempt
-	 * (docs/tls.md). */
-	p.tls = cn ? cn->tls : c->mailbox_tls;
-	p.tls_ca = cn ? cn->tls_ca : NULL;
-	for (size_t k = 0; cn && k < j->ci; k++)
-		if (j->conns[k]->tls > p.tls) {
-			p.tls = j->conns[k]->tls;
-			p.tls_ca = j->conns[k]->tls_ca;
-		}
+	/* TLS: the hop's policy (the connector's, never weaker than one
+	 * tried before it, or mailbox-tls); verify matches the host name
+	 * (MX, smart host, mailbox server) or, for [IP], the address, which
+	 * is then the host's name (docs/tls.md). */
+	p.tls = hop->tls;
+	p.tls_ca = hop->tls_ca;
 	p.tls_name = h->name;
 	p.connect_timeout = c->queue.connect_timeout;
 	p.command_timeout = c->queue.command_timeout;
@@ -452,10 +448,7 @@ resolved(void *arg, struct resolver_result *rr)
 	j->rr = rr;
 	j->hi = j->ai = 0;
 	if (rr->status != RESOLVER_OK)
-		record_try(j, j->kind == JOB_CONNECTOR &&
-		    j->conns[j->ci]->route == ROUTE_SMARTHOST ?
-		    j->conns[j->ci]->smarthosts[j->smi] : j->host, "", NULL,
-		    rr->error);
+		record_try(j, j->hops[j->hop].label, "", NULL, rr->error);
 	switch (rr->status) {
 	case RESOLVER_OK:
 		job_try_address(j);
@@ -471,8 +464,7 @@ resolved(void *arg, struct resolver_result *rr)
 	/* Permanent DNS answers bounce only what was looked up as a mail
 	 * domain; a mailbox server or smart host name that does not resolve
 	 * is a configuration problem and defers. */
-	if (j->kind == JOB_CONNECTOR &&
-	    j->conns[j->ci]->route == ROUTE_DNS) {
+	if (j->hops[j->hop].domain) {
 		char reply[512];
 
 		snprintf(reply, sizeof(reply), "%s %s",
@@ -487,46 +479,29 @@ resolved(void *arg, struct resolver_result *rr)
 	job_hop_failed(j);
 }
 
-/* Resolve the current next hop with the profile SPEC 3 assigns to it. */
+/* Resolve the current hop with the profile SPEC 3 assigns to it. */
 static void
 job_next_hop(struct djob *j)
 {
-	struct attempt *a = j->a;
-	const struct conf *c = a->ctx.conf;
-	struct resolver *internal = resolver_get(a->ctx.rs, c->dnslists[0]);
-	char name[ROUTER_KEY_MAX];
-	int port, bracketed;
+	const struct route_hop *h;
+	struct resolver *r;
 
-	if (j->kind == JOB_MAILBOX) {
-		if (router_parse_host(j->host, (int)c->mailbox_port, name,
-		    sizeof(name), &port, &bracketed) == -1)
-			goto bad_host;
-		j->profile = resolver_name(internal);
-		j->q = resolver_host(internal, name, port, resolved, j);
+	if (j->hop >= j->nhops) {	/* no route at all */
+		job_done(j);
 		return;
 	}
-	const struct conf_connector *cn = j->conns[j->ci];
-	if (cn->route == ROUTE_DNS) {
-		struct resolver *r = resolver_get(a->ctx.rs,
-		    router_connector_dns(c, cn));
-
-		j->profile = resolver_name(r);
-		j->q = resolver_mx(r, j->host, (int)cn->port, resolved, j);
+	h = &j->hops[j->hop];
+	if (h->bad) {
+		snprintf(j->last_error, sizeof(j->last_error),
+		    "451 4.3.5 Bad next-hop host \"%.300s\" in the "
+		    "configuration", h->label);
+		job_hop_failed(j);
 		return;
 	}
-	snprintf(name, sizeof(name), "%s", cn->smarthosts[j->smi]);
-	if (router_parse_host(cn->smarthosts[j->smi], (int)cn->port, name,
-	    sizeof(name), &port, &bracketed) == -1)
-		goto bad_host;
-	j->profile = resolver_name(internal);
-	j->q = bracketed ? resolver_host(internal, name, port, resolved, j) :
-	    resolver_mx(internal, name, port, resolved, j);
-	return;
-bad_host:
-	snprintf(j->last_error, sizeof(j->last_error),
-	    "451 4.3.5 Bad next-hop host \"%.300s\" in the configuration",
-	    j->kind == JOB_MAILBOX ? j->host : j->conns[j->ci]->name);
-	job_hop_failed(j);
+	r = resolver_get(j->a->ctx.rs, h->dns);
+	j->profile = resolver_name(r);
+	j->q = h->mx ? resolver_mx(r, h->name, h->port, resolved, j) :
+	    resolver_host(r, h->name, h->port, resolved, j);
 }
 
 /* ---- the local Maildir store ---- */
@@ -537,16 +512,27 @@ local_work(void *arg)
 	struct djob *j = arg;
 	struct attempt *a = j->a;
 	char prefix[1024];
+	/* Its own descriptor, opened here: a local job waiting for a worker
+	 * holds no file, and the attempt's (loop thread) is not shared. */
+	int fd = open(a->path, O_RDONLY | O_CLOEXEC), err = errno;
 
 	for (size_t k = 0; k < j->n; k++) {
 		const char *rcpt = a->env->rcpts[j->idx[k]].addr;
 
+		if (fd == -1) {
+			j->local_rc[k] = -1;
+			snprintf(j->local_err[k], sizeof(j->local_err[k]),
+			    "cannot open the queue file: %s", strerror(err));
+			continue;
+		}
 		snprintf(prefix, sizeof(prefix), "Return-Path: <%s>\r\n"
 		    "Delivered-To: %s\r\n", a->env->sender, rcpt);
 		j->local_rc[k] = maildir_deliver(a->ctx.conf->mailbox_store,
-		    rcpt, prefix, a->fd, a->body_offset, a->env->size,
+		    rcpt, prefix, fd, a->body_offset, a->env->size,
 		    j->local_err[k], sizeof(j->local_err[k]));
 	}
+	if (fd != -1)
+		close(fd);
 	return 0;
 }
 
@@ -573,26 +559,31 @@ local_done(void *arg, int result)
 	job_done(j);
 }
 
+void
+delivery_job_run(struct djob *j)
+{
+	if (fd_get(j) == -1) {
+		j->reached = 1;		/* our file, not the destination's
+					   fault: no throttle */
+		job_done(j);
+		return;
+	}
+	job_next_hop(j);
+}
+
 static void
 job_start(struct djob *j)
 {
-	struct delivery_limits *l = j->a->ctx.limits;
-
 	if (j->kind == JOB_LOCAL) {
+		/* The Maildir store is the gateway's own disk: no
+		 * destination queue, no connection slot; the work pool
+		 * bounds it. */
 		j->local_rc = xcalloc(j->n, sizeof(*j->local_rc));
 		j->local_err = xcalloc(j->n, sizeof(*j->local_err));
 		workpool_run(j->a->ctx.wp, local_work, local_done, j);
 		return;
 	}
-	if (!slot_take(j)) {
-		if (l->wait_tail)
-			l->wait_tail->wnext = j;
-		else
-			l->wait_head = j;
-		l->wait_tail = j;
-		return;
-	}
-	job_next_hop(j);
+	delivery_dest_enqueue(j->a->ctx.limits, j);
 }
 
 /* Every recipient has its next hop: start the jobs. */
@@ -603,11 +594,16 @@ delivery_routing_release(struct attempt *a)
 
 	if (--a->routing > 0)
 		return;
+	strmap_free(a->bykey, NULL);	/* every job is made */
+	a->bykey = NULL;
 	for (j = a->jobs; j; j = j->next)
 		a->pending++;
 	for (j = a->jobs; j; j = j->next)
 		job_start(j);
 	attempt_release(a);	/* the set-up guard */
+	/* Last: the scheduler may start other attempts from here. */
+	if (a->ctx.routed)
+		a->ctx.routed(a->arg);
 }
 
 static void
@@ -622,7 +618,10 @@ attempt_finish_cb(evutil_socket_t fd, short ev, void *arg)
 		next = j->next;
 		job_free(j);
 	}
-	a->done(a->arg, a->res);
+	if (a->fd != -1)
+		close(a->fd);
+	free(a->path);
+	a->done(a->arg, a->res, a->parked[0] ? a->parked : NULL);
 	conf_unref(a->ctx.conf);
 	directory_unref(a->ctx.dir);
 	free(a);
@@ -641,8 +640,8 @@ attempt_release(struct attempt *a)
 
 void
 delivery_attempt(const struct delivery_ctx *ctx,
-    const struct queue_envelope *env, const uint8_t *st, int fd,
-    uint64_t body_offset, struct delivery_result *res, delivery_done_cb done,
+    const struct queue_envelope *env, const uint8_t *st, const char *path,
+    uint64_t body_offset, struct smtp_client_rcpt *res, delivery_done_cb done,
     void *arg)
 {
 	struct attempt *a = xcalloc(1, sizeof(*a));
@@ -651,7 +650,8 @@ delivery_attempt(const struct delivery_ctx *ctx,
 	conf_ref(a->ctx.conf);
 	directory_ref(a->ctx.dir);
 	a->env = env;
-	a->fd = fd;
+	a->path = xstrdup(path);
+	a->fd = -1;
 	a->body_offset = body_offset;
 	a->res = res;
 	a->done = done;
@@ -660,6 +660,9 @@ delivery_attempt(const struct delivery_ctx *ctx,
 	a->pending = 1;
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		memset(&res[i], 0, sizeof(res[i]));
+		res[i].addr = env->rcpts[i].addr;
+		res[i].notify = env->rcpts[i].notify;
+		res[i].orcpt = env->rcpts[i].orcpt;
 		res[i].st = st[i];
 		if (st[i] == RCPT_PENDING)
 			delivery_route(a, i);

@@ -11,11 +11,14 @@
  * in the same attempt.  The attempt reports, per recipient, delivered /
  * failed / still pending with the last reply; the scheduler persists that.
  *
- * Jobs respect the queue's `concurrency` and `per-destination` limits
- * (struct delivery_limits, shared by all attempts of a scheduler).  SMTP
- * connections that end a transaction cleanly are kept in a pool shared
- * the same way, so the next message to the same address reuses them
- * (docs/delivery.md).
+ * Jobs wait in the queue of their destination (next hop): each
+ * destination owns its backlog, its window of `per-destination`
+ * connections and its retry state, and the global `concurrency` goes
+ * round robin to the destinations that have work (delivery_dest.c,
+ * docs/scheduler.md), so a destination whose connections hang holds its
+ * window and nothing else.  SMTP connections that end a transaction
+ * cleanly are kept in a pool shared the same way, so the next message to
+ * the same address reuses them (docs/delivery.md).
  */
 #ifndef POSTERN_DELIVERY_H
 #define POSTERN_DELIVERY_H
@@ -30,17 +33,24 @@ struct directory;
 struct event_base;
 struct queue_envelope;
 struct resolver_set;
+struct delivery_park;
+struct smtp_client_rcpt;
 struct smtp_pool;
 struct strmap;
 struct workpool;
 
+/* The destination queues and the connection pool, shared by every
+ * attempt of a scheduler (delivery_dest.c). */
 struct delivery_limits {
+	struct event_base *base;
 	unsigned	 active;	/* jobs holding a connection slot */
 	struct smtp_pool *pool;		/* idle kept connections; they count
 					   towards `concurrency` too */
-	struct strmap	*per_dest;	/* next-hop key -> active count */
-	struct djob	*wait_head;	/* jobs waiting for a slot (FIFO) */
-	struct djob	*wait_tail;
+	struct strmap	*dests;		/* next-hop key -> delivery_dest */
+	struct dest_ring *ring;		/* destinations with work and room
+					   in their window, round robin */
+	unsigned	 dispatching;	/* re-entry guard */
+	int		 stopping;	/* no job starts any more */
 };
 
 /* One try of a job, for the attempt history (`posternctl show`). */
@@ -62,32 +72,54 @@ struct delivery_ctx {
 	/* optional: called with the attempt's arg after each try */
 	void			(*tried)(void *arg,
 				    const struct delivery_try *t);
+	/* optional: called once with the attempt's arg when every
+	 * recipient is routed and waits at its destination (the attempt
+	 * costs no work of its own from then on) */
+	void			(*routed)(void *arg);
 };
 
-struct delivery_result {
-	enum rcpt_state	 st;
-	char		 reply[512];	/* "550 5.1.1 ..." or our own text */
-	char		 status[16];	/* enhanced status, "5.1.1" */
-	char		 remote[300];	/* next hop that answered, "local"
-					   for the Maildir store, or "" */
-	int		 peer_dsn;	/* delivered to a peer that offered
-					   DSN: it reports success, not us */
-};
-
-typedef void (*delivery_done_cb)(void *arg, struct delivery_result *res);
+/*
+ * parked: NULL, or the key of a destination whose backlog was full
+ * (DEST_BACKLOG_MAX): the recipients bound there were not tried (still
+ * pending, with no reply), and the caller parks the message there with
+ * delivery_park() to be woken when the backlog has room.  Valid during the
+ * call only.
+ */
+typedef void (*delivery_done_cb)(void *arg, struct smtp_client_rcpt *res,
+	    const char *parked);
 
 /*
  * Attempt the recipients whose st[] is RCPT_PENDING.  res is an array of
- * env->nrcpts results owned by the caller, filled in; done runs once on
+ * env->nrcpts recipient records (smtp_client.h) owned by the caller: the
+ * attempt sets them up from env and st, then every layer settles them in
+ * place (the outcome, the last reply, who answered); done runs once on
  * the loop, never before delivery_attempt() returns.  The context and
- * env must stay valid until then; fd is the open queue file.
+ * env must stay valid until then.  path is the queue file, the body is
+ * its bytes [body_offset, body_offset + env->size); it is opened only
+ * while a job of the attempt holds a connection slot (or writes to the
+ * Maildir store), so messages waiting at a destination hold no file.
  */
 void	delivery_attempt(const struct delivery_ctx *ctx,
-	    const struct queue_envelope *env, const uint8_t *st, int fd,
-	    uint64_t body_offset, struct delivery_result *res,
-	    delivery_done_cb done, void *arg);
+	    const struct queue_envelope *env, const uint8_t *st,
+	    const char *path, uint64_t body_offset,
+	    struct smtp_client_rcpt *res, delivery_done_cb done, void *arg);
 
-void	delivery_limits_init(struct delivery_limits *l);
+void	delivery_limits_init(struct delivery_limits *l,
+	    struct event_base *base);
 void	delivery_limits_free(struct delivery_limits *l);
+/* Start no more jobs: those waiting at a destination end at once, their
+ * recipients deferred (shutdown: what is in flight finishes). */
+void	delivery_limits_stop(struct delivery_limits *l);
+/*
+ * Park a message at the destination key (a parked entry costs a few
+ * bytes; a waiting job its route and records): wake(arg) runs, once, when
+ * its backlog has room again or the destination falls idle.  NULL when
+ * there is room now: go at once.  delivery_unpark() cancels (no wake).
+ */
+struct delivery_park *delivery_park(struct delivery_limits *l,
+	    const char *key, void (*wake)(void *), void *arg);
+void	delivery_unpark(struct delivery_park *p);
+/* Forget every destination's retry state (an administrator's flush). */
+void	delivery_limits_unthrottle(struct delivery_limits *l);
 
 #endif

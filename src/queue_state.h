@@ -24,6 +24,8 @@
 
 struct buf;
 
+/* A recipient's state, in the log and in the record every delivery layer
+ * shares (struct smtp_client_rcpt). */
 enum rcpt_state { RCPT_PENDING = 0, RCPT_DELIVERED, RCPT_FAILED };
 
 struct queue_state {

@@ -1,10 +1,13 @@
 /*
  * scheduler — see scheduler.h.
  *
- * A message is in one of three conditions: waiting on its timer, in an
- * attempt (m->busy: opening the file, delivering, persisting), or being
- * removed.  Only the loop thread touches struct qmsg; file work goes to the
- * work pool and comes back through callbacks.
+ * A message is in one of four conditions: waiting on its timer, parked
+ * at a destination whose backlog was full (m->park, delivery.h), in an
+ * attempt (m->busy: the first one reads where the body is, then routing,
+ * which SCHEDULER_PREP_MAX bounds, then its jobs at their destinations,
+ * then persisting), or being removed.  Only the loop thread touches
+ * struct qmsg; file work goes to the work pool and comes back through
+ * callbacks.
  */
 #include "scheduler.h"
 #include "scheduler_priv.h"
@@ -14,10 +17,10 @@
 #include "delivery.h"
 #include "directory.h"
 #include "log.h"
+#include "postern_limits.h"
 #include "queue.h"
 #include "queue_state.h"
 #include "resolver.h"
-#include "smtp_parse.h"
 #include "strmap.h"
 #include "workpool.h"
 #include "xmalloc.h"
@@ -25,7 +28,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,6 @@
 #include <unistd.h>
 
 static void	msg_attempt(evutil_socket_t, short, void *);
-static void	dsn_clear(struct qmsg *);
 
 /* ---- life of a message ---- */
 
@@ -46,7 +47,6 @@ msg_new(struct scheduler *s, struct queue_envelope *env)
 
 	m->s = s;
 	m->env = env;
-	m->fd = -1;
 	queue_state_init(&m->qs, env->nrcpts);
 	m->timer = evtimer_new(s->base, msg_attempt, m);
 	buf_init(&m->rec, QUEUE_ENVELOPE_MAX);
@@ -62,6 +62,8 @@ msg_free(struct qmsg *m)
 {
 	TAILQ_REMOVE(&m->s->msgs, m, entry);
 	sched_unready(m);
+	sched_unpark(m);
+	free(m->park_key);
 	if (strmap_get(m->s->byid, m->env->id) == m)
 		strmap_del(m->s->byid, m->env->id);
 	sched_try_free(m);
@@ -69,12 +71,10 @@ msg_free(struct qmsg *m)
 	queue_state_free(&m->qs);
 	queue_envelope_free(m->env);
 	buf_free(&m->rec);
-	dsn_clear(m);
+	sched_dsn_clear(m);
 	for (unsigned k = 0; k < DSN_KINDS; k++)
 		buf_free(&m->dsn[k].rec);
 	free(m->res);
-	if (m->fd != -1)
-		close(m->fd);
 	free(m);
 }
 
@@ -103,6 +103,13 @@ retry_delay(const struct conf *c, unsigned attempts)
 static void	msg_start(struct qmsg *);
 
 void
+sched_unpark(struct qmsg *m)
+{
+	delivery_unpark(m->park);
+	m->park = NULL;
+}
+
+void
 sched_unready(struct qmsg *m)
 {
 	if (!m->ready)
@@ -111,18 +118,43 @@ sched_unready(struct qmsg *m)
 	m->ready = 0;
 }
 
-void
-sched_busy_end(struct scheduler *s, struct qmsg *m)
+/* Start due messages while there is room to prepare them. */
+static void
+ready_drain(struct scheduler *s)
 {
 	struct qmsg *r;
 
-	m->busy = 0;
-	s->busy--;
-	while (!s->stopping && s->busy < SCHEDULER_BUSY_MAX &&
+	/* An attempt may be routed before msg_start() returns: the loop
+	 * here, not recursion, starts the next one. */
+	if (s->draining)
+		return;
+	s->draining = 1;
+	while (!s->stopping && s->preparing < SCHEDULER_PREP_MAX &&
 	    (r = TAILQ_FIRST(&s->ready)) != NULL) {
 		sched_unready(r);
 		msg_start(r);
 	}
+	s->draining = 0;
+}
+
+/* m's attempt is routed (or over): it waits at its destinations now. */
+static void
+prep_end(struct qmsg *m)
+{
+	if (!m->preparing)
+		return;
+	m->preparing = 0;
+	m->s->preparing--;
+	ready_drain(m->s);
+}
+
+void
+sched_busy_end(struct scheduler *s, struct qmsg *m)
+{
+	prep_end(m);
+	m->busy = 0;
+	s->busy--;
+	ready_drain(s);
 	if (s->stopping && s->busy == 0 && s->stop_done) {
 		void (*done)(void *) = s->stop_done;
 		s->stop_done = NULL;
@@ -173,12 +205,18 @@ persist_work(void *arg)
 {
 	struct qmsg *m = arg;
 
-	if (m->fd != -1) {
-		close(m->fd);
-		m->fd = -1;
-	}
 	return queue_state_append(m->s->conf->spool, m->env->id, m->rec.p,
 	    m->rec.len);
+}
+
+/* A parked message's destination has room again. */
+static void
+msg_wake(void *arg)
+{
+	struct qmsg *m = arg;
+
+	m->park = NULL;
+	sched_msg_schedule(m, 0);
 }
 
 static void
@@ -193,16 +231,32 @@ persist_done(void *arg, int err)
 		log_warnx("%s: cannot record delivery state: %s", m->env->id,
 		    strerror(err));
 	buf_reset(&m->rec);
+	/* The records were for this attempt: a waiting message keeps only
+	 * its envelope and state. */
+	free(m->res);
+	m->res = NULL;
 	if (m->remove || m->drop) {
 		workpool_run(s->wp, remove_work, remove_done, m);
 		return;
 	}
 	sched_busy_end(s, m);
+	if (m->park_key != NULL) {
+		/* Some recipients were not tried: their destination had too
+		 * much waiting.  Back as soon as it has room, not at the
+		 * retry time (the others meet their destinations early,
+		 * which a throttle makes cheap). */
+		m->park = delivery_park(&s->limits, m->park_key, msg_wake, m);
+		free(m->park_key);
+		m->park_key = NULL;
+		if (m->park == NULL)
+			sched_msg_schedule(m, 0);
+		return;
+	}
 	sched_msg_schedule(m, retry_delay(s->conf, m->qs.attempts));
 }
 
-static void
-persist(struct qmsg *m)
+void
+sched_persist(struct qmsg *m)
 {
 	/*
 	 * Every recipient settled: the records would be deleted a moment
@@ -217,220 +271,22 @@ persist(struct qmsg *m)
 		workpool_run(m->s->wp, remove_work, remove_done, m);
 		return;
 	}
+	if (m->rec.len == 0) {
+		/* Nothing was tried (parked): no record, no fdatasync. */
+		persist_done(m, 0);
+		return;
+	}
 	workpool_run(m->s->wp, persist_work, persist_done, m);
 }
 
-/* ---- DSNs ---- */
-
-/* Does this recipient want a DSN of this kind (RFC 3461 NOTIFY)? */
-static int
-wants_dsn(const struct queue_rcpt *r, enum bounce_kind kind)
-{
-	if (r->notify & SMTP_NOTIFY_NEVER)
-		return 0;
-	switch (kind) {
-	case BOUNCE_FAILED:
-		/* Without NOTIFY: failures and delays (RFC 3461 4.1). */
-		return r->notify == 0 || (r->notify & SMTP_NOTIFY_FAILURE);
-	case BOUNCE_DELAYED:
-		return r->notify == 0 || (r->notify & SMTP_NOTIFY_DELAY);
-	default:
-		return (r->notify & SMTP_NOTIFY_SUCCESS) != 0;
-	}
-}
-
-/*
- * Where recipient i's record goes: with the DSN of `kind` when that will
- * report it, else straight into the attempt's records.  A bounce is never
- * bounced, and the null sender gets no success report either.
- */
-static struct buf *
-rec_for(struct qmsg *m, size_t i, enum bounce_kind kind)
-{
-	struct dsn_job *j = &m->dsn[kind];
-
-	if (m->env->sender[0] == '\0' || !wants_dsn(&m->env->rcpts[i], kind))
-		return &m->rec;
-	if (j->idx == NULL)
-		j->idx = xcalloc(m->env->nrcpts, sizeof(*j->idx));
-	j->idx[j->n++] = i;
-	return &j->rec;
-}
-
-static void
-dsn_clear(struct qmsg *m)
-{
-	for (unsigned k = 0; k < DSN_KINDS; k++) {
-		free(m->dsn[k].idx);
-		m->dsn[k].idx = NULL;
-		m->dsn[k].n = 0;
-		buf_reset(&m->dsn[k].rec);
-	}
-	free(m->msg);
-	m->msg = NULL;
-	m->msglen = 0;
-	m->dsn_next = 0;
-}
-
-/* The DSN is queued (or not needed after all): its records may follow. */
-static void
-dsn_records_keep(struct qmsg *m, struct dsn_job *j)
-{
-	if (j->rec.len > 0)
-		buf_append(&m->rec, j->rec.p, j->rec.len);
-	buf_reset(&j->rec);
-}
-
-/*
- * The DSN of `kind` could not be queued: its records are dropped, and in
- * memory its recipients go back to what the disk says, so the next
- * attempt meets them again and retries the DSN.  A delivered recipient is
- * then delivered again: at least once, as after a crash.
- */
-static void
-dsn_rollback(struct qmsg *m, enum bounce_kind kind)
-{
-	struct dsn_job *j = &m->dsn[kind];
-
-	if (kind == BOUNCE_DELAYED)
-		m->qs.warned = 0;
-	else
-		for (size_t i = 0; i < j->n; i++)
-			m->qs.st[j->idx[i]] = RCPT_PENDING;
-	buf_reset(&j->rec);
-	m->remove = queue_state_pending(&m->qs) == 0;
-}
-
-static void
-read_message(struct qmsg *m)
-{
-	ssize_t r;
-	size_t off = 0;
-
-	if (m->msg != NULL)
-		return;
-	m->msg = xmalloc(m->env->size + 1);
-	while (off < m->env->size) {
-		r = pread(m->fd, m->msg + off, m->env->size - off,
-		    (off_t)(m->body_offset + off));
-		if (r <= 0) {
-			if (r == -1 && errno == EINTR)
-				continue;
-			break;
-		}
-		off += (size_t)r;
-	}
-	m->msglen = off;
-}
-
-static void	dsn_next(struct qmsg *);
-
-static void
-dsn_committed(void *arg, int error, struct queue_envelope *env)
-{
-	struct qmsg *m = arg;
-	enum bounce_kind kind = (enum bounce_kind)(m->dsn_next - 1);
-
-	if (error) {
-		log_warnx("%s: cannot queue a DSN: %s", m->env->id,
-		    strerror(error));
-		queue_envelope_free(env);
-		dsn_rollback(m, kind);
-	} else {
-		log_info("%s: sender notification: %s", env->id, m->env->id);
-		dsn_records_keep(m, &m->dsn[kind]);
-		scheduler_add(m->s, env);
-	}
-	dsn_next(m);
-}
-
-/*
- * Start queueing the DSN of `kind` for its recipients; 1 if started
- * (dsn_committed follows), 0 if it could not be composed.
- */
-static int
-dsn_send(struct qmsg *m, enum bounce_kind kind)
-{
-	static const char *const dflt[DSN_KINDS] = { "5.0.0", "4.0.0",
-	    "2.0.0" };
-	struct scheduler *s = m->s;
-	struct dsn_job *j = &m->dsn[kind];
-	struct bounce_rcpt *br;
-	struct queue_envelope *env;
-	struct buf out;
-	char *body;
-	size_t bodylen;
-	time_t now = time(NULL);
-
-	br = xcalloc(j->n, sizeof(*br));
-	for (size_t k = 0; k < j->n; k++) {
-		const struct queue_rcpt *r = &m->env->rcpts[j->idx[k]];
-		const struct delivery_result *d = &m->res[j->idx[k]];
-		int local = strcmp(d->remote, "local") == 0;
-
-		br[k].addr = r->addr;
-		br[k].orcpt = r->orcpt;
-		br[k].status = kind == BOUNCE_SUCCESS || !d->status[0] ?
-		    dflt[kind] : d->status;
-		br[k].diagnostic = d->reply[0] ? d->reply :
-		    m->qs.last[j->idx[k]];
-		/* Our own "250 Delivered to the mailbox store" tells the
-		 * sender nothing a "delivered" does not. */
-		if (kind == BOUNCE_SUCCESS && local)
-			br[k].diagnostic = NULL;
-		br[k].remote_mta = d->remote[0] && !local ? d->remote : NULL;
-		br[k].action = local ? "delivered" : "relayed";
-	}
-	read_message(m);
-	buf_init(&out, BOUNCE_MAX);
-	if (bounce_compose(&out, kind, m->env, m->msg, m->msglen, br, j->n,
-	    s->conf->hostname, now) == -1) {
-		/* Only an absurd envelope gets here (even the headers-only
-		 * DSN did not fit): logged, the outcome stands. */
-		log_warnx("%s: cannot compose a DSN: %s", m->env->id,
-		    strerror(errno));
-		buf_free(&out);
-		free(br);
-		return 0;
-	}
-	free(br);
-	body = buf_release(&out, &bodylen);
-
-	env = xcalloc(1, sizeof(*env));
-	queue_id_new(env->id);
-	env->received = now;
-	env->vserver = xstrdup("postern");
-	env->client_addr = xstrdup("127.0.0.1");
-	env->helo = xstrdup(s->conf->hostname);
-	env->sender = xstrdup("");
-	env->smtputf8 = m->env->smtputf8;
-	env->body_8bit = m->env->body_8bit;
-	queue_envelope_add_rcpt(env, m->env->sender, NULL, 0);
-	queue_commit(s->writer, env, body, bodylen, dsn_committed, m);
-	return 1;
-}
-
-/*
- * Queue the attempt's DSNs one after the other (each commit callback
- * starts the next), then persist the records: every record waits for the
- * DSN that reports its recipient.
- */
-static void
-dsn_next(struct qmsg *m)
-{
-	while (m->dsn_next < DSN_KINDS) {
-		enum bounce_kind kind = (enum bounce_kind)m->dsn_next++;
-		struct dsn_job *j = &m->dsn[kind];
-
-		if (j->n > 0 && dsn_send(m, kind))
-			return;
-		dsn_records_keep(m, j);
-	}
-	dsn_clear(m);
-	persist(m);
-}
-
 /* ---- attempts ---- */
+
+void
+sched_queue_path(const struct qmsg *m, char *path, size_t len)
+{
+	snprintf(path, len, "%s/queue/%s", m->s->conf->spool, m->env->id);
+}
+
 
 /*
  * Delivered to the local store, or to a peer without DSN (which never saw
@@ -438,20 +294,23 @@ dsn_next(struct qmsg *m)
  * peer with DSN got NOTIFY=SUCCESS and reports itself.
  */
 static int
-success_is_ours(const struct delivery_result *d)
+success_is_ours(const struct smtp_client_rcpt *d)
 {
 	return strcmp(d->remote, "local") == 0 || !d->peer_dsn;
 }
 
 static void
-attempt_done(void *arg, struct delivery_result *res)
+attempt_done(void *arg, struct smtp_client_rcpt *res, const char *parked)
 {
 	struct qmsg *m = arg;
 	const struct conf_queue *q = &m->s->conf->queue;
 	time_t now = time(NULL);
-	size_t pending = 0;
+	size_t pending = 0, tried = 0;
 
 	(void)res;
+	prep_end(m);
+	free(m->park_key);
+	m->park_key = parked ? xstrdup(parked) : NULL;
 	if (m->drop) {
 		/* Removed by the administrator meanwhile: no DSN, no
 		 * record. */
@@ -459,18 +318,24 @@ attempt_done(void *arg, struct delivery_result *res)
 		return;
 	}
 	for (size_t i = 0; i < m->env->nrcpts; i++) {
-		struct delivery_result *d = &m->res[i];
+		struct smtp_client_rcpt *d = &m->res[i];
 
 		if (m->qs.st[i] != RCPT_PENDING)
 			continue;
+		if (d->st == RCPT_PENDING && d->reply[0] == '\0') {
+			/* Parked, not tried (delivery.h): nothing to say. */
+			pending++;
+			continue;
+		}
+		tried++;
 		sched_count(m, d->st, 0);
 		if (d->st == RCPT_DELIVERED) {
 			queue_state_rec_rcpt(success_is_ours(d) ?
-			    rec_for(m, i, BOUNCE_SUCCESS) : &m->rec, 'D', i,
+			    sched_rec_for(m, i, BOUNCE_SUCCESS) : &m->rec, 'D', i,
 			    now, NULL);
 			m->qs.st[i] = RCPT_DELIVERED;
 		} else if (d->st == RCPT_FAILED) {
-			queue_state_rec_rcpt(rec_for(m, i, BOUNCE_FAILED), 'F',
+			queue_state_rec_rcpt(sched_rec_for(m, i, BOUNCE_FAILED), 'F',
 			    i, now, d->reply);
 			m->qs.st[i] = RCPT_FAILED;
 		} else {
@@ -480,25 +345,30 @@ attempt_done(void *arg, struct delivery_result *res)
 			pending++;
 		}
 	}
-	queue_state_rec_event(&m->rec, 'A', now);
-	m->qs.attempts++;
-	m->qs.last_attempt = now;
-	m->s->stats.attempts++;
+	if (tried) {
+		queue_state_rec_event(&m->rec, 'A', now);
+		m->qs.attempts++;
+		m->qs.last_attempt = now;
+		m->s->stats.attempts++;
+	}
 
 	/* Expiry: what is still pending fails, with its last error. */
 	if (pending && now - m->env->received >= (time_t)q->expire) {
 		for (size_t i = 0; i < m->env->nrcpts; i++) {
-			struct delivery_result *d = &m->res[i];
+			struct smtp_client_rcpt *d = &m->res[i];
 			char reply[512];
 
 			if (m->qs.st[i] != RCPT_PENDING)
 				continue;
+			if (d->reply[0] == '\0')	/* parked: not counted */
+				sched_count(m, RCPT_PENDING, 0);
 			snprintf(reply, sizeof(reply), "message expired after "
 			    "%u s in the queue; last error: %.400s", q->expire,
-			    d->reply);
+			    d->reply[0] ? d->reply : m->qs.last[i] ?
+			    m->qs.last[i] : "none");
 			snprintf(d->reply, sizeof(d->reply), "%s", reply);
 			snprintf(d->status, sizeof(d->status), "4.4.7");
-			queue_state_rec_rcpt(rec_for(m, i, BOUNCE_FAILED), 'F',
+			queue_state_rec_rcpt(sched_rec_for(m, i, BOUNCE_FAILED), 'F',
 			    i, now, reply);
 			m->qs.st[i] = RCPT_FAILED;
 			sched_count(m, RCPT_FAILED, 1);
@@ -516,14 +386,15 @@ attempt_done(void *arg, struct delivery_result *res)
 
 		for (size_t i = 0; i < m->env->nrcpts; i++)
 			if (m->qs.st[i] == RCPT_PENDING)
-				(void)rec_for(m, i, BOUNCE_DELAYED);
+				(void)sched_rec_for(m, i, BOUNCE_DELAYED);
 		m->qs.warned = 1;
 		queue_state_rec_event(j->n > 0 ? &j->rec : &m->rec, 'W', now);
 	}
 	m->dsn_next = 0;
-	dsn_next(m);
+	sched_dsn_next(m);
 }
 
+/* The first attempt learns where the body is; later ones know. */
 static int
 open_work(void *arg)
 {
@@ -531,48 +402,28 @@ open_work(void *arg)
 	char path[PATH_MAX];
 	struct queue_envelope *env;
 
-	snprintf(path, sizeof(path), "%s/queue/%s", m->s->conf->spool,
-	    m->env->id);
+	sched_queue_path(m, path, sizeof(path));
 	env = queue_read_envelope(path, &m->body_offset, m->err,
 	    sizeof(m->err));
 	if (env == NULL)
 		return -1;
 	queue_envelope_free(env);
-	if ((m->fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(m->err, sizeof(m->err), "%.200s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
 static void
-open_done(void *arg, int rc)
+msg_routed(void *arg)
 {
-	struct qmsg *m = arg;
+	prep_end(arg);
+}
+
+static void
+attempt_start(struct qmsg *m)
+{
 	struct scheduler *s = m->s;
 	struct delivery_ctx ctx;
+	char path[PATH_MAX];
 
-	if (m->drop) {
-		if (m->fd != -1) {
-			close(m->fd);
-			m->fd = -1;
-		}
-		sched_msg_drop(m);
-		return;
-	}
-	if (rc == -1 || s->stopping) {
-		if (rc == -1)
-			log_warnx("%s: cannot read the queue file: %s",
-			    m->env->id, m->err);
-		if (m->fd != -1) {
-			close(m->fd);
-			m->fd = -1;
-		}
-		sched_busy_end(s, m);
-		sched_msg_schedule(m, retry_delay(s->conf, m->qs.attempts + 1));
-		return;
-	}
 	ctx.base = s->base;
 	ctx.conf = s->conf;
 	ctx.dir = s->dir;
@@ -580,10 +431,34 @@ open_done(void *arg, int rc)
 	ctx.wp = s->wp;
 	ctx.limits = &s->limits;
 	ctx.tried = sched_record_try;
+	ctx.routed = msg_routed;
 	free(m->res);
 	m->res = xcalloc(m->env->nrcpts, sizeof(*m->res));
-	delivery_attempt(&ctx, m->env, m->qs.st, m->fd, m->body_offset,
+	sched_queue_path(m, path, sizeof(path));
+	delivery_attempt(&ctx, m->env, m->qs.st, path, m->body_offset,
 	    m->res, attempt_done, m);
+}
+
+static void
+open_done(void *arg, int rc)
+{
+	struct qmsg *m = arg;
+	struct scheduler *s = m->s;
+
+	if (m->drop) {
+		sched_msg_drop(m);
+		return;
+	}
+	if (rc == -1 || s->stopping) {
+		if (rc == -1)
+			log_warnx("%s: cannot read the queue file: %s",
+			    m->env->id, m->err);
+		sched_busy_end(s, m);
+		sched_msg_schedule(m, retry_delay(s->conf, m->qs.attempts + 1));
+		return;
+	}
+	m->have_offset = 1;
+	attempt_start(m);
 }
 
 static void
@@ -597,11 +472,12 @@ msg_attempt(evutil_socket_t fd, short ev, void *arg)
 	m->next = 0;
 	if (m->busy || m->held || s->stopping || s->conf == NULL)
 		return;
-	if (s->busy >= SCHEDULER_BUSY_MAX) {
+	if (s->preparing >= SCHEDULER_PREP_MAX || s->draining) {
 		if (!m->ready) {
 			TAILQ_INSERT_TAIL(&s->ready, m, rentry);
 			m->ready = 1;
 		}
+		ready_drain(s);
 		return;
 	}
 	msg_start(m);
@@ -614,7 +490,12 @@ msg_start(struct qmsg *m)
 
 	m->busy = 1;
 	s->busy++;
-	workpool_run(s->wp, open_work, open_done, m);
+	m->preparing = 1;
+	s->preparing++;
+	if (m->have_offset)
+		attempt_start(m);
+	else
+		workpool_run(s->wp, open_work, open_done, m);
 }
 
 /* ---- the interface ---- */
@@ -631,7 +512,7 @@ scheduler_new(struct event_base *base, struct queue_writer *writer,
 	TAILQ_INIT(&s->msgs);
 	TAILQ_INIT(&s->ready);
 	s->byid = strmap_new();
-	delivery_limits_init(&s->limits);
+	delivery_limits_init(&s->limits, base);
 	return s;
 }
 
@@ -729,6 +610,9 @@ scheduler_shutdown(struct scheduler *s, void (*done)(void *), void *arg)
 	s->stopping = 1;
 	TAILQ_FOREACH(m, &s->msgs, entry)
 		evtimer_del(m->timer);
+	/* Jobs waiting at their destinations end now; those in flight
+	 * finish. */
+	delivery_limits_stop(&s->limits);
 	if (s->busy == 0) {
 		done(arg);
 		return;

@@ -4,7 +4,10 @@
  * Holds every queued message in memory (envelope and per-recipient state,
  * never the body), one libevent timer each, so picking the next due
  * message costs a heap operation, not a scan.  An attempt is handed to
- * delivery.c; its outcome is persisted in the message's state log
+ * delivery.c, whose jobs wait in the queue of their destination (next
+ * hop), each with its own window and retry state, so one destination's
+ * backlog or hang holds nothing another needs (docs/scheduler.md); its
+ * outcome is persisted in the message's state log
  * (queue_state.c) before anything else depends on it; permanent failures
  * and expiry produce a DSN (bounce.c) queued like any message, which is
  * durable before the failure is recorded; a message leaves the spool only

@@ -150,6 +150,7 @@ scheduler_hold(struct scheduler *s, const char *id)
 	m->held = 1;
 	m->next = 0;
 	sched_unready(m);
+	sched_unpark(m);
 	evtimer_del(m->timer);
 	return 0;
 }
@@ -175,6 +176,7 @@ flush_one(struct qmsg *m)
 {
 	if (m->busy || m->held || m->drop)
 		return;		/* an attempt is running already */
+	sched_unpark(m);
 	evtimer_del(m->timer);
 	sched_msg_schedule(m, 0);
 }
@@ -188,6 +190,8 @@ scheduler_flush(struct scheduler *s, const char *id)
 		return ENOENT;
 	if (m->held)
 		return EBUSY;
+	/* The administrator wants a real try: no destination is spared. */
+	delivery_limits_unthrottle(&s->limits);
 	flush_one(m);
 	log_info("%s: flushed by the administrator", id);
 	return 0;
@@ -199,6 +203,7 @@ scheduler_flush_all(struct scheduler *s)
 	struct qmsg *m;
 	size_t n = 0;
 
+	delivery_limits_unthrottle(&s->limits);
 	TAILQ_FOREACH(m, &s->msgs, entry) {
 		if (m->held || m->drop)
 			continue;
@@ -228,6 +233,7 @@ scheduler_remove(struct scheduler *s, const char *id,
 		log_info("%s: will be removed once its attempt ends", id);
 		return 0;
 	}
+	sched_unpark(m);
 	m->busy = 1;
 	s->busy++;
 	sched_msg_drop(m);

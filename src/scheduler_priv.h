@@ -18,13 +18,18 @@
 #include "queue.h"
 #include "queue_state.h"
 #include "scheduler.h"
+#include "smtp_client.h"
 
 #define BOUNCE_MAX	(8 * 1024 * 1024)	/* a DSN with its returned
 						   content */
 #define DSN_KINDS	(BOUNCE_SUCCESS + 1)	/* queued in enum order */
-#define SCHEDULER_BUSY_MAX 512	/* attempts at once (each holds its queue
-				   file open); due messages past it wait
-				   in the ready list, in order */
+#define SCHEDULER_PREP_MAX 512	/* attempts being prepared at once
+				   (reading the envelope, routing); due
+				   messages past it wait in the ready
+				   list, in order.  An attempt that waits
+				   at its destinations does not count:
+				   those queues have their own limits
+				   (delivery_dest.c) */
 
 /*
  * The DSN of one kind an attempt sends, with the state records of the
@@ -41,14 +46,19 @@ struct qmsg {
 	TAILQ_ENTRY(qmsg)	 entry;
 	TAILQ_ENTRY(qmsg)	 rentry;	/* in s->ready */
 	int			 ready;		/* due, waiting for a slot */
+	int			 preparing;	/* counted in s->preparing */
+	struct delivery_park	*park;		/* waiting for room at a
+						   destination, or NULL */
+	char			*park_key;	/* ... where, once persisted */
 	struct scheduler	*s;
 	struct queue_envelope	*env;
 	struct queue_state	 qs;
 	struct event		*timer;
 	int			 busy;
-	int			 fd;
-	uint64_t		 body_offset;
-	struct delivery_result	*res;
+	uint64_t		 body_offset;	/* read once, at the first
+						   attempt */
+	int			 have_offset;
+	struct smtp_client_rcpt	*res;		/* the attempt's records */
 	struct buf		 rec;		/* records to persist */
 	struct dsn_job		 dsn[DSN_KINDS];
 	unsigned		 dsn_next;	/* next kind to queue */
@@ -82,9 +92,11 @@ struct scheduler {
 	struct rset		*rsets;		/* [0] current, then retired */
 	struct delivery_limits	 limits;
 	TAILQ_HEAD(, qmsg)	 msgs;
-	TAILQ_HEAD(, qmsg)	 ready;		/* due, past SCHEDULER_BUSY_MAX */
+	TAILQ_HEAD(, qmsg)	 ready;		/* due, past SCHEDULER_PREP_MAX */
 	struct strmap		*byid;		/* id -> struct qmsg */
-	unsigned		 busy;
+	unsigned		 busy;		/* messages in an attempt */
+	unsigned		 preparing;	/* ... not yet routed */
+	int			 draining;	/* ready_drain() re-entry guard */
 	int			 stopping;
 	void			(*stop_done)(void *);
 	void			*stop_arg;
@@ -98,6 +110,21 @@ void	sched_busy_end(struct scheduler *s, struct qmsg *m);
 void	sched_msg_drop(struct qmsg *m);
 /* Take m off the ready list, if it is there. */
 void	sched_unready(struct qmsg *m);
+/* Take m off its destination's parked list, if it is there. */
+void	sched_unpark(struct qmsg *m);
+
+/* The file of m: SPOOL/queue/ID. */
+void	sched_queue_path(const struct qmsg *m, char *path, size_t len);
+/* Persist the attempt's records (or remove m when all is settled). */
+void	sched_persist(struct qmsg *m);
+
+/* scheduler_dsn.c */
+/* Where recipient i's record goes: with the DSN of kind when one will
+ * report it, else straight into the attempt's records. */
+struct buf *sched_rec_for(struct qmsg *m, size_t i, enum bounce_kind kind);
+/* Queue the attempt's DSNs, one after the other, then sched_persist. */
+void	sched_dsn_next(struct qmsg *m);
+void	sched_dsn_clear(struct qmsg *m);
 
 /* scheduler_ctl.c */
 void	sched_try_free(struct qmsg *m);

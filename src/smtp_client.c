@@ -127,9 +127,9 @@ smtp_client_log(struct smtp_client *c)
 	for (i = 0; i < c->n; i++) {
 		if (c->rstate[i] == R_SKIP)
 			continue;
-		if (c->rcpts[i].result == SMTP_RCPT_DELIVERED)
+		if (c->rcpts[i]->st == RCPT_DELIVERED)
 			sent++;
-		else if (c->rcpts[i].result == SMTP_RCPT_FAILED)
+		else if (c->rcpts[i]->st == RCPT_FAILED)
 			failed++;
 		else
 			pending++;
@@ -161,8 +161,8 @@ client_finish(struct smtp_client *c)
 	for (i = 0; i < c->n; i++) {
 		/* tried, and nothing about it settled: the attempt's reason */
 		if ((c->rstate[i] == R_TRY || c->rstate[i] == R_ACCEPTED) &&
-		    c->rcpts[i].result == SMTP_RCPT_PENDING)
-			snprintf(c->rcpts[i].reply, sizeof(c->rcpts[i].reply),
+		    c->rcpts[i]->st == RCPT_PENDING)
+			snprintf(c->rcpts[i]->reply, sizeof(c->rcpts[i]->reply),
 			    "%s", c->res.error[0] != '\0' ? c->res.error :
 			    "attempt ended without a result");
 	}
@@ -218,15 +218,15 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 
 void
 smtp_client_set_rcpt(struct smtp_client *c, size_t i,
-    enum smtp_client_rcpt_result res, const char *reply)
+    enum rcpt_state res, const char *reply)
 {
-	c->rcpts[i].result = res;
-	snprintf(c->rcpts[i].reply, sizeof(c->rcpts[i].reply), "%s", reply);
+	c->rcpts[i]->st = res;
+	snprintf(c->rcpts[i]->reply, sizeof(c->rcpts[i]->reply), "%s", reply);
 	c->rstate[i] = R_ANSWERED;
 }
 
 void
-smtp_client_settle_all(struct smtp_client *c, enum smtp_client_rcpt_result res,
+smtp_client_settle_all(struct smtp_client *c, enum rcpt_state res,
     const char *reply)
 {
 	size_t i;
@@ -286,7 +286,7 @@ smtp_client_quit(struct smtp_client *c)
 static const char *
 rcpt_line(struct smtp_client *c, size_t i, char *line, size_t len)
 {
-	if (smtp_client_rcpt_line(line, len, &c->rcpts[i], &c->ext) == -1)
+	if (smtp_client_rcpt_line(line, len, c->rcpts[i], &c->ext) == -1)
 		line[0] = '\0';
 	return line;
 }
@@ -296,7 +296,7 @@ smtp_client_refuse(struct smtp_client *c)
 {
 	if (c->msg.smtputf8 && !c->ext.smtputf8) {
 		/* no downgrade (RFC 6531 3.2): the address may need it */
-		smtp_client_settle_all(c, SMTP_RCPT_FAILED, "553 5.6.7 "
+		smtp_client_settle_all(c, RCPT_FAILED, "553 5.6.7 "
 		    "SMTPUTF8 is required, but was not offered by the remote "
 		    "host");
 		smtp_client_set_error(c, "SMTPUTF8 required, not offered");
@@ -305,7 +305,7 @@ smtp_client_refuse(struct smtp_client *c)
 	}
 	if (c->ext.size_offered && c->ext.size > 0 &&
 	    c->msg.size > c->ext.size) {
-		smtp_client_settle_all(c, SMTP_RCPT_FAILED,
+		smtp_client_settle_all(c, RCPT_FAILED,
 		    "552 5.3.4 Message size exceeds remote limit");
 		smtp_client_set_error(c, "message size %llu exceeds remote "
 		    "limit %llu", (unsigned long long)c->msg.size,
@@ -424,8 +424,8 @@ on_tx_reply(struct smtp_client *c, const struct smtp_reply *r,
 		if (cls == 2)
 			c->res.transaction = 1;
 		else {
-			smtp_client_settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
-			    SMTP_RCPT_PENDING, txt);
+			smtp_client_settle_all(c, cls == 5 ? RCPT_FAILED :
+			    RCPT_PENDING, txt);
 			smtp_client_set_error(c, "MAIL FROM: %s", txt);
 			if (!c->ext.pipelining) {
 				smtp_client_quit(c);
@@ -442,11 +442,11 @@ on_tx_reply(struct smtp_client *c, const struct smtp_reply *r,
 		else if (cls == 2) {
 			c->rstate[i] = R_ACCEPTED;
 			c->naccepted++;
-			snprintf(c->rcpts[i].reply, sizeof(c->rcpts[i].reply),
+			snprintf(c->rcpts[i]->reply, sizeof(c->rcpts[i]->reply),
 			    "%s", txt);
 		} else
-			smtp_client_set_rcpt(c, i, cls == 5 ? SMTP_RCPT_FAILED :
-			    SMTP_RCPT_PENDING, txt);
+			smtp_client_set_rcpt(c, i, cls == 5 ? RCPT_FAILED :
+			    RCPT_PENDING, txt);
 	}
 	smtp_client_arm(c, c->command_timeout);
 	if (c->cur < c->nsend) {
@@ -518,18 +518,18 @@ on_reply(struct smtp_client *c, const struct smtp_reply *r)
 		} else if (r->code == 354)
 			start_body(c);
 		else {
-			smtp_client_settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
-			    SMTP_RCPT_PENDING, txt);
+			smtp_client_settle_all(c, cls == 5 ? RCPT_FAILED :
+			    RCPT_PENDING, txt);
 			smtp_client_set_error(c, "DATA: %s", txt);
 			smtp_client_quit(c);
 		}
 		break;
 	case C_DOT:
 		if (cls == 2)
-			smtp_client_settle_all(c, SMTP_RCPT_DELIVERED, txt);
+			smtp_client_settle_all(c, RCPT_DELIVERED, txt);
 		else {
-			smtp_client_settle_all(c, cls == 5 ? SMTP_RCPT_FAILED :
-			    SMTP_RCPT_PENDING, txt);
+			smtp_client_settle_all(c, cls == 5 ? RCPT_FAILED :
+			    RCPT_PENDING, txt);
 			smtp_client_set_error(c, "end of data: %s", txt);
 		}
 		if (!smtp_client_park(c, r->code))
@@ -681,7 +681,7 @@ smtp_client_setcb(struct smtp_client *c, struct bufferevent *bev)
 
 struct smtp_client *
 smtp_client_start(struct event_base *base, const struct smtp_client_params *p,
-    const struct smtp_client_msg *m, struct smtp_client_rcpt *rcpts,
+    const struct smtp_client_msg *m, struct smtp_client_rcpt **rcpts,
     size_t n, smtp_client_cb cb, void *arg)
 {
 	struct smtp_client *c;

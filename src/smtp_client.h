@@ -36,22 +36,34 @@
 #include <time.h>
 
 #include "conf.h"
+#include "queue_state.h"	/* enum rcpt_state */
 
 struct event_base;
 
-enum smtp_client_rcpt_result {
-	SMTP_RCPT_PENDING,	/* not settled: try elsewhere / later */
-	SMTP_RCPT_DELIVERED,	/* 250 to DATA after an accepted RCPT */
-	SMTP_RCPT_FAILED,	/* 5xx to RCPT or DATA: permanent */
-};
-
+/*
+ * One recipient of a message being delivered: the one record every
+ * delivery layer shares.  The scheduler makes one per recipient for an
+ * attempt (st from the state log, queue_state.h); routing, the job and
+ * this client settle it in place: st (RCPT_PENDING: not settled, try
+ * elsewhere or later; RCPT_DELIVERED: 2xx to RCPT and to the final dot;
+ * RCPT_FAILED: 5xx, permanent) and reply, the last word about it; the
+ * delivery adds who answered; the scheduler writes the state log and the
+ * DSNs from it.  Nobody keeps a copy of the outcome elsewhere.
+ */
 struct smtp_client_rcpt {
-	const char			*addr;
+	const char			*addr;		/* the envelope's */
 	unsigned			 notify;	/* SMTP_NOTIFY_* or 0 */
 	const char			*orcpt;		/* or NULL */
-	enum smtp_client_rcpt_result	 result;
-	char				 reply[512];	/* last reply about it,
-							   "550 5.1.1 ..." */
+	enum rcpt_state			 st;
+	char				 reply[512];	/* "550 5.1.1 ..." or
+							   our own text */
+	char				 status[16];	/* enhanced, "5.1.1" */
+	char				 remote[300];	/* the next hop that
+							   answered, "local"
+							   (Maildir store), "" */
+	int				 peer_dsn;	/* delivered to a peer
+							   that offered DSN: it
+							   reports success */
 };
 
 struct smtp_client_msg {
@@ -113,11 +125,11 @@ struct smtp_client;
 typedef void (*smtp_client_cb)(void *arg, struct smtp_client_result *res);
 
 /*
- * Start an attempt.  rcpts (array of n) are updated in place and must stay
+ * Start an attempt.  rcpts (n pointers) are updated in place and must stay
  * valid until the callback, which runs once on the loop (never before this
  * returns).  msg->fd is read, not closed.
  *
- * Added: only recipients whose result is SMTP_RCPT_PENDING on entry are
+ * Added: only recipients whose result is RCPT_PENDING on entry are
  * sent (so the caller may pass the same array to the next address); the
  * others are left untouched.  A recipient still PENDING at the end has the
  * reason in reply (its own 4xx, or the attempt's error).  The strings of p
@@ -133,7 +145,7 @@ typedef void (*smtp_client_cb)(void *arg, struct smtp_client_result *res);
  */
 struct smtp_client *smtp_client_start(struct event_base *base,
 	    const struct smtp_client_params *p, const struct smtp_client_msg *m,
-	    struct smtp_client_rcpt *rcpts, size_t n, smtp_client_cb cb,
+	    struct smtp_client_rcpt **rcpts, size_t n, smtp_client_cb cb,
 	    void *arg);
 /* Abort (no callback), closing the connection at once: before the
  * callback has run, or on a kept (idle) handle. */
@@ -145,7 +157,7 @@ void	smtp_client_cancel(struct smtp_client *c);
  * arg; the connection's EHLO extensions and TLS state carry over.
  */
 void	smtp_client_again(struct smtp_client *c, const struct smtp_client_msg *m,
-	    struct smtp_client_rcpt *rcpts, size_t n, smtp_client_cb cb,
+	    struct smtp_client_rcpt **rcpts, size_t n, smtp_client_cb cb,
 	    void *arg);
 
 /* Added: end a kept connection politely (QUIT, then free; no callback). */

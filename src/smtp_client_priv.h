@@ -58,7 +58,7 @@ struct smtp_client {
 	struct smtp_client_msg	 msg;	/* strings are copies: */
 	char			*sender, *envid;
 
-	struct smtp_client_rcpt	*rcpts;
+	struct smtp_client_rcpt	**rcpts;
 	size_t			 n;
 	unsigned char		*rstate;	/* R_* per rcpt */
 	size_t			*order;	/* the rcpts we send */
@@ -109,10 +109,10 @@ int	smtp_client_connect(struct smtp_client *c);
 void	smtp_client_setcb(struct smtp_client *c, struct bufferevent *bev);
 
 void	smtp_client_set_rcpt(struct smtp_client *c, size_t i,
-	    enum smtp_client_rcpt_result res, const char *reply);
+	    enum rcpt_state res, const char *reply);
 /* Every recipient still in play gets this outcome. */
 void	smtp_client_settle_all(struct smtp_client *c,
-	    enum smtp_client_rcpt_result res, const char *reply);
+	    enum rcpt_state res, const char *reply);
 
 /* smtp_client_tx.c */
 /* Which recipients to send; refuse lines we must not write: 0, or -1
@@ -126,7 +126,7 @@ void	smtp_client_make_relay(struct smtp_client *c,
 void	smtp_client_tx_free(struct smtp_client *c);
 /* Copy the message and take the recipients of a new transaction. */
 void	smtp_client_tx_init(struct smtp_client *c,
-	    const struct smtp_client_msg *m, struct smtp_client_rcpt *rcpts,
+	    const struct smtp_client_msg *m, struct smtp_client_rcpt **rcpts,
 	    size_t n);
 /* Refuse what cannot succeed with this peer (SMTPUTF8, SIZE): 1 if it
  * did (recipients settled, QUIT sent). */

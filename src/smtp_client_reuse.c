@@ -108,7 +108,7 @@ smtp_client_born(const struct smtp_client *c)
 
 void
 smtp_client_again(struct smtp_client *c, const struct smtp_client_msg *m,
-    struct smtp_client_rcpt *rcpts, size_t n, smtp_client_cb cb, void *arg)
+    struct smtp_client_rcpt **rcpts, size_t n, smtp_client_cb cb, void *arg)
 {
 	char tls[sizeof(c->res.tls)];
 
@@ -167,7 +167,7 @@ smtp_client_stale(struct smtp_client *c, const char *why)
 	 * those smtp_client_prepare() refused outright */
 	for (i = 0; i < c->n; i++)
 		if (c->rstate[i] == R_TRY) {
-			c->rcpts[i].reply[0] = '\0';
+			c->rcpts[i]->reply[0] = '\0';
 			c->rstate[i] = R_SKIP;
 		}
 	log_debug("smtp_client: relay=%s, %s after %u use(s)", c->relay, why,

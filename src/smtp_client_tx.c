@@ -30,7 +30,7 @@ smtp_client_tx_free(struct smtp_client *c)
 
 void
 smtp_client_tx_init(struct smtp_client *c, const struct smtp_client_msg *m,
-    struct smtp_client_rcpt *rcpts, size_t n)
+    struct smtp_client_rcpt **rcpts, size_t n)
 {
 	c->msg = *m;
 	c->sender = xstrdup(m->sender != NULL ? m->sender : "");
@@ -84,15 +84,15 @@ smtp_client_prepare(struct smtp_client *c)
 		return -1;
 	}
 	for (i = 0; i < c->n; i++) {
-		if (c->rcpts[i].result != SMTP_RCPT_PENDING)
+		if (c->rcpts[i]->st != RCPT_PENDING)
 			continue;
 		c->rstate[i] = R_TRY;
-		c->rcpts[i].reply[0] = '\0';
+		c->rcpts[i]->reply[0] = '\0';
 	}
 	/* with every extension on: the longest lines we could send */
 	all.size_offered = all.eightbitmime = all.smtputf8 = 1;
 	if (smtp_client_mail_line(line, sizeof(line), &c->msg, &all) == -1) {
-		smtp_client_settle_all(c, SMTP_RCPT_FAILED,
+		smtp_client_settle_all(c, RCPT_FAILED,
 		    "501 5.1.7 Bad sender address syntax");
 		smtp_client_set_error(c, "invalid sender address");
 		return -1;
@@ -100,9 +100,9 @@ smtp_client_prepare(struct smtp_client *c)
 	for (i = 0; i < c->n; i++) {
 		if (c->rstate[i] != R_TRY)
 			continue;
-		if (smtp_client_rcpt_line(line, sizeof(line), &c->rcpts[i],
+		if (smtp_client_rcpt_line(line, sizeof(line), c->rcpts[i],
 		    &all) == -1)
-			smtp_client_set_rcpt(c, i, SMTP_RCPT_FAILED,
+			smtp_client_set_rcpt(c, i, RCPT_FAILED,
 			    "501 5.1.3 Bad recipient address syntax");
 		else
 			c->order[c->nsend++] = i;

@@ -72,6 +72,7 @@ struct live {
 	struct smtp_client_params p;
 	struct smtp_client_msg	 m;
 	struct smtp_client_rcpt	 r[3];
+	struct smtp_client_rcpt	*rp[3];		/* what the client takes */
 	size_t			 n;
 	int			 calls, early, started;
 	struct smtp_client_result res;
@@ -289,6 +290,8 @@ setup(struct live *L, const struct script *sc, const char *body,
 	L->r[0].addr = "a@b.test";
 	L->r[1].addr = "b@b.test";
 	L->r[2].addr = "c@b.test";
+	for (int i = 0; i < 3; i++)
+		L->rp[i] = &L->r[i];
 	L->n = 3;
 }
 
@@ -310,7 +313,7 @@ run(struct live *L)
 
 	dl = evtimer_new(L->base, deadline_cb, &expired);
 	evtimer_add(dl, &tv);
-	L->c = smtp_client_start(L->base, &L->p, &L->m, L->r, L->n,
+	L->c = smtp_client_start(L->base, &L->p, &L->m, L->rp, L->n,
 	    client_cb, L);
 	assert_non_null(L->c);
 	L->started = 1;
@@ -340,17 +343,17 @@ teardown(struct live *L)
 
 static void
 assert_rcpt(const struct smtp_client_rcpt *r,
-    enum smtp_client_rcpt_result res, const char *reply)
+    enum rcpt_state res, const char *reply)
 {
-	if (r->result != res)
-		fail_msg("%s: result %d, want %d (%s)", r->addr, r->result,
+	if (r->st != res)
+		fail_msg("%s: result %d, want %d (%s)", r->addr, r->st,
 		    res, r->reply);
 	if (reply != NULL)
 		assert_string_equal(r->reply, reply);
 }
 
 static void
-assert_all(const struct live *L, enum smtp_client_rcpt_result res,
+assert_all(const struct live *L, enum rcpt_state res,
     const char *reply)
 {
 	size_t i;
@@ -392,7 +395,7 @@ t_pipelined(void **state)
 	assert_string_equal(L.f.rx.p, "EHLO client.test\r\nMAIL FROM:"
 	    "<s@a.test> SIZE=58 BODY=8BITMIME\r\n" RCPTS "DATA\r\n" WIRE1
 	    "QUIT\r\n");
-	assert_all(&L, SMTP_RCPT_DELIVERED, QUEUED);
+	assert_all(&L, RCPT_DELIVERED, QUEUED);
 	assert_true(L.res.connected);
 	assert_true(L.res.transaction);
 	assert_string_equal(L.res.error, "");
@@ -411,7 +414,7 @@ t_no_pipelining(void **state)
 	run(&L);
 	assert_string_equal(L.f.rx.p, HEAD RCPTS "DATA\r\n" WIRE1 "QUIT\r\n");
 	assert_int_equal(L.f.early, 0);
-	assert_all(&L, SMTP_RCPT_DELIVERED, QUEUED);
+	assert_all(&L, RCPT_DELIVERED, QUEUED);
 	teardown(&L);
 }
 
@@ -425,10 +428,10 @@ t_rcpt_550(void **state)
 	(void)state;
 	setup(&L, &sc, IN_BODY1);
 	run(&L);
-	assert_rcpt(&L.r[0], SMTP_RCPT_DELIVERED, QUEUED);
-	assert_rcpt(&L.r[1], SMTP_RCPT_FAILED,
+	assert_rcpt(&L.r[0], RCPT_DELIVERED, QUEUED);
+	assert_rcpt(&L.r[1], RCPT_FAILED,
 	    "550 5.1.1 <b@b.test>: Recipient address rejected");
-	assert_rcpt(&L.r[2], SMTP_RCPT_DELIVERED, QUEUED);
+	assert_rcpt(&L.r[2], RCPT_DELIVERED, QUEUED);
 	assert_string_equal(L.res.error, "");
 	teardown(&L);
 }
@@ -443,16 +446,16 @@ t_rcpt_452_prior(void **state)
 
 	(void)state;
 	setup(&L, &sc, "x\r\n", 3);
-	L.r[0].result = SMTP_RCPT_FAILED;
+	L.r[0].st = RCPT_FAILED;
 	strcpy(L.r[0].reply, "550 earlier");
 	run(&L);
 	assert_string_equal(L.f.rx.p, "EHLO client.test\r\nMAIL FROM:"
 	    "<s@a.test> SIZE=3\r\nRCPT TO:<b@b.test>\r\nRCPT TO:<c@b.test>"
 	    "\r\nDATA\r\nx\r\n.\r\nQUIT\r\n");
-	assert_rcpt(&L.r[0], SMTP_RCPT_FAILED, "550 earlier");
-	assert_rcpt(&L.r[1], SMTP_RCPT_PENDING,
+	assert_rcpt(&L.r[0], RCPT_FAILED, "550 earlier");
+	assert_rcpt(&L.r[1], RCPT_PENDING,
 	    "452 4.5.3 Too many recipients");
-	assert_rcpt(&L.r[2], SMTP_RCPT_DELIVERED, QUEUED);
+	assert_rcpt(&L.r[2], RCPT_DELIVERED, QUEUED);
 	teardown(&L);
 }
 
@@ -473,8 +476,8 @@ struct live_case {
 	int		 utf8;		/* message needs SMTPUTF8 */
 };
 
-#define PEND	SMTP_RCPT_PENDING
-#define FAILED	SMTP_RCPT_FAILED
+#define PEND	RCPT_PENDING
+#define FAILED	RCPT_FAILED
 
 static const struct live_case live_cases[] = {
 	/* pipelined, every RCPT refused: the 554 to DATA is expected */
@@ -583,7 +586,7 @@ t_helo_fallback(void **state)
 	assert_string_equal(L.f.rx.p, "EHLO client.test\r\nHELO client.test"
 	    "\r\nMAIL FROM:<s@a.test>\r\n" RCPTS "DATA\r\nhi\r\n.\r\n"
 	    "QUIT\r\n");
-	assert_all(&L, SMTP_RCPT_DELIVERED, QUEUED);
+	assert_all(&L, RCPT_DELIVERED, QUEUED);
 	teardown(&L);
 }
 
@@ -602,7 +605,7 @@ t_smtputf8(void **state)
 	assert_string_equal(L.f.rx.p, "EHLO client.test\r\nMAIL FROM:"
 	    "<s@a.test> SMTPUTF8\r\nRCPT TO:<a@b.test>\r\nDATA\r\nx\r\n.\r\n"
 	    "QUIT\r\n");
-	assert_all(&L, SMTP_RCPT_DELIVERED, QUEUED);
+	assert_all(&L, RCPT_DELIVERED, QUEUED);
 	teardown(&L);
 }
 
@@ -626,7 +629,7 @@ t_dsn(void **state)
 	    "RCPT TO:<a@b.test> NOTIFY=FAILURE,DELAY ORCPT=rfc822;a@b.test\r\n"
 	    "RCPT TO:<b@b.test> NOTIFY=NEVER\r\nRCPT TO:<c@b.test>\r\n"
 	    "DATA\r\nx\r\n.\r\nQUIT\r\n");
-	assert_all(&L, SMTP_RCPT_DELIVERED, QUEUED);
+	assert_all(&L, RCPT_DELIVERED, QUEUED);
 	teardown(&L);
 }
 
@@ -652,7 +655,7 @@ t_big_message(void **state)
 	n = smtp_client_canon(&st, body, len, 1, want);
 	setup(&L, &sc, body, len);
 	run(&L);
-	assert_all(&L, SMTP_RCPT_DELIVERED, QUEUED);
+	assert_all(&L, RCPT_DELIVERED, QUEUED);
 	head = strstr(L.f.rx.p, "DATA\r\n") + 6 - L.f.rx.p;
 	assert_int_equal(L.f.rx.len, head + n + 3 + 6);
 	assert_memory_equal(L.f.rx.p + head, want, n);
@@ -674,7 +677,7 @@ t_short_file(void **state)
 	L.m.size += 1000;
 	run(&L);
 	assert_string_equal(L.res.error, "message file: shorter than its size");
-	assert_all(&L, SMTP_RCPT_PENDING, L.res.error);
+	assert_all(&L, RCPT_PENDING, L.res.error);
 	/* the message was never ended (the trailer's "." got stuffed) */
 	assert_null(strstr(L.f.rx.p, "QUIT"));
 	assert_null(strstr(L.f.rx.p, "\r\n.\r\n"));
@@ -698,7 +701,7 @@ t_refused(void **state)
 	    ntohs(L.f.sin.sin_port));
 	assert_true(has_prefix(L.res.error, want));
 	assert_false(L.res.connected);
-	assert_all(&L, SMTP_RCPT_PENDING, L.res.error);
+	assert_all(&L, RCPT_PENDING, L.res.error);
 	teardown(&L);
 }
 
@@ -717,7 +720,7 @@ t_source_bind(void **state)
 	L.p.source = (struct sockaddr *)&src;
 	L.p.sourcelen = sizeof(src);
 	run(&L);
-	assert_all(&L, SMTP_RCPT_DELIVERED, QUEUED);
+	assert_all(&L, RCPT_DELIVERED, QUEUED);
 	teardown(&L);
 }
 
@@ -732,20 +735,20 @@ t_bad_addresses(void **state)
 	setup(&L, &sc, "x", 1);
 	L.r[0].addr = "a@b\r\nDATA";
 	L.r[1].addr = "b\n@b";
-	L.r[2].result = SMTP_RCPT_DELIVERED;
+	L.r[2].st = RCPT_DELIVERED;
 	run(&L);
 	assert_int_equal(L.f.conns, 0);
-	assert_rcpt(&L.r[0], SMTP_RCPT_FAILED,
+	assert_rcpt(&L.r[0], RCPT_FAILED,
 	    "501 5.1.3 Bad recipient address syntax");
-	assert_rcpt(&L.r[1], SMTP_RCPT_FAILED, NULL);
-	assert_rcpt(&L.r[2], SMTP_RCPT_DELIVERED, "");
+	assert_rcpt(&L.r[1], RCPT_FAILED, NULL);
+	assert_rcpt(&L.r[2], RCPT_DELIVERED, "");
 	teardown(&L);
 
 	setup(&L, &sc, "x", 1);
 	L.m.sender = "s@a\rb";
 	run(&L);
 	assert_int_equal(L.f.conns, 0);
-	assert_all(&L, SMTP_RCPT_FAILED, "501 5.1.7 Bad sender address syntax");
+	assert_all(&L, RCPT_FAILED, "501 5.1.7 Bad sender address syntax");
 	teardown(&L);
 }
 
@@ -760,7 +763,7 @@ t_cancel(void **state)
 	(void)state;
 	/* before anything happened */
 	setup(&L, &sc, "x", 1);
-	smtp_client_cancel(smtp_client_start(L.base, &L.p, &L.m, L.r, L.n,
+	smtp_client_cancel(smtp_client_start(L.base, &L.p, &L.m, L.rp, L.n,
 	    client_cb, &L));
 	event_base_loopexit(L.base, &grace);
 	event_base_dispatch(L.base);
@@ -770,7 +773,7 @@ t_cancel(void **state)
 	/* with a failure already scheduled */
 	setup(&L, &sc, "x", 1);
 	L.m.sender = "\n";
-	smtp_client_cancel(smtp_client_start(L.base, &L.p, &L.m, L.r, L.n,
+	smtp_client_cancel(smtp_client_start(L.base, &L.p, &L.m, L.rp, L.n,
 	    client_cb, &L));
 	event_base_loopexit(L.base, &grace);
 	event_base_dispatch(L.base);
@@ -779,7 +782,7 @@ t_cancel(void **state)
 
 	/* in the middle of the conversation */
 	setup(&L, &sc, "x", 1);
-	L.c = smtp_client_start(L.base, &L.p, &L.m, L.r, L.n, client_cb, &L);
+	L.c = smtp_client_start(L.base, &L.p, &L.m, L.rp, L.n, client_cb, &L);
 	for (i = 0; i < 1000 && strstr(L.f.rx.p, "EHLO") == NULL; i++)
 		event_base_loop(L.base, EVLOOP_ONCE);
 	assert_non_null(strstr(L.f.rx.p, "EHLO"));
