@@ -123,8 +123,8 @@ run(const char *vs, const char *client, const char *sender,
     const char *rcpt)
 {
 	const char *rcpts[1] = { rcpt };
-	struct trace_request rq = { conf, dir, NULL, vs, client, sender, 0,
-	    rcpts, 1 };
+	struct trace_request rq = { .conf = conf, .dir = dir, .vserver = vs,
+	    .client = client, .sender = sender, .rcpts = rcpts, .nrcpts = 1 };
 
 	trace_results_free(got, ngot);
 	got = NULL;
@@ -230,8 +230,9 @@ test_request_errors_and_limits(void **state)
 {
 	const char *rcpts[4] = { "ericm@winery-co.co", "kimy@winery-co.co",
 	    "postmaster@winery-co.co", "team@winery-co.co" };
-	struct trace_request rq = { conf, dir, NULL, "nosuch", INET, "", 0,
-	    rcpts, 4 };
+	struct trace_request rq = { .conf = conf, .dir = dir,
+	    .vserver = "nosuch", .client = INET, .sender = "", .rcpts = rcpts,
+	    .nrcpts = 4 };
 
 	(void)state;
 	trace_results_free(got, ngot);
