@@ -7,7 +7,11 @@
  * reach the overlong paths) and parses each as a command, MAIL or RCPT.
  * DATA mode is differential: the reader fed the whole input and fed it in
  * chunks must agree on everything, and the kept message may hold no CR or
- * LF outside a CRLF pair (the smuggling guarantee).
+ * LF outside a CRLF pair (the smuggling guarantee).  BDAT mode (the top
+ * bit of the first byte, with DATA mode) reads the input as the chunks of
+ * one message (binary: no dot, no end marker) and ends it with
+ * smtp_data_finish(): the same differential checks, and the message must
+ * end with CRLF.
  *   clang -fsanitize=fuzzer,address,undefined -Isrc -Isrc/lib \
  *       tests/fuzz/fuzz_smtp_parse.c src/smtp_parse.c src/smtp_data.c \
  *       src/addr.c src/lib/buf.c src/lib/xmalloc.c src/lib/log.c
@@ -102,13 +106,16 @@ struct data_res {
 };
 
 static void
-data(const char *in, size_t len, size_t step, uint64_t max,
+data(const char *in, size_t len, size_t step, uint64_t max, int binary,
     struct data_res *res)
 {
 	size_t from = 0, to, consumed;
 
 	buf_init(&res->out, 1 << 20);
-	smtp_data_init(&res->r, max);
+	if (binary)
+		smtp_data_init_binary(&res->r, max);
+	else
+		smtp_data_init(&res->r, max);
 	res->consumed = 0;
 	res->st = SMTP_DATA_NEED_MORE;
 	do {
@@ -120,16 +127,20 @@ data(const char *in, size_t len, size_t step, uint64_t max,
 		res->consumed += consumed;
 		from = to;
 	} while (res->st == SMTP_DATA_NEED_MORE && from < len);
+	if (binary && res->st == SMTP_DATA_DONE)
+		abort();	/* only the chunk sizes end a BDAT message */
+	if (binary && res->st == SMTP_DATA_NEED_MORE)
+		res->st = smtp_data_finish(&res->r, &res->out);
 }
 
 static void
-data_mode(const char *in, size_t len, size_t step, uint64_t max)
+data_mode(const char *in, size_t len, size_t step, uint64_t max, int binary)
 {
 	struct data_res a, b;
 	size_t i;
 
-	data(in, len, len ? len : 1, max, &a);
-	data(in, len, step, max, &b);
+	data(in, len, len ? len : 1, max, binary, &a);
+	data(in, len, step, max, binary, &b);
 	if (a.st != b.st || a.consumed != b.consumed ||
 	    a.out.len != b.out.len ||
 	    (a.out.len && memcmp(a.out.p, b.out.p, a.out.len) != 0) ||
@@ -138,8 +149,11 @@ data_mode(const char *in, size_t len, size_t step, uint64_t max)
 	    a.r.header_too_long != b.r.header_too_long ||
 	    a.r.received_count != b.r.received_count)
 		abort();
-	if (a.st == SMTP_DATA_DONE && (a.consumed < 3 ||
+	if (!binary && a.st == SMTP_DATA_DONE && (a.consumed < 3 ||
 	    memcmp(in + a.consumed - 3, ".\r\n", 3) != 0))
+		abort();
+	if (binary && a.st == SMTP_DATA_DONE && !a.r.too_big && a.out.len &&
+	    (a.out.len < 2 || memcmp(a.out.p + a.out.len - 2, "\r\n", 2)))
 		abort();
 	if (!a.r.too_big) {
 		if (a.out.len != a.r.size)
@@ -171,7 +185,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data_, size_t size)
 	size--;
 	step = (sel >> 2) % 7 + 1;	/* 1..7 byte chunks */
 	if (sel & 1) {
-		data_mode(in, size, step, (sel & 2) ? 64 : UINT64_MAX);
+		data_mode(in, size, step, (sel & 2) ? 64 : UINT64_MAX,
+		    (sel & 0x80) != 0);
 		return 0;
 	}
 	max = (sel & 2) ? SMTP_CMD_LINE_MAX : (sel >> 5) + 1;
