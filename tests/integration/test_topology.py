@@ -19,19 +19,22 @@ Needs root and a working `ip netns`; skipped with the reason otherwise.
 """
 import json
 import os
+import re
+import shutil
 import subprocess
 
 import pytest
 
 import nsfix
-from conftest import Gateway
+from conftest import ROOT, Gateway
 from netfix import wait_for
 from nsfix import (CLIENT, EXTERNAL_DNS, GW_EXT, GW_INT, INTERNAL_DNS, LISTED,
                    MBX1, MBX2, MX1, MX2, SENDER, SPAMMER)
 
 _why_not = nsfix.netns_unavailable()
-pytestmark = pytest.mark.skipif(_why_not is not None,
-                                reason="topology test skipped: %s" % _why_not)
+needs_netns = pytest.mark.skipif(_why_not is not None,
+                                 reason="topology test skipped: %s" % _why_not)
+DEPLOYMENT_MD = os.path.join(ROOT, "docs", "deployment.md")
 
 DIRECTORY = """\
 ericm@winery-co.co   mbx1.winery.local
@@ -85,6 +88,7 @@ virtual-server internet {{
 
 virtual-server intranet {{
     listen {GW_INT}:25
+    listen {GW_INT}:587
     relay allow 10.0.0.0/24
     external-dns external
 }}
@@ -93,6 +97,7 @@ connector internet {{
     address-space * cost 1
     home intranet
     route dns
+    source {GW_EXT}
 }}
 
 queue {{
@@ -150,7 +155,15 @@ class World:
 def stale_namespaces():
     """A crashed earlier run (its pytest process gone) left namespaces:
     remove those, never a live run's."""
-    nsfix.stale_cleanup()
+    if _why_not is None:
+        nsfix.stale_cleanup()
+
+
+def doc_blocks(lang=None):
+    """The fenced blocks of docs/deployment.md, as (language, text)."""
+    text = open(DEPLOYMENT_MD).read()
+    return [(t, b) for t, b in re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M)
+            if lang is None or t == lang]
 
 
 @pytest.fixture
@@ -190,6 +203,7 @@ def from_intranet(w, rcpts, sender="ericm@winery-co.co", source=CLIENT,
     return w.topo.smtp("intranet", source, GW_INT, sender, rcpts, body)
 
 
+@needs_netns
 def test_flow_table_across_real_interfaces(world):
     w = world
     observed = {}
@@ -293,6 +307,7 @@ def test_flow_table_across_real_interfaces(world):
     assert inet("intranet -> Internet")["reply"].startswith("550 5.7.1")
 
 
+@needs_netns
 def test_no_forwarding_between_the_interfaces(world):
     w, t = world, world.topo
     assert t.sysctl_get("gateway", "net.ipv4.ip_forward") == "0"
@@ -334,6 +349,7 @@ def test_no_forwarding_between_the_interfaces(world):
     assert w.mbx1.rcpts() == []
 
 
+@needs_netns
 def test_namespaces_removed_on_failure(tmp_path):
     """A test that fails half way still leaves no namespace, no process."""
     topo = nsfix.Topology(str(tmp_path))
@@ -347,3 +363,59 @@ def test_namespaces_removed_on_failure(tmp_path):
             raise RuntimeError("boom")
     assert not set(nsfix.our_namespaces()) & set(topo.ns.values())
     assert all(p.poll() is not None for p in procs)
+
+
+@needs_netns
+def test_firewall_ruleset_from_docs(world):
+    """docs/deployment.md's nftables ruleset, loaded in the gateway
+    namespace: mail still flows both ways, and the Internet reaches
+    nothing but port 25 of the external address."""
+    if shutil.which("nft") is None:
+        pytest.skip("nft (Debian package nftables) not installed: the "
+                    "ruleset of docs/deployment.md is not loaded")
+    w, t = world, world.topo
+    [(_, rules)] = doc_blocks("nft")
+    path = os.path.join(w.gw.tmp, "postern.nft")
+    with open(path, "w") as f:
+        f.write(rules)
+    subprocess.run(["ip", "netns", "exec", t.ns["gateway"], "nft", "-f", path],
+                   check=True, capture_output=True, timeout=30)
+    # Before, the intranet server's address answered the Internet
+    # (test_no_forwarding_between_the_interfaces); now it is dropped, as
+    # is every other port.
+    for addr, port in ((GW_INT, 25), (GW_INT, 587), (GW_EXT, 587),
+                       (GW_EXT, 9125), (GW_EXT, 22)):
+        r = t.connect("internet", SENDER, addr, port, timeout=1)
+        assert not r["ok"], (addr, port, r)
+    assert t.connect("intranet", CLIENT, GW_INT, 587)["ok"]
+    assert t.connect("gateway", "127.0.0.1", "127.0.0.1", 9125)["ok"]
+    # Mail in and out, DNS on both sides, through the firewall.
+    r = from_internet(w, ["ericm@winery-co.co"])
+    assert r["data"].startswith("250"), r
+    r = from_intranet(w, ["someone@example.org"])
+    assert r["data"].startswith("250"), r
+    assert wait_for(lambda: w.mbx1.rcpts() == ["ericm@winery-co.co"], 30), w.gw.log()
+    assert wait_for(lambda: w.mx2.rcpts() == ["someone@example.org"], 30), w.gw.log()
+    r = from_internet(w, ["someone@example.net"])
+    assert r["rcpt"][0].startswith("550 5.7.1"), r
+
+
+def test_deployment_configuration_checks(posternd_bin, tmp_path):
+    """The postern.conf and directory of docs/deployment.md pass
+    `posternd -n`, their /etc and /var paths moved under tmp."""
+    tmp = str(tmp_path)
+    [conf] = [b for _, b in doc_blocks("") if b.startswith("hostname")]
+    [directory] = [b for _, b in doc_blocks("") if b.startswith("ericm@")]
+    conf = conf.replace("/etc/postern/", tmp + "/").replace(
+        "/var/spool/postern", tmp + "/spool")
+    for name, text in (("postern.conf", conf), ("directory", directory),
+                       ("blocked-senders", "")):
+        with open(os.path.join(tmp, name), "w") as f:
+            f.write(text)
+    r = subprocess.run([posternd_bin, "-n", "-f", os.path.join(tmp, "postern.conf")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # It is the topology the namespaces build.
+    for addr in (GW_EXT + ":25", GW_INT + ":25", GW_INT + ":587",
+                 INTERNAL_DNS, EXTERNAL_DNS):
+        assert addr in conf, addr
