@@ -30,6 +30,7 @@ address, JSON in and out) and `connect` (a bare TCP connect probe).
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -72,7 +73,7 @@ def netns_unavailable():
     """None when this process may build namespaces, else why not."""
     if os.geteuid() != 0:
         return "needs root to build network namespaces (ip netns)"
-    if not os.path.exists("/usr/sbin/ip") and not os.path.exists("/sbin/ip"):
+    if shutil.which("ip") is None:
         return "needs iproute2's ip"
     name = "%s%d-probe" % (PREFIX, os.getpid())
     r = ip("netns", "add", name, check=False)
