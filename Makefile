@@ -2,13 +2,24 @@
 # build/posternctl; `make check` installs what is missing (as root), builds
 # the normal and the ASan+UBSan variants and runs every test against both;
 # `make run` starts the gateway on the example configuration.
+#
+# The pkg-config flags are computed when make reads this file.  So the
+# targets that install the packages and then build (run, check) do not
+# build themselves: they go through build-after-deps, which runs deps and
+# then a new make that reads this file again, with the packages present
+# (scripts/fresh-build-check.sh proves it, in `make check`).  A plain
+# `make` without the packages stops at pkg-check, naming what is missing.
 
 CC	?= cc
 MAKEFLAGS += --no-print-directory
 PKGS	 = libevent libevent_pthreads libevent_openssl libcares openssl ldap lber \
 	  jansson
+TEST_PKGS = cmocka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+pkg_missing = $(shell for p in $(1); do \
+	pkg-config --exists $$p 2>/dev/null || echo $$p; done)
+PKG_MISSING := $(call pkg_missing,$(PKGS))
 
 BUILD	?= build
 OPT	?= -O2
@@ -31,12 +42,13 @@ ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 PYTEST	 = /usr/bin/python3 -m pytest
 
-.PHONY: all asan deps run check unit unit-bins unit-asan integration layering \
-	fuzz fuzz-replay clean bench install man-check
+.PHONY: all asan deps build-after-deps run check unit unit-bins unit-asan \
+	integration layering fuzz fuzz-replay clean bench install man-check \
+	pkg-check pkg-check-tests fresh-build-check
 
 all: $(BUILD)/posternd $(BUILD)/posternctl
 
-$(BUILD)/obj/%.o: src/%.c
+$(BUILD)/obj/%.o: src/%.c | pkg-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
@@ -50,7 +62,7 @@ $(BUILD)/posternd: $(BUILD)/obj/posternd.o $(BUILD)/libpostern.a
 $(BUILD)/posternctl: $(BUILD)/obj/posternctl.o $(BUILD)/libpostern.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpostern.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpostern.a | pkg-check-tests
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -iquote tests/unit -o $@ $< $(BUILD)/libpostern.a \
 		$(LDLIBS_ALL) -lcmocka
@@ -63,11 +75,40 @@ asan:
 
 unit-bins: $(UNIT_BIN)
 
-deps:
-	@sh scripts/deps.sh
+# Stop before compiling when pkg-config does not find the libraries (it
+# gave no flags when make read this file), rather than fail to link.
+pkg-check:
+	@if [ -n "$(strip $(PKG_MISSING))" ]; then \
+		command -v pkg-config >/dev/null || \
+			echo "postern: pkg-config is not installed" >&2; \
+		echo "postern: pkg-config does not find: $(strip $(PKG_MISSING))" >&2; \
+		echo "postern: run \`make deps\` (as root) first, or \`make run\`" \
+		"or \`make check\`, which run it themselves" >&2; \
+		exit 1; fi
 
-run: deps all
-	@sh scripts/run-example.sh
+pkg-check-tests: pkg-check
+	@missing="$(strip $(call pkg_missing,$(TEST_PKGS)))"; \
+	if [ -n "$$missing" ]; then \
+		echo "postern: pkg-config does not find: $$missing" >&2; \
+		echo "postern: run \`make deps\` (as root) first" >&2; \
+		exit 1; fi
+
+# What installs the missing Debian packages (as root); a variable so that
+# scripts/fresh-build-check.sh can watch it happen.
+DEPS_CMD ?= sh scripts/deps.sh
+deps:
+	@$(DEPS_CMD)
+
+# deps, then a new make, which reads this file again and so gets the flags
+# of what deps installed; it builds AFTER_DEPS.
+AFTER_DEPS ?= all
+build-after-deps: deps
+	$(MAKE) $(AFTER_DEPS)
+
+# RUN_CMD is what runs once built (RUN_CMD=: builds only).
+RUN_CMD	?= sh scripts/run-example.sh $(BUILD)
+run: build-after-deps
+	@$(RUN_CMD)
 
 # Unit tests of one build variant.
 unit: unit-bins
@@ -117,8 +158,10 @@ integration:
 	POSTERND_BINS="$(CURDIR)/build/posternd $(CURDIR)/build/asan/posternd" \
 		$(PYTEST) -q -p no:cacheprovider tests/integration
 
-check: deps
-	$(MAKE) all unit-bins
+# The integration runner's summary line stays the last line of check.
+check: AFTER_DEPS = all unit-bins
+check: build-after-deps
+	$(MAKE) fresh-build-check
 	$(MAKE) asan
 	$(MAKE) layering
 	$(MAKE) man-check
@@ -126,6 +169,11 @@ check: deps
 	$(MAKE) unit-asan
 	$(MAKE) fuzz-replay
 	$(MAKE) integration
+
+# make run and make check on a fresh machine: the packages installed by
+# deps after make read this file (scripts/fresh-build-check.sh).
+fresh-build-check:
+	@sh scripts/fresh-build-check.sh
 
 # Benchmarks against a private Postfix (as root; never part of check):
 # docs/performance.md.  Figures land in bench/results/.

@@ -1,10 +1,15 @@
 #!/bin/sh
 # Install the Debian packages postern needs to build and test, when run as
-# root on Debian; otherwise only report what is missing.
+# root on Debian; otherwise only report what is missing.  They are installed
+# without their Recommends, so some are named here that Debian only
+# recommends: libclang-rt-dev (the ASan+UBSan runtime of clang, for the
+# sanitizer build), libnet-ssleay-perl (swaks --tls, as `make run`
+# suggests).  iproute2 is ip(8), for the IPv6 /64 tests (skipped without).
 set -e
-PKGS="gcc clang make pkg-config libevent-dev libc-ares-dev libssl-dev libcmocka-dev
-libcrypt-dev openssl python3 python3-pytest python3-aiosmtpd dnsmasq-base swaks
-libjansson-dev mandoc libldap-dev slapd ldap-utils strace"
+PKGS="gcc clang libclang-rt-dev make pkg-config libevent-dev libc-ares-dev
+libssl-dev libcmocka-dev libcrypt-dev libjansson-dev libldap-dev openssl python3
+python3-pytest python3-aiosmtpd dnsmasq-base slapd swaks libnet-ssleay-perl
+mandoc strace iproute2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -19,4 +19,5 @@ echo "postern: Internet-facing server on 127.0.0.1:2525 and [::1]:2525,"
 echo "         intranet server on 127.0.0.1:2587 and, implicit TLS, :2465;"
 echo "         STARTTLS on both.  Ctrl-C stops it."
 echo "try:     swaks --server 127.0.0.1:2525 --to ericm@winery-co.co --from a@example.org --tls"
-exec build/posternd -f etc/postern.conf.example
+echo "         swaks --server 127.0.0.1:2465 --tlsc --to someone@example.org --from ericm@winery-co.co"
+exec "${1:-build}/posternd" -f etc/postern.conf.example
