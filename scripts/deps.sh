@@ -9,7 +9,7 @@ set -e
 PKGS="gcc clang libclang-rt-dev make pkg-config libevent-dev libc-ares-dev
 libssl-dev libcmocka-dev libcrypt-dev libjansson-dev libldap-dev openssl python3
 python3-pytest python3-aiosmtpd dnsmasq-base slapd swaks libnet-ssleay-perl
-mandoc strace iproute2"
+mandoc strace iproute2 nftables"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
