@@ -48,6 +48,43 @@ static const char *rule_names[POLICY_RULE_COUNT] = {
 	[POLICY_RULE_DATA_TIME] = "max-data-time",
 };
 
+/* One text per rule, so that the session, trace and flow say the same. */
+static const char *const rule_replies[POLICY_RULE_COUNT] = {
+	[POLICY_RULE_MAX_CONNECTIONS] = "421 4.7.0 Too many connections, "
+	    "try again later",
+	[POLICY_RULE_MAX_CONNECTIONS_PER_IP] = "421 4.7.0 Too many "
+	    "connections, try again later",
+	[POLICY_RULE_RATE_LIMIT] = "421 4.7.0 Rate limit exceeded: too many "
+	    "messages from your address, try again later",
+	[POLICY_RULE_MAX_ERRORS] = "421 4.7.0 Too many errors, closing "
+	    "connection",
+	[POLICY_RULE_TLS_REQUIRED] = "530 5.7.0 Must issue a STARTTLS "
+	    "command first",
+	[POLICY_RULE_AUTH_REQUIRED] = "530 5.7.0 Authentication required",
+	[POLICY_RULE_UNKNOWN_USER] = "550 5.1.1 Recipient address rejected: "
+	    "user unknown",
+	[POLICY_RULE_MAX_UNKNOWN] = "421 4.7.0 Too many unknown recipients, "
+	    "closing connection",
+	[POLICY_RULE_DIRECTORY_TEMPFAIL] = "451 4.3.0 Directory temporarily "
+	    "unavailable, try again later",
+	[POLICY_RULE_EXPANSION_LIMIT] = "550 5.4.6 List expansion limit "
+	    "exceeded",
+	[POLICY_RULE_MAX_RECIPIENTS] = "452 4.5.3 Too many recipients",
+	[POLICY_RULE_SIZE] = "552 5.3.4 Message size exceeds fixed limit",
+	[POLICY_RULE_LINE_LENGTH] = "554 5.6.0 Message has a line longer "
+	    "than 998 octets",
+	[POLICY_RULE_MAIL_LOOP] = "554 5.4.6 Too many Received headers: "
+	    "mail loop",
+	[POLICY_RULE_DATA_TIME] = "421 4.4.2 Message data time limit "
+	    "exceeded, closing connection",
+};
+
+const char *
+policy_reply(enum policy_rule r)
+{
+	return (unsigned)r < POLICY_RULE_COUNT ? rule_replies[r] : NULL;
+}
+
 const char *
 policy_rule_name(enum policy_rule r)
 {

@@ -59,6 +59,10 @@ enum policy_rule {
 
 /* "block-client", "dnsbl", ...: stable names for logs and statistics. */
 const char *policy_rule_name(enum policy_rule r);
+/* The reply of a rule whose reply never varies ("452 4.5.3 Too many
+ * recipients"); NULL for the rules whose reply names something (a list,
+ * a zone, a connector's refusal), which their own function words. */
+const char *policy_reply(enum policy_rule r);
 
 struct policy_client {
 	const struct sockaddr	*addr;

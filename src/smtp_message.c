@@ -104,7 +104,7 @@ message_too_big(struct smtp_session *s, const char *stage)
 	if (!s->data.too_big && !s->data.header_too_long)
 		return 0;
 	smtp_session_refuse(s, stage, POLICY_RULE_SIZE, s->env->id,
-	    "552 5.3.4 Message size exceeds fixed limit");
+	    policy_reply(POLICY_RULE_SIZE));
 	smtp_session_tx_reset(s);
 	return 1;
 }
@@ -122,15 +122,13 @@ message_end(struct smtp_session *s, const char *stage)
 		return;
 	if (r->line_too_long) {
 		smtp_session_refuse(s, stage, POLICY_RULE_LINE_LENGTH,
-		    s->env->id, "554 5.6.0 Message has a line longer than 998 "
-		    "octets");
+		    s->env->id, policy_reply(POLICY_RULE_LINE_LENGTH));
 		smtp_session_tx_reset(s);
 		return;
 	}
 	if (r->received_count > SMTP_RECEIVED_MAX) {
 		smtp_session_refuse(s, stage, POLICY_RULE_MAIL_LOOP,
-		    s->env->id, "554 5.4.6 Too many Received headers: mail "
-		    "loop");
+		    s->env->id, policy_reply(POLICY_RULE_MAIL_LOOP));
 		smtp_session_tx_reset(s);
 		return;
 	}
@@ -186,7 +184,7 @@ smtp_session_data_expired(struct smtp_session *s)
 		return;
 	smtp_session_refuse(s, s->state == SMTP_S_DATA ? "DATA" : "BDAT",
 	    POLICY_RULE_DATA_TIME, s->env ? s->env->id : NULL,
-	    "421 4.4.2 Message data time limit exceeded, closing connection");
+	    policy_reply(POLICY_RULE_DATA_TIME));
 	smtp_session_tx_reset(s);
 	smtp_session_enter(s, SMTP_S_CLOSING);
 }

@@ -2,14 +2,11 @@
  * smtp_rcpt — RCPT TO: relay control, recipient filtering, and the
  * directory wait (SPEC 3, 5); see smtp_rcpt.h.
  *
- * Check order: syntax, max-recipients, relay (policy_rcpt), then for a
- * local recipient block-recipient, and only then the directory, so a
- * blocked address never costs a lookup.  The directory answer may come
- * back inside directory_resolve() (file backend) or later from the loop
- * (the session waits, its pipelined input unread).  550 5.1.1 counts
- * towards max-unknown-recipients, the harvesting guard; TEMPFAIL answers
- * (451 4.3.0) count towards nothing: the directory's trouble is not the
- * client's fault.
+ * The syntax is the session's; every other check, in its order, is
+ * smtp_check_rcpt() (smtp_check.c, shared with posternctl trace).  Its
+ * answer may come back at once (file directory) or later from the loop
+ * (the session waits, its pipelined input unread).  What is the session's
+ * alone: the envelope (a list's members added all or none) and ORCPT.
  */
 #include "smtp_rcpt.h"
 #include "addr.h"
@@ -17,6 +14,7 @@
 #include "directory.h"
 #include "policy.h"
 #include "queue.h"
+#include "smtp_check.h"
 #include "smtp_session_priv.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -91,7 +89,7 @@ rcpt_accept(struct smtp_session *s, const char *key,
 			fresh++;
 	if (fresh > SMTP_RCPT_EXPANDED_MAX - s->env->nrcpts) {
 		smtp_session_refuse(s, "RCPT", POLICY_RULE_MAX_RECIPIENTS, key,
-		    "452 4.5.3 Too many recipients");
+		    policy_reply(POLICY_RULE_MAX_RECIPIENTS));
 		return;
 	}
 	/* The address exactly as the client wrote it: a relayed recipient
@@ -109,42 +107,25 @@ rcpt_accept(struct smtp_session *s, const char *key,
 	smtp_session_reply(s, "250 2.1.5 Ok");
 }
 
+/* The checks have answered (maybe inside smtp_check_rcpt()). */
 static void
-rcpt_dir_done(void *arg, struct dir_result *res)
+rcpt_checked(void *arg, struct smtp_check_verdict *v)
 {
 	struct smtp_session *s = arg;
 
-	s->dirreq = NULL;
+	s->rcptchk = NULL;
 	s->waiting = SMTP_WAIT_NONE;
-	switch (res->status) {
-	case DIR_FOUND:
-		rcpt_accept(s, s->pending_rcpt, s->pending_args, res);
-		break;
-	case DIR_NOTFOUND:
-		if (++s->unknown_rcpts > s->vs->max_unknown_recipients) {
-			smtp_session_refuse(s, "RCPT", POLICY_RULE_MAX_UNKNOWN,
-			    s->pending_rcpt, "421 4.7.0 Too many unknown "
-			    "recipients, closing connection");
+	if (v->reply == NULL)
+		rcpt_accept(s, s->pending_rcpt, s->pending_args, v->dir);
+	else {
+		smtp_session_refuse(s, "RCPT", v->rule, s->pending_rcpt,
+		    v->reply);
+		if (v->close) {
 			smtp_session_tx_reset(s);
 			smtp_session_enter(s, SMTP_S_CLOSING);
-			break;
 		}
-		smtp_session_refuse(s, "RCPT", POLICY_RULE_UNKNOWN_USER,
-		    s->pending_rcpt, "550 5.1.1 Recipient address rejected: "
-		    "user unknown");
-		break;
-	case DIR_TOO_MANY:
-		smtp_session_refuse(s, "RCPT", POLICY_RULE_EXPANSION_LIMIT,
-		    s->pending_rcpt, "550 5.4.6 List expansion limit exceeded");
-		break;
-	case DIR_TEMPFAIL:
-	default:
-		smtp_session_refuse(s, "RCPT", POLICY_RULE_DIRECTORY_TEMPFAIL,
-		    s->pending_rcpt, "451 4.3.0 Directory temporarily "
-		    "unavailable, try again later");
-		break;
 	}
-	dir_result_free(res);
+	smtp_check_verdict_clear(v);
 	free(s->pending_rcpt);
 	s->pending_rcpt = NULL;
 	free(s->pending_args);
@@ -155,13 +136,10 @@ rcpt_dir_done(void *arg, struct dir_result *res)
 void
 smtp_rcpt_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
+	struct smtp_check_client cl;
 	struct smtp_rcpt_args a;
 	enum smtp_param_status st;
-	struct policy_rcpt_result pr;
-	struct policy_client cl = { (struct sockaddr *)&s->peer,
-	    s->authenticated, s->tls };
 	char key[ADDR_TEXT_MAX];
-	const char *blocked;
 
 	st = smtp_parse_rcpt(cmd->arg, cmd->arglen, s->env->smtputf8, &a);
 	if (smtp_session_param_error(s, st, a.addr_status, 0))
@@ -171,46 +149,19 @@ smtp_rcpt_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 		if (s->conf->nlocal_domains == 0) {
 			smtp_session_refuse(s, "RCPT",
 			    POLICY_RULE_UNKNOWN_USER, "postmaster",
-			    "550 5.1.1 Recipient address rejected: user "
-			    "unknown");
+			    policy_reply(POLICY_RULE_UNKNOWN_USER));
 			return;
 		}
 		snprintf(a.rcpt.domain, sizeof(a.rcpt.domain), "%s",
 		    s->conf->local_domains[0]);
 	}
 	addr_format_key(&a.rcpt, key, sizeof(key));
-	if (s->rcpts_given >= s->vs->max_recipients) {
-		smtp_session_refuse(s, "RCPT", POLICY_RULE_MAX_RECIPIENTS, key,
-		    "452 4.5.3 Too many recipients");
-		return;
-	}
-	policy_rcpt(s->conf, s->vs, &cl, &a.rcpt, &pr);
-	if (pr.verdict == POLICY_RCPT_REFUSE) {
-		smtp_session_refuse(s, "RCPT", pr.rule, key, pr.reply);
-		return;
-	}
-	if (pr.verdict == POLICY_RCPT_RELAY) {
-		rcpt_accept(s, key, &a, NULL);
-		return;
-	}
-	blocked = policy_rcpt_blocked(s->vs, key);
-	if (blocked) {
-		smtp_session_refuse(s, "RCPT", POLICY_RULE_BLOCK_RECIPIENT, key,
-		    blocked);
-		return;
-	}
-	if (s->dir == NULL) {
-		smtp_session_refuse(s, "RCPT", POLICY_RULE_DIRECTORY_TEMPFAIL,
-		    key, "451 4.3.0 Directory temporarily unavailable, try "
-		    "again later");
-		return;
-	}
+	smtp_session_check_client(s, &cl);
 	s->pending_rcpt = xstrdup(key);
 	s->pending_args = xmalloc(sizeof(a));
 	memcpy(s->pending_args, &a, sizeof(a));
 	s->waiting = SMTP_WAIT_DIRECTORY;
-	/* The answer may come back before directory_resolve() returns. */
-	s->dirreq = directory_resolve(s->dir, key, rcpt_dir_done, s);
-	if (s->waiting != SMTP_WAIT_DIRECTORY)
-		s->dirreq = NULL;
+	/* rcpt_checked() may run before this returns. */
+	s->rcptchk = smtp_check_rcpt(&cl, &a.rcpt, key, s->rcpts_given,
+	    &s->unknown_rcpts, rcpt_checked, s);
 }

@@ -404,9 +404,8 @@ static int
 over_limits(struct smtp_server *srv, const struct conf_vserver *vs,
     const char *ip, const char *limkey, evutil_socket_t fd)
 {
-	static const char text[] = "421 4.7.0 Too many connections, try "
-	    "again later";
 	enum policy_rule rule;
+	const char *text;
 
 	if ((uintptr_t)strmap_get(srv->per_vs, vs->name) >=
 	    vs->max_connections)
@@ -416,6 +415,7 @@ over_limits(struct smtp_server *srv, const struct conf_vserver *vs,
 		rule = POLICY_RULE_MAX_CONNECTIONS_PER_IP;
 	else
 		return 0;
+	text = policy_reply(rule);
 	log_info("client=%s vserver=%s refused CONNECT rule=%s: %s", ip,
 	    vs->name, policy_rule_name(rule), text);
 	srv->stats.refused_connections++;

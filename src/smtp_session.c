@@ -34,6 +34,7 @@
 #include "smtp_greet.h"
 #include "smtp_rcpt.h"
 #include "smtp_received.h"
+#include "smtp_check.h"
 #include "smtp_message.h"
 #include "smtp_session_priv.h"
 #include "strmap.h"
@@ -121,7 +122,7 @@ smtp_session_bad_command(struct smtp_session *s, const char *text)
 {
 	if (++s->errors > s->vs->max_errors) {
 		smtp_session_refuse(s, "COMMAND", POLICY_RULE_MAX_ERRORS, NULL,
-		    "421 4.7.0 Too many errors, closing connection");
+		    policy_reply(POLICY_RULE_MAX_ERRORS));
 		smtp_session_tx_reset(s);
 		smtp_session_enter(s, SMTP_S_CLOSING);
 		return;
@@ -139,9 +140,9 @@ smtp_session_wake(struct smtp_session *s)
 void
 smtp_session_tx_reset(struct smtp_session *s)
 {
-	if (s->dirreq) {
-		directory_cancel(s->dirreq);
-		s->dirreq = NULL;
+	if (s->rcptchk) {
+		smtp_check_rcpt_cancel(s->rcptchk);
+		s->rcptchk = NULL;
 	}
 	free(s->pending_rcpt);
 	s->pending_rcpt = NULL;
@@ -323,21 +324,19 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	smtp_session_reply(s, "250 DSN");
 }
 
-/* rate-limit: one more MAIL from this address in the last minute? */
-static int
-rate_ok(struct smtp_session *s)
+void
+smtp_session_check_client(const struct smtp_session *s,
+    struct smtp_check_client *cl)
 {
-	char key[NETADDR_STRLEN + 256], client[NETADDR_STRLEN];
-
-	if (s->ratelimit == NULL || s->vs->filter.rate_limit == 0)
-		return 1;
-	/* Per virtual server: each has its own limit.  An IPv6 client is
-	 * its /64 (netaddr_limit_key()). */
-	snprintf(key, sizeof(key), "%s %s", s->vs->name,
-	    netaddr_limit_key((const struct sockaddr *)&s->peer, client,
-	    sizeof(client)));
-	return ratelimit_hit(s->ratelimit, key, s->vs->filter.rate_limit,
-	    ratelimit_now());
+	memset(cl, 0, sizeof(*cl));
+	cl->conf = s->conf;
+	cl->vs = s->vs;
+	cl->addr = (const struct sockaddr *)&s->peer;
+	cl->tls = s->tls;
+	cl->authenticated = s->authenticated;
+	cl->senders = s->senders;
+	cl->ratelimit = s->ratelimit;
+	cl->dir = s->dir;
 }
 
 /*
@@ -377,8 +376,8 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_mail_args a;
 	enum smtp_param_status st;
-	enum policy_rule rule;
-	const char *refuse;
+	struct smtp_check_client cl;
+	struct smtp_check_verdict v;
 	char sender[ADDR_TEXT_MAX], what[ADDR_TEXT_MAX + 2];
 
 	st = smtp_parse_mail(cmd->arg, cmd->arglen, 1, &a);
@@ -389,34 +388,15 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    "closing connection");
 		return;
 	}
-	if (s->vs->tls_required && !s->tls) {
-		smtp_session_refuse(s, "MAIL", POLICY_RULE_TLS_REQUIRED, NULL,
-		    "530 5.7.0 Must issue a STARTTLS command first");
-		return;
-	}
-	if (!s->vs->anonymous && !s->authenticated) {
-		smtp_session_refuse(s, "MAIL", POLICY_RULE_AUTH_REQUIRED, NULL,
-		    "530 5.7.0 Authentication required");
-		return;
-	}
 	addr_format(&a.sender, sender, sizeof(sender));
 	snprintf(what, sizeof(what), "<%s>", sender);
-	if (!rate_ok(s)) {
-		smtp_session_refuse(s, "MAIL", POLICY_RULE_RATE_LIMIT, what,
-		    "421 4.7.0 Rate limit exceeded: too many messages from "
-		    "your address, try again later");
-		smtp_session_tx_reset(s);
-		smtp_session_enter(s, SMTP_S_CLOSING);
-		return;
-	}
-	if (a.size > s->vs->max_message_size) {
-		smtp_session_refuse(s, "MAIL", POLICY_RULE_SIZE, what,
-		    "552 5.3.4 Message size exceeds fixed limit");
-		return;
-	}
-	refuse = policy_sender(s->vs, &a.sender, s->senders, &rule);
-	if (refuse) {
-		smtp_session_refuse(s, "MAIL", rule, what, refuse);
+	smtp_session_check_client(s, &cl);
+	if (smtp_check_mail(&cl, &a.sender, a.size, &v) == -1) {
+		smtp_session_refuse(s, "MAIL", v.rule, what, v.reply);
+		if (v.close) {
+			smtp_session_tx_reset(s);
+			smtp_session_enter(s, SMTP_S_CLOSING);
+		}
 		return;
 	}
 	s->env = xcalloc(1, sizeof(*s->env));

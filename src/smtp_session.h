@@ -50,6 +50,7 @@ struct conf;
 struct conf_vserver;
 struct directory;
 struct dir_request;
+struct smtp_check_rcpt;
 struct dnsbl_check;
 struct queue_envelope;
 struct ratelimit;
@@ -190,7 +191,7 @@ struct smtp_session {
 
 	/* the wait, if any */
 	int				 waiting;	/* SMTP_WAIT_* */
-	struct dir_request		*dirreq;
+	struct smtp_check_rcpt		*rcptchk;	/* RCPT checks */
 	char				*pending_rcpt;	/* key being looked up */
 	struct smtp_rcpt_args		*pending_args;
 	int				 in_input;

@@ -31,5 +31,9 @@ void	smtp_session_tx_reset(struct smtp_session *s);
 /* An answer came in from the loop: let the server flush and read on. */
 void	smtp_session_wake(struct smtp_session *s);
 const char *smtp_session_server_name(const struct smtp_session *s);
+/* The session's client as the checks (smtp_check.h) see it. */
+struct smtp_check_client;
+void	smtp_session_check_client(const struct smtp_session *s,
+	    struct smtp_check_client *cl);
 
 #endif

@@ -20,6 +20,7 @@
 #include "resolver.h"
 #include "router.h"
 #include "senderlist.h"
+#include "smtp_check.h"
 #include "xmalloc.h"
 
 #include <arpa/inet.h>
@@ -50,7 +51,8 @@ struct trace {
 	char				*sender_copy;
 	struct dnsbl_check		*dnsbl;
 	char				*note;		/* for every result */
-	struct dir_request		*dirreq;
+	struct smtp_check_rcpt		*rcptchk;
+	char				 domain[ADDR_DOMAIN_MAX + 1];
 	int				 waiting;
 	int				 in_step;
 	trace_cb			 cb;
@@ -210,49 +212,46 @@ static void
 refuse(struct trace_result *r, const char *reply, enum policy_rule rule)
 {
 	r->accepted = 0;
-	r->reply = xstrdup(reply);
+	r->reply = xstrdup(reply ? reply : policy_reply(rule));
 	r->rule = policy_rule_name(rule);
 }
 
 static void
-rcpt_accept(struct trace *t, struct trace_result *r)
+trace_client(const struct trace *t, struct smtp_check_client *cl)
 {
-	r->accepted = 1;
-	r->reply = xstrdup("250 2.1.5 Ok");
-	t->accepted++;
+	memset(cl, 0, sizeof(*cl));
+	cl->conf = t->conf;
+	cl->vs = t->vs;
+	cl->addr = (const struct sockaddr *)&t->peer;
+	cl->tls = (t->flags & TRACE_F_TLS) != 0;
+	cl->authenticated = (t->flags & TRACE_F_AUTH) != 0;
+	cl->senders = t->senders;
+	cl->ratelimit = NULL;	/* per-client state is not modelled */
+	cl->dir = t->dir;
 }
 
+/* The checks' verdict on the recipient t->next (maybe inside
+ * smtp_check_rcpt()). */
 static void
-dir_done(void *arg, struct dir_result *res)
+rcpt_checked(void *arg, struct smtp_check_verdict *v)
 {
 	struct trace *t = arg;
 	struct trace_result *r = &t->res[t->next];
 
-	t->dirreq = NULL;
+	t->rcptchk = NULL;
 	t->waiting = 0;
-	switch (res->status) {
-	case DIR_FOUND:
-		rcpt_accept(t, r);
-		route_found(t, r, res);
-		break;
-	case DIR_NOTFOUND:
-		if (++t->unknown > t->vs->max_unknown_recipients)
-			refuse(r, "421 4.7.0 Too many unknown recipients, "
-			    "closing connection", POLICY_RULE_MAX_UNKNOWN);
+	if (v->reply != NULL)
+		refuse(r, v->reply, v->rule);
+	else {
+		r->accepted = 1;
+		r->reply = xstrdup("250 2.1.5 Ok");
+		t->accepted++;
+		if (v->dir != NULL)
+			route_found(t, r, v->dir);
 		else
-			refuse(r, "550 5.1.1 Recipient address rejected: "
-			    "user unknown", POLICY_RULE_UNKNOWN_USER);
-		break;
-	case DIR_TOO_MANY:
-		refuse(r, "550 5.4.6 List expansion limit exceeded",
-		    POLICY_RULE_EXPANSION_LIMIT);
-		break;
-	default:
-		refuse(r, "451 4.3.0 Directory temporarily unavailable, try "
-		    "again later", POLICY_RULE_DIRECTORY_TEMPFAIL);
-		break;
+			route_connector(r, t->conf, v->conn, t->domain);
 	}
-	dir_result_free(res);
+	smtp_check_verdict_clear(v);
 	t->next++;
 	if (!t->in_step)
 		(void)step(t);
@@ -260,18 +259,16 @@ dir_done(void *arg, struct dir_result *res)
 
 /*
  * One recipient: 0 when answered (the caller moves on), 1 when waiting
- * for the directory, 2 when the directory answered at once (dir_done has
- * moved on).
+ * for the checks, 2 when they answered at once (rcpt_checked has moved
+ * on).
  */
 static int
 check_rcpt(struct trace *t, struct trace_result *r)
 {
-	struct policy_client cl = { (struct sockaddr *)&t->peer,
-	    (t->flags & TRACE_F_AUTH) != 0, (t->flags & TRACE_F_TLS) != 0 };
-	struct policy_rcpt_result pr;
+	struct smtp_check_client cl;
 	struct addr a;
 	char key[ADDR_TEXT_MAX];
-	const char *blocked, *text = r->recipient;
+	const char *text = r->recipient;
 
 	if (t->refuse) {
 		r->accepted = 0;
@@ -282,8 +279,7 @@ check_rcpt(struct trace *t, struct trace_result *r)
 	if (strcasecmp(text, "postmaster") == 0) {
 		/* <postmaster>: RFC 5321 4.5.1, the first local domain. */
 		if (t->conf->nlocal_domains == 0) {
-			refuse(r, "550 5.1.1 Recipient address rejected: user "
-			    "unknown", POLICY_RULE_UNKNOWN_USER);
+			refuse(r, NULL, POLICY_RULE_UNKNOWN_USER);
 			return 0;
 		}
 		memset(&a, 0, sizeof(a));
@@ -297,37 +293,12 @@ check_rcpt(struct trace *t, struct trace_result *r)
 		return 0;
 	}
 	addr_format_key(&a, key, sizeof(key));
-	if (t->accepted >= t->vs->max_recipients) {
-		refuse(r, "452 4.5.3 Too many recipients",
-		    POLICY_RULE_MAX_RECIPIENTS);
-		return 0;
-	}
-	policy_rcpt(t->conf, t->vs, &cl, &a, &pr);
-	if (pr.verdict == POLICY_RCPT_REFUSE) {
-		refuse(r, pr.reply, pr.rule);
-		return 0;
-	}
-	if (pr.verdict == POLICY_RCPT_RELAY) {
-		rcpt_accept(t, r);
-		route_connector(r, t->conf, pr.conn, a.domain);
-		return 0;
-	}
-	if ((blocked = policy_rcpt_blocked(t->vs, key)) != NULL) {
-		refuse(r, blocked, POLICY_RULE_BLOCK_RECIPIENT);
-		return 0;
-	}
-	if (t->dir == NULL) {
-		refuse(r, "451 4.3.0 Directory temporarily unavailable, try "
-		    "again later", POLICY_RULE_DIRECTORY_TEMPFAIL);
-		return 0;
-	}
+	snprintf(t->domain, sizeof(t->domain), "%s", a.domain);
+	trace_client(t, &cl);
 	t->waiting = 1;
-	t->dirreq = directory_resolve(t->dir, key, dir_done, t);
-	if (!t->waiting) {
-		t->dirreq = NULL;	/* answered already */
-		return 2;
-	}
-	return 1;
+	t->rcptchk = smtp_check_rcpt(&cl, &a, key, t->accepted, &t->unknown,
+	    rcpt_checked, t);
+	return t->waiting ? 1 : 2;
 }
 
 static void
@@ -424,28 +395,18 @@ check_connect(struct trace *t, struct resolver_set *rs)
 	return t->dnsbl != NULL;
 }
 
-/* MAIL (and what must come before it): a refusal here answers for every
- * recipient. */
+/* MAIL: the session's checks (smtp_check_mail); a refusal here answers
+ * for every recipient. */
 static void
 check_mail(struct trace *t)
 {
-	const struct conf_vserver *vs = t->vs;
-	const char *reply, *sender = t->sender;
-	enum policy_rule rule;
+	struct smtp_check_client cl;
+	struct smtp_check_verdict v;
+	const char *sender = t->sender;
 	struct addr a;
 
 	if (t->refuse != NULL)
 		return;
-	if (vs->tls_required && !(t->flags & TRACE_F_TLS)) {
-		t->refuse = "530 5.7.0 Must issue a STARTTLS command first";
-		t->refuse_rule = policy_rule_name(POLICY_RULE_TLS_REQUIRED);
-		return;
-	}
-	if (!vs->anonymous && !(t->flags & TRACE_F_AUTH)) {
-		t->refuse = "530 5.7.0 Authentication required";
-		t->refuse_rule = policy_rule_name(POLICY_RULE_AUTH_REQUIRED);
-		return;
-	}
 	memset(&a, 0, sizeof(a));
 	if (sender[0] == '\0' || strcmp(sender, "<>") == 0)
 		a.null = 1;
@@ -455,9 +416,10 @@ check_mail(struct trace *t)
 		t->refuse_rule = NULL;
 		return;
 	}
-	if ((reply = policy_sender(vs, &a, t->senders, &rule)) != NULL) {
-		t->refuse = reply;
-		t->refuse_rule = policy_rule_name(rule);
+	trace_client(t, &cl);
+	if (smtp_check_mail(&cl, &a, 0, &v) == -1) {
+		t->refuse = v.reply;
+		t->refuse_rule = policy_rule_name(v.rule);
 	}
 }
 
@@ -544,7 +506,7 @@ trace_cancel(struct trace *t)
 {
 	if (t == NULL)
 		return;
-	directory_cancel(t->dirreq);
+	smtp_check_rcpt_cancel(t->rcptchk);
 	dnsbl_check_cancel(t->dnsbl);
 	trace_results_free(t->res, t->nrcpts);
 	trace_free(t);

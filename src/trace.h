@@ -3,11 +3,11 @@
  * server would answer to a client, sender and recipients, and where each
  * accepted recipient would go, without sending anything.
  *
- * It asks the very functions a live session asks, in the session's
- * order: policy_client at connect, policy_sender at MAIL, policy_rcpt and
- * policy_rcpt_blocked at RCPT, the directory for local recipients (the
- * live directory, asynchronously: the file backend answers at once), and
- * the router for the route and the resolver profile delivery would use
+ * It runs the session's own decisions: policy_client and the DNSBL at
+ * connect, then the MAIL and RCPT check lists of smtp_check.c (the very
+ * lists the session runs, directory included: the live directory,
+ * asynchronously; the file backend answers at once), and the router for
+ * the route and the resolver profile delivery would use
  * (router_connectors, router_connector_dns).  The only DNS questions are
  * the DNSBL lookups of the client, asked as the session asks them (every
  * zone, through the virtual server's own `dns` profile), so that a listed

@@ -1,0 +1,219 @@
+/*
+ * smtp_check — the MAIL and RCPT checks in their order; see smtp_check.h.
+ */
+#include "smtp_check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "directory.h"
+#include "netaddr.h"
+#include "ratelimit.h"
+#include "xmalloc.h"
+
+static void
+refuse(struct smtp_check_verdict *v, enum policy_rule rule, const char *reply)
+{
+	v->rule = rule;
+	v->reply = reply ? reply : policy_reply(rule);
+	v->close = rule == POLICY_RULE_MAX_UNKNOWN ||
+	    rule == POLICY_RULE_RATE_LIMIT;
+}
+
+void
+smtp_check_verdict_clear(struct smtp_check_verdict *v)
+{
+	if (v->dir != NULL)
+		dir_result_free(v->dir);
+	memset(v, 0, sizeof(*v));
+}
+
+/* ---- MAIL ---- */
+
+/* rate-limit: one more MAIL from this client in the last minute?  Per
+ * virtual server; an IPv6 client is its /64 (netaddr_limit_key). */
+static int
+rate_ok(const struct smtp_check_client *cl)
+{
+	char key[NETADDR_STRLEN + 256], client[NETADDR_STRLEN];
+
+	if (cl->ratelimit == NULL || cl->vs->filter.rate_limit == 0)
+		return 1;
+	snprintf(key, sizeof(key), "%s %s", cl->vs->name,
+	    netaddr_limit_key(cl->addr, client, sizeof(client)));
+	return ratelimit_hit(cl->ratelimit, key, cl->vs->filter.rate_limit,
+	    ratelimit_now());
+}
+
+int
+smtp_check_mail(const struct smtp_check_client *cl, const struct addr *sender,
+    uint64_t size, struct smtp_check_verdict *v)
+{
+	const struct conf_vserver *vs = cl->vs;
+	enum policy_rule rule;
+	const char *reply;
+
+	memset(v, 0, sizeof(*v));
+	if (vs->tls_required && !cl->tls)
+		refuse(v, POLICY_RULE_TLS_REQUIRED, NULL);
+	else if (!vs->anonymous && !cl->authenticated)
+		refuse(v, POLICY_RULE_AUTH_REQUIRED, NULL);
+	else if (!rate_ok(cl))
+		refuse(v, POLICY_RULE_RATE_LIMIT, NULL);
+	else if (size > vs->max_message_size)
+		refuse(v, POLICY_RULE_SIZE, NULL);
+	else if ((reply = policy_sender(vs, sender, cl->senders, &rule)))
+		refuse(v, rule, reply);
+	return v->reply ? -1 : 0;
+}
+
+/* ---- RCPT ---- */
+
+static const struct smtp_check_def *extra[SMTP_CHECK_EXTRA_MAX];
+static size_t nextra;
+
+int
+smtp_check_register(const struct smtp_check_def *def)
+{
+	if (nextra == SMTP_CHECK_EXTRA_MAX)
+		return -1;
+	extra[nextra++] = def;
+	return 0;
+}
+
+void
+smtp_check_unregister_all(void)
+{
+	nextra = 0;
+}
+
+struct smtp_check_rcpt {
+	struct smtp_check_client	 cl;
+	struct addr			 rcpt;
+	char				*key;
+	unsigned			*unknown;
+	struct smtp_check_verdict	 v;
+	struct dir_request		*dirreq;
+	int				 waiting;
+	int				 starting;	/* inside
+							   directory_resolve */
+	smtp_check_rcpt_cb		 cb;
+	void				*arg;
+};
+
+/* The checks after the built-in ones, then the answer. */
+static void
+rcpt_finish(struct smtp_check_rcpt *rc)
+{
+	struct smtp_check_verdict v = rc->v;
+
+	for (size_t i = 0; v.reply == NULL && i < nextra; i++) {
+		if (extra[i]->rcpt(&rc->cl, &rc->rcpt, rc->key, &v) == 0)
+			continue;
+		if (v.reply == NULL)
+			v.reply = policy_reply(v.rule);
+		if (v.dir != NULL)
+			dir_result_free(v.dir);
+		v.dir = NULL;
+		v.conn = NULL;
+	}
+	rc->cb(rc->arg, &v);
+	free(rc->key);
+	free(rc);
+}
+
+static void
+rcpt_dir_done(void *arg, struct dir_result *res)
+{
+	struct smtp_check_rcpt *rc = arg;
+
+	rc->dirreq = NULL;
+	rc->waiting = 0;
+	switch (res->status) {
+	case DIR_FOUND:
+		rc->v.dir = res;
+		res = NULL;
+		break;
+	case DIR_NOTFOUND:
+		refuse(&rc->v, ++*rc->unknown >
+		    rc->cl.vs->max_unknown_recipients ?
+		    POLICY_RULE_MAX_UNKNOWN : POLICY_RULE_UNKNOWN_USER, NULL);
+		break;
+	case DIR_TOO_MANY:
+		refuse(&rc->v, POLICY_RULE_EXPANSION_LIMIT, NULL);
+		break;
+	default:
+		refuse(&rc->v, POLICY_RULE_DIRECTORY_TEMPFAIL, NULL);
+		break;
+	}
+	if (res != NULL)
+		dir_result_free(res);
+	if (!rc->starting)
+		rcpt_finish(rc);
+}
+
+struct smtp_check_rcpt *
+smtp_check_rcpt(const struct smtp_check_client *cl, const struct addr *rcpt,
+    const char *key, unsigned accepted, unsigned *unknown,
+    smtp_check_rcpt_cb cb, void *arg)
+{
+	struct policy_client pc = { cl->addr, cl->authenticated, cl->tls };
+	struct policy_rcpt_result pr;
+	struct smtp_check_rcpt *rc;
+	struct dir_request *req;
+	const char *blocked;
+
+	rc = xcalloc(1, sizeof(*rc));
+	rc->cl = *cl;
+	rc->rcpt = *rcpt;
+	rc->key = xstrdup(key);
+	rc->unknown = unknown;
+	rc->cb = cb;
+	rc->arg = arg;
+	if (accepted >= cl->vs->max_recipients) {
+		refuse(&rc->v, POLICY_RULE_MAX_RECIPIENTS, NULL);
+		goto done;
+	}
+	policy_rcpt(cl->conf, cl->vs, &pc, rcpt, &pr);
+	if (pr.verdict == POLICY_RCPT_REFUSE) {
+		refuse(&rc->v, pr.rule, pr.reply);
+		goto done;
+	}
+	if (pr.verdict == POLICY_RCPT_RELAY) {
+		rc->v.conn = pr.conn;
+		goto done;
+	}
+	if ((blocked = policy_rcpt_blocked(cl->vs, key)) != NULL) {
+		refuse(&rc->v, POLICY_RULE_BLOCK_RECIPIENT, blocked);
+		goto done;
+	}
+	if (cl->dir == NULL) {
+		refuse(&rc->v, POLICY_RULE_DIRECTORY_TEMPFAIL, NULL);
+		goto done;
+	}
+	/* The answer may come back before directory_resolve() returns:
+	 * then it is finished here, once rc is no longer in use there. */
+	rc->waiting = rc->starting = 1;
+	req = directory_resolve(cl->dir, key, rcpt_dir_done, rc);
+	rc->starting = 0;
+	if (!rc->waiting)
+		goto done;
+	rc->dirreq = req;
+	return rc;
+done:
+	rcpt_finish(rc);
+	return NULL;
+}
+
+void
+smtp_check_rcpt_cancel(struct smtp_check_rcpt *rc)
+{
+	if (rc == NULL)
+		return;
+	directory_cancel(rc->dirreq);
+	free(rc->key);
+	free(rc);
+}
