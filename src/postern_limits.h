@@ -23,6 +23,7 @@
 #define SMTP_PIPELINE_MAX	(64 * 1024) /* unread pipelined input kept */
 #define SMTP_MSG_BUF_MAX	(32 * 1024) /* message bytes a session holds;
 					       past it they go to the spool */
+#define SMTP_MSG_FLUSH_ROOM	4096	/* written out when less is free */
 #define SMTP_OUTPUT_MAX		(256 * 1024) /* unsent replies before we stop
 					       reading from that client */
 

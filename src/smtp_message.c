@@ -6,7 +6,7 @@
  *
  * Both go through the DATA reader of smtp_data.c (the same CRLF-only rule,
  * limits and counts; BDAT in binary mode) into the session's bounded
- * buffer, which is handed to the spool file whenever it is half full
+ * buffer, which is handed to the spool file whenever it is nearly full
  * (docs/spool.md, "Messages as they arrive"): a session's memory does not
  * depend on the size of what the client sends.
  *
@@ -88,7 +88,9 @@ message_feed(struct smtp_session *s, const char *in, size_t len,
 {
 	size_t room;
 
-	if (s->msg.len >= SMTP_MSG_BUF_MAX / 2)
+	/* Write in pieces of nearly the whole buffer: fewer system calls
+	 * per message (bench/relay at 100 KB). */
+	if (SMTP_MSG_BUF_MAX - s->msg.len < SMTP_MSG_FLUSH_ROOM)
 		message_flush(s);
 	room = SMTP_MSG_BUF_MAX - s->msg.len - 1;
 	if (len > room)
