@@ -26,8 +26,9 @@
 
 #include "postern_limits.h"
 #include "queue.h"
-#include "smtp_parse.h"
+#include "dsn.h"
 #include "xmalloc.h"
+#include "xtext.h"
 
 #define RETURN_FULL_MAX	(128 * 1024)	/* no RET: whole message up to this */
 #define DIAG_MAX	2048		/* a remote reply is cut past this */
@@ -184,16 +185,6 @@ addr_ascii(const char *addr, int *utf8)
 	return buf_release(&b, NULL);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * ENVID and the address part of ORCPT arrive xtext-encoded (RFC 3461 4);
  * the DSN carries them decoded.  When the value is not valid xtext, or
@@ -201,27 +192,12 @@ hexval(char c)
  * is kept (it is printable ASCII by the parser's rules), sanitized.
  */
 static char *
-xtext_decode(const char *in)
+xtext_shown(const char *in)
 {
-	size_t i, n = 0, len = strlen(in);
-	char *out = xmalloc(len + 1);
-	int hi, lo;
+	char *out = xtext_decode(in);
 
-	for (i = 0; i < len; i++) {
-		if (in[i] != '+') {
-			out[n++] = in[i];
-			continue;
-		}
-		if (i + 2 >= len || (hi = hexval(in[i + 1])) == -1 ||
-		    (lo = hexval(in[i + 2])) == -1)
-			goto raw;
-		out[n++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	out[n] = '\0';
-	if (is_ascii_print(out))
+	if (out != NULL && is_ascii_print(out))
 		return out;
-raw:
 	free(out);
 	return sanitize(in, ADDR_PARAM_MAX);
 }
@@ -547,7 +523,7 @@ status_part(struct buf *b, const struct dsn *d)
 	free(v);
 	rc |= put_field(b, "X-Postern-Queue-ID", d->env->id);
 	if (d->env->envid != NULL && d->env->envid[0] != '\0') {
-		v = xtext_decode(d->env->envid);
+		v = xtext_shown(d->env->envid);
 		rc |= put_field(b, "Original-Envelope-Id", v);
 		free(v);
 	}
@@ -560,7 +536,7 @@ status_part(struct buf *b, const struct dsn *d)
 		rc |= buf_append(b, "\r\n", 2);
 		if (r->orcpt != NULL && (semi = strchr(r->orcpt, ';')) != NULL) {
 			/* addr-type ";" xtext: decode the address part. */
-			v = xtext_decode(semi + 1);
+			v = xtext_shown(semi + 1);
 			t = xasprintf("%.*s;%s", (int)(semi - r->orcpt),
 			    r->orcpt, v);
 			free(v);

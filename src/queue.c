@@ -35,7 +35,7 @@
 #include "buf.h"
 #include "postern_limits.h"
 #include "log.h"
-#include "smtp_parse.h"
+#include "dsn.h"
 #include "xmalloc.h"
 
 #define QUEUE_MAGIC	"postern-queue 2"

@@ -14,7 +14,7 @@
 #include "log.h"
 #include "queue.h"
 #include "queue_state.h"
-#include "smtp_parse.h"
+#include "dsn.h"
 #include "xmalloc.h"
 
 #include <errno.h>

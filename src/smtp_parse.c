@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "smtp_parse.h"
+#include "xtext.h"
 
 static const char *verb_names[SMTP_CMD_COUNT] = {
 	[SMTP_CMD_UNKNOWN] = "UNKNOWN",
@@ -205,35 +206,11 @@ next_param(const char *s, size_t len, size_t *pos, struct param *p)
 	return 1;
 }
 
-/*
- * xtext (RFC 3461 4): xchar is "!".."~" except "+" and "=", hexchar is
- * "+" and two upper-case hex digits.  Non-empty and at most
- * ADDR_PARAM_MAX octets as sent.
- */
+/* xtext (lib/xtext.h), at most ADDR_PARAM_MAX octets as sent. */
 static int
-xtext_valid(const char *s, size_t n)
+param_xtext_ok(const char *s, size_t n)
 {
-	size_t i, k;
-	unsigned char c;
-
-	if (n == 0 || n > ADDR_PARAM_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c == '+') {
-			if (n - i < 3)
-				return 0;
-			for (k = 1; k <= 2; k++) {
-				c = (unsigned char)s[i + k];
-				if (!((c >= '0' && c <= '9') ||
-				    (c >= 'A' && c <= 'F')))
-					return 0;
-			}
-			i += 2;
-		} else if (c < 33 || c > 126 || c == '=')
-			return 0;
-	}
-	return 1;
+	return n <= ADDR_PARAM_MAX && xtext_valid(s, n);
 }
 
 static void
@@ -353,13 +330,13 @@ smtp_parse_mail(const char *arg, size_t len, int utf8_ok,
 				return SMTP_PARAM_SYNTAX;
 		} else if (word_eq(p.key, p.klen, "ENVID")) {
 			bit = P_ENVID;
-			if (p.val == NULL || !xtext_valid(p.val, p.vlen))
+			if (p.val == NULL || !param_xtext_ok(p.val, p.vlen))
 				return SMTP_PARAM_SYNTAX;
 			copy_value(out->envid, &p);
 		} else if (word_eq(p.key, p.klen, "AUTH")) {
 			/* RFC 4954 5: xtext, "<>" included */
 			bit = P_AUTH;
-			if (p.val == NULL || !xtext_valid(p.val, p.vlen))
+			if (p.val == NULL || !param_xtext_ok(p.val, p.vlen))
 				return SMTP_PARAM_SYNTAX;
 			copy_value(out->auth, &p);
 		} else
@@ -431,7 +408,7 @@ orcpt_valid(const struct param *p)
 	}
 	if (i == 0 || i == p->vlen)
 		return 0;
-	return xtext_valid(p->val + i + 1, p->vlen - i - 1);
+	return param_xtext_ok(p->val + i + 1, p->vlen - i - 1);
 }
 
 enum smtp_param_status

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "dsn.h"
 #include "buf.h"
 
 /* ---- command line framing ---- */
@@ -77,12 +78,6 @@ int	smtp_parse_command(const char *line, size_t len, struct smtp_cmd *out);
 const char *smtp_verb_name(enum smtp_verb v);
 
 enum smtp_body_type { SMTP_BODY_7BIT, SMTP_BODY_8BITMIME, SMTP_BODY_BINARYMIME };
-enum smtp_ret { SMTP_RET_NONE, SMTP_RET_FULL, SMTP_RET_HDRS };
-
-#define SMTP_NOTIFY_NEVER	0x01
-#define SMTP_NOTIFY_SUCCESS	0x02
-#define SMTP_NOTIFY_FAILURE	0x04
-#define SMTP_NOTIFY_DELAY	0x08
 
 enum smtp_param_status {
 	SMTP_PARAM_OK = 0,

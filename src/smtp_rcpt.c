@@ -18,6 +18,7 @@
 #include "smtp_session_priv.h"
 #include "strmap.h"
 #include "xmalloc.h"
+#include "xtext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,15 +31,8 @@ xtext_orcpt(char *out, size_t len, const char *addr)
 {
 	size_t o = (size_t)snprintf(out, len, "rfc822;");
 
-	for (; *addr && o + 4 < len; addr++) {
-		unsigned char c = (unsigned char)*addr;
-
-		if (c < 33 || c > 126 || c == '+' || c == '=')
-			o += (size_t)snprintf(out + o, len - o, "+%02X", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o] = '\0';
+	if (o < len)
+		xtext_encode(out + o, len - o, addr);
 }
 
 /*

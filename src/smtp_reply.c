@@ -15,6 +15,7 @@
 #include "smtp_client.h"
 #include "postern_limits.h"
 #include "smtp_parse.h"
+#include "xtext.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -198,18 +199,13 @@ smtp_client_parse_ehlo(const struct smtp_reply *r,
 	}
 }
 
-/* Printable, no space: xtext as smtp_parse.c accepted it (RFC 3461 4). */
+/* xtext as smtp_parse.c accepted it (RFC 3461 4), within the bound. */
 static int
 xtext_ok(const char *s)
 {
-	size_t n = 0;
+	size_t n = s ? strlen(s) : 0;
 
-	if (s == NULL || *s == '\0')
-		return 0;
-	for (; *s != '\0'; s++, n++)
-		if (*s < 0x21 || *s > 0x7e || n >= ADDR_PARAM_MAX)
-			return 0;
-	return 1;
+	return n > 0 && n <= ADDR_PARAM_MAX && xtext_valid(s, n);
 }
 
 /* No CR, LF or other control: the address goes into a command line. */
