@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+#include "control_env.h"
+
 struct conf;
 struct control;
 struct directory;
@@ -32,20 +34,6 @@ struct smtp_server;
 
 /* What the control socket and the metrics look at; owned by posternd,
  * which keeps the configuration fields current across reloads. */
-struct control_env {
-	struct scheduler	*sched;
-	struct smtp_server	*server;
-	struct queue_writer	*writer;
-	struct conf		*conf;		/* the running snapshot */
-	struct directory	*dir;
-	struct senderlist_set	*senders;	/* the server's, borrowed */
-	struct resolver_set	*rs;		/* the live resolvers (trace's
-						   DNSBL lookups), borrowed */
-	/* Do what SIGHUP does: 0, or -1 with "FILE:LINE: message". */
-	int			(*reload)(void *arg, char *err,
-				    size_t errlen);
-	void			*reload_arg;
-};
 
 /*
  * Create the socket at path (a stale socket there is replaced; any other

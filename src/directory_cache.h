@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "directory.h"
+#include "directory_backend.h"
 
 struct dir_cache;
 

@@ -4,7 +4,7 @@
 #include "metrics.h"
 #include "buf.h"
 #include "conf.h"
-#include "control.h"
+#include "control_env.h"
 #include "log.h"
 #include "netaddr.h"
 #include "policy.h"

@@ -57,44 +57,6 @@ resolver_result_free(struct resolver_result *res)
 	free(res);
 }
 
-static uint32_t
-default_rnd(void)
-{
-	uint32_t v;
-
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
-		v = (uint32_t)random();
-	return v;
-}
-
-/* Stable insertion sort by preference, then a Fisher-Yates shuffle of
- * each run of equal preferences (RFC 5321 5.1).  rnd NULL: getrandom. */
-void
-resolver_sort_hosts(struct resolver_host *h, size_t n, uint32_t (*rnd)(void))
-{
-	struct resolver_host t;
-	size_t i, j, k, m;
-
-	if (rnd == NULL)
-		rnd = default_rnd;
-	for (i = 1; i < n; i++) {
-		t = h[i];
-		for (j = i; j > 0 && h[j - 1].pref > t.pref; j--)
-			h[j] = h[j - 1];
-		h[j] = t;
-	}
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && h[j].pref == h[i].pref; j++)
-			;
-		for (k = j - 1; k > i; k--) {
-			m = i + rnd() % (k - i + 1);
-			t = h[k];
-			h[k] = h[m];
-			h[m] = t;
-		}
-	}
-}
-
 /* ---- queries ---- */
 
 /* The one host of a resolver_host() query (MX hosts come from

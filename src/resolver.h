@@ -27,31 +27,7 @@ struct resolver;
 struct resolver_set;
 struct resolver_query;
 
-enum resolver_status {
-	RESOLVER_OK,
-	RESOLVER_NXDOMAIN,	/* permanent: the domain does not exist */
-	RESOLVER_NULLMX,	/* permanent: RFC 7505 "0 ." */
-	RESOLVER_NOHOST,	/* permanent: no MX and no A/AAAA */
-	RESOLVER_TEMPFAIL,	/* try again later */
-};
-
-struct resolver_host {
-	char			*name;		/* MX host name, lowercase */
-	unsigned		 pref;		/* MX preference (0 for
-						   implicit MX / plain hosts) */
-	struct sockaddr_storage	*addrs;		/* with the port set */
-	size_t			 naddrs;
-	int			 tempfail;	/* its A/AAAA lookup failed
-						   temporarily */
-};
-
-struct resolver_result {
-	enum resolver_status	 status;
-	struct resolver_host	*hosts;		/* MX order: by preference,
-						   equal ones shuffled */
-	size_t			 nhosts;
-	char			 error[160];	/* for logs and DSNs */
-};
+#include "resolver_result.h"
 
 typedef void (*resolver_cb)(void *arg, struct resolver_result *res);
 
@@ -91,9 +67,5 @@ void	resolver_result_free(struct resolver_result *res);
 void	resolver_stats(const struct resolver *r, uint64_t *queries,
 	    uint64_t *failures);
 
-/* Pure helpers, exported for tests: sort hosts by pref and shuffle ties
- * with the given random source (NULL: getrandom). */
-void	resolver_sort_hosts(struct resolver_host *h, size_t n,
-	    uint32_t (*rnd)(void));
 
 #endif

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "resolver.h"
+#include "resolver_result.h"
 
 /*
  * A broken or hostile zone must not fan one delivery out without bound:
@@ -101,5 +101,10 @@ void	resolver_make_sa(struct sockaddr_storage *ss, int af,
 /* "MX", "A" or "AAAA"; a c-ares status for logs and DSNs. */
 const char *resolver_qtype_name(int qtype);
 const char *resolver_status_text(int status);
+
+/* Sort hosts by preference and shuffle ties (RFC 5321 5.1) with the
+ * given random source (NULL: getrandom). */
+void	resolver_sort_hosts(struct resolver_host *h, size_t n,
+	    uint32_t (*rnd)(void));
 
 #endif

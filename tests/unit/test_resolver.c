@@ -37,6 +37,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "resolver.h"
+#include "resolver_answer.h"
 
 #define DNSMASQ		"/usr/sbin/dnsmasq"
 #define LOOP_LIMIT	15	/* seconds: guard against a hung loop */
