@@ -156,6 +156,7 @@ layering:
 	if [ -n "$$bad" ]; then \
 		echo "layering: src/lib includes a header from outside src/lib:" $$bad; \
 		exit 1; fi
+	@/usr/bin/python3 scripts/include-cycles.py
 
 integration:
 	POSTERND_BINS="$(CURDIR)/build/posternd $(CURDIR)/build/asan/posternd" \

@@ -33,7 +33,7 @@
 #include "netaddr.h"
 #include "ratelimit.h"
 #include "smtp_parse.h"
-#include "smtp_session_priv.h"
+#include "smtp_state.h"
 #include "xmalloc.h"
 
 #include <openssl/crypto.h>
@@ -104,7 +104,7 @@ result(struct smtp_session *s, int ok)
 		log_info("session=%016llx client=%s authenticated "
 		    "mechanism=%s user=%s", (unsigned long long)s->id,
 		    s->peer_ip, s->auth_mech, name);
-		smtp_session_reply(s, "235 2.7.0 Authentication successful");
+		smtp_state_reply(s, "235 2.7.0 Authentication successful");
 	} else {
 		guard_key(s, key, sizeof(key));
 		/* Counted when the attempt started (charge()). */
@@ -119,12 +119,12 @@ result(struct smtp_session *s, int ok)
 		    "user=\"%s\" failures=%u/%u", (unsigned long long)s->id,
 		    s->peer_ip, s->auth_mech, name, n,
 		    s->vs->max_auth_failures);
-		smtp_session_reply(s, "535 5.7.8 Authentication credentials "
+		smtp_state_reply(s, "535 5.7.8 Authentication credentials "
 		    "invalid");
 	}
 	OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
 	if (s->shutting_down)
-		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
+		smtp_state_close_with(s, "421 4.3.2 Service shutting down, "
 		    "closing connection");
 }
 
@@ -136,7 +136,7 @@ check_done(void *arg, int ok)
 	s->authreq = NULL;
 	s->waiting = SMTP_WAIT_NONE;
 	result(s, ok);
-	smtp_session_wake(s);
+	smtp_state_wake(s);
 }
 
 /* user is kept in s->auth_login for the result; pass is wiped by the
@@ -166,7 +166,7 @@ check(struct smtp_session *s, const char *user, const char *pass)
 	    auth_verifier_pending(s->verifier),
 	    auth_verifier_client_pending(s->verifier, client));
 	OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
-	smtp_session_reply(s, "454 4.7.0 Temporary authentication failure");
+	smtp_state_reply(s, "454 4.7.0 Temporary authentication failure");
 }
 
 /* A response that did not decode to credentials; 1 if handled. */
@@ -179,12 +179,12 @@ not_credentials(struct smtp_session *s, enum auth_sasl_status st)
 	case AUTH_SASL_CANCEL:
 		refund(s);
 		OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
-		smtp_session_reply(s, "501 5.7.0 Authentication aborted");
+		smtp_state_reply(s, "501 5.7.0 Authentication aborted");
 		return 1;
 	case AUTH_SASL_BAD_BASE64:
 		refund(s);
 		OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
-		smtp_session_bad_command(s, "501 5.5.2 Invalid base64 data");
+		smtp_state_bad_command(s, "501 5.5.2 Invalid base64 data");
 		return 1;
 	case AUTH_SASL_BAD_FORMAT:
 	default:
@@ -218,7 +218,7 @@ login_user(struct smtp_session *s, const char *resp, size_t len)
 	else if (not_credentials(s, st))
 		return;
 	s->auth_step = SMTP_AUTH_LOGIN_PASS;
-	smtp_session_reply(s, "%s", LOGIN_PASS_PROMPT);
+	smtp_state_reply(s, "%s", LOGIN_PASS_PROMPT);
 }
 
 static void
@@ -256,7 +256,7 @@ over_limit(struct smtp_session *s)
 	log_info("session=%016llx client=%s refused AUTH "
 	    "rule=max-auth-failures: 421 4.7.0 Too many authentication "
 	    "failures", (unsigned long long)s->id, s->peer_ip);
-	smtp_session_close_with(s, "421 4.7.0 Too many authentication "
+	smtp_state_close_with(s, "421 4.7.0 Too many authentication "
 	    "failures, closing connection");
 	return 1;
 }
@@ -268,27 +268,27 @@ smtp_auth_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 	size_t mlen, rlen = 0;
 
 	if (s->vs->auth_file == NULL || s->authdb == NULL) {
-		smtp_session_bad_command(s, "502 5.5.1 Command not "
+		smtp_state_bad_command(s, "502 5.5.1 Command not "
 		    "implemented");
 		return;
 	}
 	if (!s->tls) {
-		smtp_session_bad_command(s, "538 5.7.11 Encryption required "
+		smtp_state_bad_command(s, "538 5.7.11 Encryption required "
 		    "for requested authentication mechanism");
 		return;
 	}
 	if (s->state == SMTP_S_CONNECTED) {
-		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+		smtp_state_bad_command(s, "503 5.5.1 Bad sequence of "
 		    "commands: EHLO first");
 		return;
 	}
 	if (s->state != SMTP_S_READY) {
-		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+		smtp_state_bad_command(s, "503 5.5.1 Bad sequence of "
 		    "commands: no AUTH during a mail transaction");
 		return;
 	}
 	if (s->authenticated) {
-		smtp_session_bad_command(s, "503 5.5.1 Already "
+		smtp_state_bad_command(s, "503 5.5.1 Already "
 		    "authenticated");
 		return;
 	}
@@ -301,7 +301,7 @@ smtp_auth_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 		rlen = cmd->arglen - mlen - 1;
 	}
 	if (mlen == 0 || (sp && rlen == 0)) {
-		smtp_session_bad_command(s, "501 5.5.4 Syntax: AUTH mechanism "
+		smtp_state_bad_command(s, "501 5.5.4 Syntax: AUTH mechanism "
 		    "[initial-response]");
 		return;
 	}
@@ -313,7 +313,7 @@ smtp_auth_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 			plain_response(s, resp, rlen);
 		else {
 			s->auth_step = SMTP_AUTH_PLAIN;
-			smtp_session_reply(s, "334 ");
+			smtp_state_reply(s, "334 ");
 		}
 	} else if (mlen == 5 && strncasecmp(cmd->arg, "LOGIN", 5) == 0) {
 		s->auth_mech = "LOGIN";
@@ -322,10 +322,10 @@ smtp_auth_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 			login_user(s, resp, rlen);
 		else {
 			s->auth_step = SMTP_AUTH_LOGIN_USER;
-			smtp_session_reply(s, "%s", LOGIN_USER_PROMPT);
+			smtp_state_reply(s, "%s", LOGIN_USER_PROMPT);
 		}
 	} else
-		smtp_session_bad_command(s, "504 5.5.4 Unrecognized "
+		smtp_state_bad_command(s, "504 5.5.4 Unrecognized "
 		    "authentication mechanism");
 }
 

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "policy.h"
 #include "postern_limits.h"
-#include "smtp_session_priv.h"
+#include "smtp_state.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -38,24 +38,24 @@ greet_progress(struct smtp_session *s)
 		    f->dnsbl[s->dnsbl_listed]);
 		snprintf(what, sizeof(what), "%s=%s", f->dnsbl[s->dnsbl_listed],
 		    s->dnsbl_answer);
-		smtp_session_refuse(s, "CONNECT", POLICY_RULE_DNSBL, what,
+		smtp_state_refuse(s, "CONNECT", POLICY_RULE_DNSBL, what,
 		    text);
 		free(s->reject_reply);
 		s->reject_reply = xstrdup(text);
-		smtp_session_enter(s, SMTP_S_REJECTED);
+		smtp_state_enter(s, SMTP_S_REJECTED);
 		return;
 	}
 	if (s->greet_pending) {
-		smtp_session_enter(s, SMTP_S_GREETING);
+		smtp_state_enter(s, SMTP_S_GREETING);
 		/* While only the DNSBL is awaited, input stays unread. */
 		s->waiting = s->greet_pending == SMTP_GREET_DNSBL ?
 		    SMTP_WAIT_DNSBL : SMTP_WAIT_NONE;
 		return;
 	}
 	s->waiting = SMTP_WAIT_NONE;
-	smtp_session_reply(s, "220 %s %s", smtp_session_server_name(s),
+	smtp_state_reply(s, "220 %s %s", smtp_state_server_name(s),
 	    s->vs->banner);
-	smtp_session_enter(s, SMTP_S_CONNECTED);
+	smtp_state_enter(s, SMTP_S_CONNECTED);
 }
 
 static void
@@ -87,7 +87,7 @@ dnsbl_done(void *arg, const struct dnsbl_result *res)
 		    res->answers[res->listed].detail);
 	}
 	greet_progress(s);
-	smtp_session_wake(s);
+	smtp_state_wake(s);
 }
 
 void
@@ -100,14 +100,14 @@ smtp_greet_start(struct smtp_session *s)
 	s->dnsbl_listed = -1;
 	v = policy_client(s->vs, (const struct sockaddr *)&s->peer, &refuse);
 	if (v == POLICY_CLIENT_BLOCKED) {
-		smtp_session_refuse(s, "CONNECT", POLICY_RULE_BLOCK_CLIENT,
+		smtp_state_refuse(s, "CONNECT", POLICY_RULE_BLOCK_CLIENT,
 		    NULL, refuse);
 		s->reject_reply = xstrdup(refuse);
-		smtp_session_enter(s, SMTP_S_REJECTED);
+		smtp_state_enter(s, SMTP_S_REJECTED);
 		return;
 	}
 	if (f->greet_wait_ms > 0) {
-		smtp_session_reply(s, "220-%s %s", smtp_session_server_name(s),
+		smtp_state_reply(s, "220-%s %s", smtp_state_server_name(s),
 		    s->vs->banner);
 		s->greet_pending |= SMTP_GREET_TIMER;
 	}
@@ -158,18 +158,9 @@ smtp_greet_pregreet(struct smtp_session *s, const char *in, size_t len)
 	}
 	what[i + 1] = '"';
 	what[i + 2] = '\0';
-	smtp_greet_cancel(s);
-	smtp_session_refuse(s, "CONNECT", POLICY_RULE_PREGREET, what,
+	smtp_state_cancel_greeting(s);
+	smtp_state_refuse(s, "CONNECT", POLICY_RULE_PREGREET, what,
 	    "554 5.5.1 Protocol error: talking before the greeting");
-	smtp_session_enter(s, SMTP_S_CLOSING);
+	smtp_state_enter(s, SMTP_S_CLOSING);
 }
 
-void
-smtp_greet_cancel(struct smtp_session *s)
-{
-	dnsbl_check_cancel(s->dnsbl);
-	s->dnsbl = NULL;
-	s->greet_pending = 0;
-	if (s->waiting == SMTP_WAIT_DNSBL)
-		s->waiting = SMTP_WAIT_NONE;
-}

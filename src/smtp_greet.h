@@ -33,7 +33,5 @@ void	smtp_greet_start(struct smtp_session *s);
 /* Client bytes while the greet-wait runs: the pregreet refusal. */
 void	smtp_greet_pregreet(struct smtp_session *s, const char *in,
 	    size_t len);
-/* Drop the waits (DNSBL questions cancelled); no reply. */
-void	smtp_greet_cancel(struct smtp_session *s);
 
 #endif

@@ -31,16 +31,8 @@
 #include "queue.h"
 #include "smtp_message.h"
 #include "smtp_received.h"
-#include "smtp_session_priv.h"
+#include "smtp_state.h"
 
-/* Why a chunk is being dropped: its reply, given once it is read. */
-enum {
-	CHUNK_KEEP,		/* the chunk is part of the message */
-	CHUNK_DROP,		/* dropped, the reply already given */
-	CHUNK_BAD_SEQUENCE,	/* 503: no transaction */
-	CHUNK_NO_RCPT,		/* 554: no valid recipient */
-	CHUNK_BARE_NEWLINE,	/* the message has a bare CR or LF */
-};
 
 /* Start reading a message: the Received: header first. */
 static void
@@ -50,7 +42,7 @@ message_begin(struct smtp_session *s, int binary)
 	size_t hlen;
 
 	hlen = smtp_received_header(hdr, sizeof(hdr), s->env,
-	    smtp_session_server_name(s), s->esmtp, s->tls ? s->tls_info : NULL,
+	    smtp_state_server_name(s), s->esmtp, s->tls ? s->tls_info : NULL,
 	    s->authenticated, time(NULL));
 	buf_init(&s->msg, SMTP_MSG_BUF_MAX);
 	buf_append(&s->msg, hdr, hlen);
@@ -105,9 +97,9 @@ message_too_big(struct smtp_session *s, const char *stage)
 {
 	if (!s->data.too_big && !s->data.header_too_long)
 		return 0;
-	smtp_session_refuse(s, stage, POLICY_RULE_SIZE, s->env->id,
+	smtp_state_refuse(s, stage, POLICY_RULE_SIZE, s->env->id,
 	    policy_reply(POLICY_RULE_SIZE));
-	smtp_session_tx_reset(s);
+	smtp_state_tx_reset(s);
 	return 1;
 }
 
@@ -123,22 +115,22 @@ message_end(struct smtp_session *s, const char *stage)
 	if (message_too_big(s, stage))
 		return;
 	if (r->line_too_long) {
-		smtp_session_refuse(s, stage, POLICY_RULE_LINE_LENGTH,
+		smtp_state_refuse(s, stage, POLICY_RULE_LINE_LENGTH,
 		    s->env->id, policy_reply(POLICY_RULE_LINE_LENGTH));
-		smtp_session_tx_reset(s);
+		smtp_state_tx_reset(s);
 		return;
 	}
 	if (r->received_count > SMTP_RECEIVED_MAX) {
-		smtp_session_refuse(s, stage, POLICY_RULE_MAIL_LOOP,
+		smtp_state_refuse(s, stage, POLICY_RULE_MAIL_LOOP,
 		    s->env->id, policy_reply(POLICY_RULE_MAIL_LOOP));
-		smtp_session_tx_reset(s);
+		smtp_state_tx_reset(s);
 		return;
 	}
 	if (s->spool_error != 0) {
 		/* The spool file could not be written: as a commit that
-		 * failed, a temporary failure (smtp_session_commit_done). */
+		 * failed, a temporary failure (smtp_message_commit_done). */
 		s->waiting = SMTP_WAIT_COMMIT;
-		smtp_session_commit_done(s, s->spool_error, s->env->id);
+		smtp_message_commit_done(s, s->spool_error, s->env->id);
 		return;
 	}
 	env = s->env;
@@ -151,44 +143,44 @@ message_end(struct smtp_session *s, const char *stage)
 }
 
 void
-smtp_session_commit_done(struct smtp_session *s, int error, const char *id)
+smtp_message_commit_done(struct smtp_session *s, int error, const char *id)
 {
 	s->waiting = SMTP_WAIT_NONE;
 	if (error == 0) {
 		s->messages++;
 		if (s->counters)
 			s->counters->accepted++;
-		smtp_session_reply(s, "250 2.0.0 Ok: queued as %s", id);
+		smtp_state_reply(s, "250 2.0.0 Ok: queued as %s", id);
 	} else if (error == ENOSPC || error == EDQUOT) {
 		log_warnx("session=%016llx queue=%s commit failed: %s",
 		    (unsigned long long)s->id, id, strerror(error));
-		smtp_session_reply(s, "452 4.3.1 Insufficient system storage");
+		smtp_state_reply(s, "452 4.3.1 Insufficient system storage");
 	} else {
 		log_warnx("session=%016llx queue=%s commit failed: %s",
 		    (unsigned long long)s->id, id, strerror(error));
-		smtp_session_reply(s, "451 4.3.0 Local error in processing, "
+		smtp_state_reply(s, "451 4.3.0 Local error in processing, "
 		    "try again later");
 	}
-	smtp_session_tx_reset(s);
-	smtp_session_enter(s, SMTP_S_READY);
+	smtp_state_tx_reset(s);
+	smtp_state_enter(s, SMTP_S_READY);
 	if (s->shutting_down)
-		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
+		smtp_state_close_with(s, "421 4.3.2 Service shutting down, "
 		    "closing connection");
-	smtp_session_wake(s);
+	smtp_state_wake(s);
 }
 
 void
-smtp_session_data_expired(struct smtp_session *s)
+smtp_message_data_expired(struct smtp_session *s)
 {
 	/* A complete message waiting for its commit is not cut off. */
 	if ((s->state != SMTP_S_DATA && s->state != SMTP_S_BDAT) ||
 	    s->waiting == SMTP_WAIT_COMMIT)
 		return;
-	smtp_session_refuse(s, s->state == SMTP_S_DATA ? "DATA" : "BDAT",
+	smtp_state_refuse(s, s->state == SMTP_S_DATA ? "DATA" : "BDAT",
 	    POLICY_RULE_DATA_TIME, s->env ? s->env->id : NULL,
 	    policy_reply(POLICY_RULE_DATA_TIME));
-	smtp_session_tx_reset(s);
-	smtp_session_enter(s, SMTP_S_CLOSING);
+	smtp_state_tx_reset(s);
+	smtp_state_enter(s, SMTP_S_CLOSING);
 }
 
 /* ---- DATA ---- */
@@ -197,21 +189,21 @@ void
 smtp_message_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	if (cmd->arglen) {
-		smtp_session_bad_command(s, "501 5.5.4 Syntax: DATA");
+		smtp_state_bad_command(s, "501 5.5.4 Syntax: DATA");
 		return;
 	}
 	if (s->state == SMTP_S_MAIL) {
-		smtp_session_bad_command(s, "554 5.5.1 No valid recipients");
+		smtp_state_bad_command(s, "554 5.5.1 No valid recipients");
 		return;
 	}
 	if (s->state != SMTP_S_RCPT) {
-		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+		smtp_state_bad_command(s, "503 5.5.1 Bad sequence of "
 		    "commands: MAIL first");
 		return;
 	}
 	message_begin(s, 0);
-	smtp_session_enter(s, SMTP_S_DATA);
-	smtp_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	smtp_state_enter(s, SMTP_S_DATA);
+	smtp_state_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
 static size_t
@@ -229,11 +221,11 @@ data_input(struct smtp_session *s, const char *in, size_t len)
 	case SMTP_DATA_BARE_CR:
 		/* Nothing frames the rest: the connection is closed so that
 		 * no byte of this message is ever read as a command. */
-		smtp_session_refuse(s, "DATA", POLICY_RULE_BARE_NEWLINE,
+		smtp_state_refuse(s, "DATA", POLICY_RULE_BARE_NEWLINE,
 		    s->env ? s->env->id : NULL, "521 5.5.2 Bare CR or LF in "
 		    "message; only CRLF ends a line; closing connection");
-		smtp_session_tx_reset(s);
-		smtp_session_enter(s, SMTP_S_CLOSING);
+		smtp_state_tx_reset(s);
+		smtp_state_enter(s, SMTP_S_CLOSING);
 		used = len;
 		break;
 	}
@@ -276,28 +268,28 @@ chunk_end(struct smtp_session *s)
 	int why = s->chunk_why;
 	enum smtp_data_status st;
 
-	s->chunk_why = CHUNK_KEEP;
+	s->chunk_why = SMTP_CHUNK_KEEP;
 	switch (why) {
-	case CHUNK_DROP:
+	case SMTP_CHUNK_DROP:
 		return;
-	case CHUNK_BAD_SEQUENCE:
-		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+	case SMTP_CHUNK_BAD_SEQUENCE:
+		smtp_state_bad_command(s, "503 5.5.1 Bad sequence of "
 		    "commands: MAIL first");
 		return;
-	case CHUNK_NO_RCPT:
-		smtp_session_bad_command(s, "554 5.5.1 No valid recipients");
+	case SMTP_CHUNK_NO_RCPT:
+		smtp_state_bad_command(s, "554 5.5.1 No valid recipients");
 		return;
-	case CHUNK_BARE_NEWLINE:
-		smtp_session_refuse(s, "BDAT", POLICY_RULE_BARE_NEWLINE,
+	case SMTP_CHUNK_BARE_NEWLINE:
+		smtp_state_refuse(s, "BDAT", POLICY_RULE_BARE_NEWLINE,
 		    s->env ? s->env->id : NULL, "554 5.6.0 Bare CR or LF in "
 		    "message; only CRLF ends a line");
-		smtp_session_tx_reset(s);
+		smtp_state_tx_reset(s);
 		return;
 	}
 	if (message_too_big(s, "BDAT"))
 		return;
 	if (!s->chunk_last) {
-		smtp_session_reply(s, "250 2.0.0 %llu octets received",
+		smtp_state_reply(s, "250 2.0.0 %llu octets received",
 		    (unsigned long long)s->chunk_size);
 		return;
 	}
@@ -306,7 +298,7 @@ chunk_end(struct smtp_session *s)
 		message_flush(s);
 	st = smtp_data_finish(&s->data, &s->msg);
 	if (st != SMTP_DATA_DONE) {
-		s->chunk_why = CHUNK_BARE_NEWLINE;
+		s->chunk_why = SMTP_CHUNK_BARE_NEWLINE;
 		chunk_end(s);
 		return;
 	}
@@ -320,20 +312,20 @@ smtp_message_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 	int last;
 
 	if (bdat_args(cmd, &size, &last) == -1) {
-		smtp_session_bad_command(s, "501 5.5.4 Syntax: BDAT size "
+		smtp_state_bad_command(s, "501 5.5.4 Syntax: BDAT size "
 		    "[LAST]");
 		return;
 	}
 	s->chunk_left = s->chunk_size = size;
 	s->chunk_last = last;
-	s->chunk_why = CHUNK_KEEP;
+	s->chunk_why = SMTP_CHUNK_KEEP;
 	if (s->state == SMTP_S_RCPT) {
 		message_begin(s, 1);
-		smtp_session_enter(s, SMTP_S_BDAT);
+		smtp_state_enter(s, SMTP_S_BDAT);
 	} else if (s->state == SMTP_S_MAIL)
-		s->chunk_why = CHUNK_NO_RCPT;
+		s->chunk_why = SMTP_CHUNK_NO_RCPT;
 	else if (s->state != SMTP_S_BDAT)
-		s->chunk_why = CHUNK_BAD_SEQUENCE;
+		s->chunk_why = SMTP_CHUNK_BAD_SEQUENCE;
 	if (s->chunk_left == 0)
 		chunk_end(s);
 }
@@ -345,12 +337,12 @@ chunk_input(struct smtp_session *s, const char *in, size_t len)
 
 	if (len > s->chunk_left)
 		len = (size_t)s->chunk_left;
-	if (s->chunk_why != CHUNK_KEEP)
+	if (s->chunk_why != SMTP_CHUNK_KEEP)
 		used = len;
 	else if (message_feed(s, in, len, &used) != SMTP_DATA_NEED_MORE) {
 		/* A bare CR or LF: the chunk's size still frames what
 		 * follows, so the rest is read and dropped, then refused. */
-		s->chunk_why = CHUNK_BARE_NEWLINE;
+		s->chunk_why = SMTP_CHUNK_BARE_NEWLINE;
 		used = len;
 	}
 	s->chunk_left -= used;
@@ -359,13 +351,6 @@ chunk_input(struct smtp_session *s, const char *in, size_t len)
 	return used;
 }
 
-void
-smtp_message_tx_reset(struct smtp_session *s)
-{
-	/* The rest of a chunk is still on its way: drop it when it comes. */
-	if (s->chunk_left > 0 && s->chunk_why == CHUNK_KEEP)
-		s->chunk_why = CHUNK_DROP;
-}
 
 size_t
 smtp_message_input(struct smtp_session *s, const char *in, size_t len)

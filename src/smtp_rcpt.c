@@ -15,7 +15,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "smtp_check.h"
-#include "smtp_session_priv.h"
+#include "smtp_state.h"
 #include "strmap.h"
 #include "xmalloc.h"
 #include "xtext.h"
@@ -82,7 +82,7 @@ rcpt_accept(struct smtp_session *s, const char *key,
 		if (strmap_get(s->rcpt_set, res->targets[i].addr) == NULL)
 			fresh++;
 	if (fresh > SMTP_RCPT_EXPANDED_MAX - s->env->nrcpts) {
-		smtp_session_refuse(s, "RCPT", POLICY_RULE_MAX_RECIPIENTS, key,
+		smtp_state_refuse(s, "RCPT", POLICY_RULE_MAX_RECIPIENTS, key,
 		    policy_reply(POLICY_RULE_MAX_RECIPIENTS));
 		return;
 	}
@@ -97,8 +97,8 @@ rcpt_accept(struct smtp_session *s, const char *key,
 		rcpt_add(s, res->targets[i].addr, res->targets[i].addr, given,
 		    a);
 	s->rcpts_given++;
-	smtp_session_enter(s, SMTP_S_RCPT);
-	smtp_session_reply(s, "250 2.1.5 Ok");
+	smtp_state_enter(s, SMTP_S_RCPT);
+	smtp_state_reply(s, "250 2.1.5 Ok");
 }
 
 /* The checks have answered (maybe inside smtp_check_rcpt()). */
@@ -112,11 +112,11 @@ rcpt_checked(void *arg, struct smtp_check_verdict *v)
 	if (v->reply == NULL)
 		rcpt_accept(s, s->pending_rcpt, s->pending_args, v->dir);
 	else {
-		smtp_session_refuse(s, "RCPT", v->rule, s->pending_rcpt,
+		smtp_state_refuse(s, "RCPT", v->rule, s->pending_rcpt,
 		    v->reply);
 		if (v->close) {
-			smtp_session_tx_reset(s);
-			smtp_session_enter(s, SMTP_S_CLOSING);
+			smtp_state_tx_reset(s);
+			smtp_state_enter(s, SMTP_S_CLOSING);
 		}
 	}
 	smtp_check_verdict_clear(v);
@@ -124,7 +124,7 @@ rcpt_checked(void *arg, struct smtp_check_verdict *v)
 	s->pending_rcpt = NULL;
 	free(s->pending_args);
 	s->pending_args = NULL;
-	smtp_session_wake(s);
+	smtp_state_wake(s);
 }
 
 void
@@ -136,12 +136,12 @@ smtp_rcpt_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 	char key[ADDR_TEXT_MAX];
 
 	st = smtp_parse_rcpt(cmd->arg, cmd->arglen, s->env->smtputf8, &a);
-	if (smtp_session_param_error(s, st, a.addr_status, 0))
+	if (smtp_state_param_error(s, st, a.addr_status, 0))
 		return;
 	if (a.rcpt.domain[0] == '\0') {
 		/* <postmaster>: RFC 5321 4.5.1, the first local domain. */
 		if (s->conf->nlocal_domains == 0) {
-			smtp_session_refuse(s, "RCPT",
+			smtp_state_refuse(s, "RCPT",
 			    POLICY_RULE_UNKNOWN_USER, "postmaster",
 			    policy_reply(POLICY_RULE_UNKNOWN_USER));
 			return;
@@ -150,7 +150,7 @@ smtp_rcpt_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    s->conf->local_domains[0]);
 	}
 	addr_format_key(&a.rcpt, key, sizeof(key));
-	smtp_session_check_client(s, &cl);
+	smtp_state_check_client(s, &cl);
 	s->pending_rcpt = xstrdup(key);
 	s->pending_args = xmalloc(sizeof(a));
 	memcpy(s->pending_args, &a, sizeof(a));

@@ -32,6 +32,7 @@
 #include "senderlist.h"
 #include "smtp_greet.h"
 #include "smtp_server_priv.h"
+#include "smtp_message.h"
 #include "smtp_session.h"
 #include "strmap.h"
 #include "tls.h"
@@ -104,7 +105,7 @@ commit_done(void *arg, int error, struct queue_envelope *env)
 		free(c->vsname);
 		free(c);
 	} else
-		smtp_session_commit_done(c->sess, error, env->id);
+		smtp_message_commit_done(c->sess, error, env->id);
 	if (error == 0 && srv->queued)
 		srv->queued(srv->queued_arg, env);
 	else
@@ -170,7 +171,7 @@ data_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	smtp_session_data_expired(c->sess);
+	smtp_message_data_expired(c->sess);
 	smtp_server_pump(c);
 }
 

@@ -6,7 +6,7 @@
  * only dispatcher.  Every refusal counts where the SPEC says it counts:
  * bad commands towards max-errors, 550 5.1.1 towards
  * max-unknown-recipients; TEMPFAIL answers count towards neither.  Every
- * refusal goes through smtp_session_refuse(), so each one has its log line
+ * refusal goes through smtp_state_refuse(), so each one has its log line
  * and its rule's counter.  The connection phase is in smtp_greet.c, RCPT
  * in smtp_rcpt.c, AUTH in smtp_auth.c.
  *
@@ -36,7 +36,7 @@
 #include "smtp_received.h"
 #include "smtp_check.h"
 #include "smtp_message.h"
-#include "smtp_session_priv.h"
+#include "smtp_state.h"
 #include "strmap.h"
 #include "xmalloc.h"
 
@@ -49,124 +49,6 @@
 #define ST(x)	(1u << (x))
 #define ST_ANY	(ST(SMTP_S_CONNECTED) | ST(SMTP_S_READY) | ST(SMTP_S_MAIL) | \
 		 ST(SMTP_S_RCPT))
-
-static const char *state_names[] = {
-	"GREETING", "CONNECTED", "READY", "MAIL", "RCPT", "DATA", "BDAT",
-	"REJECTED", "CLOSING",
-};
-
-const char *
-smtp_state_name(enum smtp_state st)
-{
-	return (unsigned)st < sizeof(state_names) / sizeof(state_names[0]) ?
-	    state_names[st] : "?";
-}
-
-void
-smtp_session_enter(struct smtp_session *s, enum smtp_state st)
-{
-	if (s->state != st)
-		log_debug("session=%016llx %s -> %s",
-		    (unsigned long long)s->id, smtp_state_name(s->state),
-		    smtp_state_name(st));
-	s->state = st;
-}
-
-void
-smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
-{
-	char line[SMTP_REPLY_MAX];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 3)
-		n = sizeof(line) - 3;
-	line[n++] = '\r';
-	line[n++] = '\n';
-	/* The output limit is enforced by the server (it stops reading from
-	 * a client that does not read its replies), so this cannot fail
-	 * short of that bound. */
-	if (buf_append(&s->out, line, (size_t)n) == -1)
-		smtp_session_enter(s, SMTP_S_CLOSING);
-}
-
-void
-smtp_session_close_with(struct smtp_session *s, const char *text)
-{
-	smtp_session_reply(s, "%s", text);
-	smtp_greet_cancel(s);
-	smtp_session_tx_reset(s);
-	smtp_session_enter(s, SMTP_S_CLOSING);
-}
-
-void
-smtp_session_refuse(struct smtp_session *s, const char *stage,
-    enum policy_rule rule, const char *what, const char *text)
-{
-	log_info("session=%016llx client=%s refused %s rule=%s%s%s: %s",
-	    (unsigned long long)s->id, s->peer_ip, stage,
-	    policy_rule_name(rule), what ? " " : "", what ? what : "", text);
-	if (s->counters && (unsigned)rule < POLICY_RULE_COUNT)
-		s->counters->refused[rule]++;
-	smtp_session_reply(s, "%s", text);
-}
-
-/* A bad command: the reply, unless the client is past its error budget. */
-void
-smtp_session_bad_command(struct smtp_session *s, const char *text)
-{
-	if (++s->errors > s->vs->max_errors) {
-		smtp_session_refuse(s, "COMMAND", POLICY_RULE_MAX_ERRORS, NULL,
-		    policy_reply(POLICY_RULE_MAX_ERRORS));
-		smtp_session_tx_reset(s);
-		smtp_session_enter(s, SMTP_S_CLOSING);
-		return;
-	}
-	smtp_session_reply(s, "%s", text);
-}
-
-void
-smtp_session_wake(struct smtp_session *s)
-{
-	if (!s->in_input && s->ops && s->ops->wakeup)
-		s->ops->wakeup(s);
-}
-
-void
-smtp_session_tx_reset(struct smtp_session *s)
-{
-	if (s->rcptchk) {
-		smtp_check_rcpt_cancel(s->rcptchk);
-		s->rcptchk = NULL;
-	}
-	free(s->pending_rcpt);
-	s->pending_rcpt = NULL;
-	free(s->pending_args);
-	s->pending_args = NULL;
-	if (s->env) {
-		queue_envelope_free(s->env);
-		s->env = NULL;
-	}
-	buf_free(&s->msg);
-	smtp_message_tx_reset(s);
-	if (s->spooled && s->ops->spool_abort)
-		s->ops->spool_abort(s);
-	s->spooled = 0;
-	s->spool_error = 0;
-	strmap_free(s->rcpt_set, NULL);
-	s->rcpt_set = NULL;
-	s->rcpts_given = 0;
-	if (s->waiting == SMTP_WAIT_DIRECTORY)
-		s->waiting = SMTP_WAIT_NONE;
-	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT ||
-	    s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT)
-		smtp_session_enter(s, SMTP_S_READY);
-}
 
 struct smtp_session *
 smtp_session_new_env(uint64_t id, struct conf *conf,
@@ -216,9 +98,9 @@ smtp_session_free(struct smtp_session *s)
 {
 	if (s == NULL)
 		return;
-	smtp_greet_cancel(s);
+	smtp_state_cancel_greeting(s);
 	smtp_auth_reset(s);
-	smtp_session_tx_reset(s);
+	smtp_state_tx_reset(s);
 	buf_free(&s->out);
 	free(s->reject_reply);
 	free(s->auth_user);
@@ -249,7 +131,7 @@ smtp_session_timeout(struct smtp_session *s)
 		return;
 	log_info("session=%016llx client=%s timeout in state %s",
 	    (unsigned long long)s->id, s->peer_ip, smtp_state_name(s->state));
-	smtp_session_close_with(s, "421 4.4.2 Timeout exceeded, closing "
+	smtp_state_close_with(s, "421 4.4.2 Timeout exceeded, closing "
 	    "connection");
 }
 
@@ -264,17 +146,11 @@ smtp_session_shutdown(struct smtp_session *s)
 	    s->state == SMTP_S_RCPT || s->state == SMTP_S_DATA ||
 	    s->state == SMTP_S_BDAT || s->state == SMTP_S_CLOSING))
 		return;
-	smtp_session_close_with(s, "421 4.3.2 Service shutting down, closing "
+	smtp_state_close_with(s, "421 4.3.2 Service shutting down, closing "
 	    "connection");
 }
 
 /* ---- commands ---- */
-
-const char *
-smtp_session_server_name(const struct smtp_session *s)
-{
-	return s->vs->hostname ? s->vs->hostname : s->conf->hostname;
-}
 
 static int
 helo_arg_ok(const struct smtp_cmd *cmd)
@@ -295,80 +171,33 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	const struct conf_vserver *vs = s->vs;
 
 	if (!helo_arg_ok(cmd)) {
-		smtp_session_bad_command(s, "501 5.5.4 Syntax: HELO/EHLO "
+		smtp_state_bad_command(s, "501 5.5.4 Syntax: HELO/EHLO "
 		    "hostname");
 		return;
 	}
-	smtp_session_tx_reset(s);
+	smtp_state_tx_reset(s);
 	memcpy(s->helo, cmd->arg, cmd->arglen);
 	s->helo[cmd->arglen] = '\0';
 	s->esmtp = cmd->verb == SMTP_CMD_EHLO;
-	smtp_session_enter(s, SMTP_S_READY);
+	smtp_state_enter(s, SMTP_S_READY);
 	if (!s->esmtp) {
-		smtp_session_reply(s, "250 %s", smtp_session_server_name(s));
+		smtp_state_reply(s, "250 %s", smtp_state_server_name(s));
 		return;
 	}
-	smtp_session_reply(s, "250-%s Hello %s [%s]",
-	    smtp_session_server_name(s), s->helo, s->peer_ip);
-	smtp_session_reply(s, "250-PIPELINING");
-	smtp_session_reply(s, "250-SIZE %llu",
+	smtp_state_reply(s, "250-%s Hello %s [%s]",
+	    smtp_state_server_name(s), s->helo, s->peer_ip);
+	smtp_state_reply(s, "250-PIPELINING");
+	smtp_state_reply(s, "250-SIZE %llu",
 	    (unsigned long long)vs->max_message_size);
-	smtp_session_reply(s, "250-8BITMIME");
-	smtp_session_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_state_reply(s, "250-8BITMIME");
+	smtp_state_reply(s, "250-ENHANCEDSTATUSCODES");
 	if (s->starttls_ok && !s->tls)
-		smtp_session_reply(s, "250-STARTTLS");
+		smtp_state_reply(s, "250-STARTTLS");
 	if (s->tls && s->authdb && vs->auth_file)
-		smtp_session_reply(s, "250-AUTH PLAIN LOGIN");
-	smtp_session_reply(s, "250-SMTPUTF8");
-	smtp_session_reply(s, "250-CHUNKING");
-	smtp_session_reply(s, "250 DSN");
-}
-
-void
-smtp_session_check_client(const struct smtp_session *s,
-    struct smtp_check_client *cl)
-{
-	memset(cl, 0, sizeof(*cl));
-	cl->conf = s->conf;
-	cl->vs = s->vs;
-	cl->addr = (const struct sockaddr *)&s->peer;
-	cl->tls = s->tls;
-	cl->authenticated = s->authenticated;
-	cl->senders = s->senders;
-	cl->ratelimit = s->ratelimit;
-	cl->dir = s->dir;
-}
-
-/*
- * Reply to a MAIL or RCPT whose arguments did not parse; 0 when they did.
- * Every such reply counts as a bad command.
- */
-int
-smtp_session_param_error(struct smtp_session *s, enum smtp_param_status st,
-    enum addr_status as, int mail)
-{
-	switch (st) {
-	case SMTP_PARAM_OK:
-		return 0;
-	case SMTP_PARAM_UNKNOWN:
-		smtp_session_bad_command(s, mail ? "555 5.5.4 Unsupported "
-		    "MAIL parameter" : "555 5.5.4 Unsupported RCPT parameter");
-		break;
-	case SMTP_PARAM_ADDR:
-		if (as == ADDR_ERR_UTF8)
-			smtp_session_bad_command(s, "553 5.6.7 Non-ASCII "
-			    "address without SMTPUTF8");
-		else
-			smtp_session_bad_command(s, mail ? "501 5.1.7 Bad "
-			    "sender address syntax" : "501 5.1.3 Bad recipient "
-			    "address syntax");
-		break;
-	default:
-		smtp_session_bad_command(s, mail ? "501 5.5.4 Syntax: MAIL "
-		    "FROM:<address>" : "501 5.5.4 Syntax: RCPT TO:<address>");
-		break;
-	}
-	return -1;
+		smtp_state_reply(s, "250-AUTH PLAIN LOGIN");
+	smtp_state_reply(s, "250-SMTPUTF8");
+	smtp_state_reply(s, "250-CHUNKING");
+	smtp_state_reply(s, "250 DSN");
 }
 
 static void
@@ -381,21 +210,21 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	char sender[ADDR_TEXT_MAX], what[ADDR_TEXT_MAX + 2];
 
 	st = smtp_parse_mail(cmd->arg, cmd->arglen, 1, &a);
-	if (smtp_session_param_error(s, st, a.addr_status, 1))
+	if (smtp_state_param_error(s, st, a.addr_status, 1))
 		return;
 	if (s->shutting_down) {
-		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
+		smtp_state_close_with(s, "421 4.3.2 Service shutting down, "
 		    "closing connection");
 		return;
 	}
 	addr_format(&a.sender, sender, sizeof(sender));
 	snprintf(what, sizeof(what), "<%s>", sender);
-	smtp_session_check_client(s, &cl);
+	smtp_state_check_client(s, &cl);
 	if (smtp_check_mail(&cl, &a.sender, a.size, &v) == -1) {
-		smtp_session_refuse(s, "MAIL", v.rule, what, v.reply);
+		smtp_state_refuse(s, "MAIL", v.rule, what, v.reply);
 		if (v.close) {
-			smtp_session_tx_reset(s);
-			smtp_session_enter(s, SMTP_S_CLOSING);
+			smtp_state_tx_reset(s);
+			smtp_state_enter(s, SMTP_S_CLOSING);
 		}
 		return;
 	}
@@ -413,37 +242,37 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		s->env->auth_user = xstrdup(s->auth_user);
 	if (a.envid[0])
 		s->env->envid = xstrdup(a.envid);
-	smtp_session_enter(s, SMTP_S_MAIL);
-	smtp_session_reply(s, "250 2.1.0 Ok");
+	smtp_state_enter(s, SMTP_S_MAIL);
+	smtp_state_reply(s, "250 2.1.0 Ok");
 }
 
 static void
 cmd_rset(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	smtp_session_tx_reset(s);
-	smtp_session_reply(s, "250 2.0.0 Ok");
+	smtp_state_tx_reset(s);
+	smtp_state_reply(s, "250 2.0.0 Ok");
 }
 
 static void
 cmd_noop(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	smtp_session_reply(s, "250 2.0.0 Ok");
+	smtp_state_reply(s, "250 2.0.0 Ok");
 }
 
 static void
 cmd_quit(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	smtp_session_close_with(s, "221 2.0.0 Bye");
+	smtp_state_close_with(s, "221 2.0.0 Bye");
 }
 
 static void
 cmd_vrfy(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	smtp_session_reply(s, "252 2.5.0 Cannot VRFY user, but will accept "
+	smtp_state_reply(s, "252 2.5.0 Cannot VRFY user, but will accept "
 	    "message and attempt delivery");
 }
 
@@ -451,7 +280,7 @@ static void
 cmd_help(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	smtp_session_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
+	smtp_state_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
 	    "RSET NOOP QUIT VRFY HELP");
 }
 
@@ -459,24 +288,24 @@ static void
 cmd_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	if (s->tls) {
-		smtp_session_bad_command(s, "503 5.5.1 TLS already active");
+		smtp_state_bad_command(s, "503 5.5.1 TLS already active");
 		return;
 	}
 	if (!s->starttls_ok) {
-		smtp_session_bad_command(s, "502 5.5.1 Command not "
+		smtp_state_bad_command(s, "502 5.5.1 Command not "
 		    "implemented");
 		return;
 	}
 	if (cmd->arglen) {
-		smtp_session_bad_command(s, "501 5.5.4 Syntax: STARTTLS");
+		smtp_state_bad_command(s, "501 5.5.4 Syntax: STARTTLS");
 		return;
 	}
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) {
-		smtp_session_bad_command(s, "503 5.5.1 Bad sequence of "
+		smtp_state_bad_command(s, "503 5.5.1 Bad sequence of "
 		    "commands: no STARTTLS during a mail transaction");
 		return;
 	}
-	smtp_session_reply(s, "220 2.0.0 Ready to start TLS");
+	smtp_state_reply(s, "220 2.0.0 Ready to start TLS");
 	s->waiting = SMTP_WAIT_TLS;
 }
 
@@ -490,14 +319,14 @@ smtp_session_tls_started(struct smtp_session *s, const char *info)
 	/* RFC 3207 4.2: forget everything the client said in clear text. */
 	s->waiting = SMTP_WAIT_NONE;
 	smtp_auth_reset(s);
-	smtp_session_tx_reset(s);
+	smtp_state_tx_reset(s);
 	s->helo[0] = '\0';
 	s->esmtp = 0;
 	smtp_framer_init(&s->framer, SMTP_CMD_LINE_MAX);
 	if (s->state == SMTP_S_READY)
-		smtp_session_enter(s, SMTP_S_CONNECTED);
+		smtp_state_enter(s, SMTP_S_CONNECTED);
 	if (s->shutting_down)
-		smtp_session_close_with(s, "421 4.3.2 Service shutting down, "
+		smtp_state_close_with(s, "421 4.3.2 Service shutting down, "
 		    "closing connection");
 }
 
@@ -505,7 +334,7 @@ static void
 cmd_not_offered(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	smtp_session_bad_command(s, "502 5.5.1 Command not implemented");
+	smtp_state_bad_command(s, "502 5.5.1 Command not implemented");
 }
 
 #define PRE	ST(SMTP_S_CONNECTED)
@@ -543,7 +372,7 @@ static const struct {
 static void
 rejected_command(struct smtp_session *s)
 {
-	smtp_session_bad_command(s, s->reject_reply ? s->reject_reply :
+	smtp_state_bad_command(s, s->reject_reply ? s->reject_reply :
 	    "554 5.7.1 Client host rejected: access denied");
 }
 
@@ -556,7 +385,7 @@ dispatch(struct smtp_session *s, const char *line, size_t len)
 		if (s->state == SMTP_S_REJECTED)
 			rejected_command(s);
 		else
-			smtp_session_bad_command(s, "500 5.5.2 Command "
+			smtp_state_bad_command(s, "500 5.5.2 Command "
 			    "unrecognized");
 		return;
 	}
@@ -567,7 +396,7 @@ dispatch(struct smtp_session *s, const char *line, size_t len)
 			if (s->state == SMTP_S_REJECTED)
 				rejected_command(s);
 			else
-				smtp_session_bad_command(s,
+				smtp_state_bad_command(s,
 				    cmd_table[i].bad_seq ?
 				    cmd_table[i].bad_seq :
 				    "503 5.5.1 Bad sequence of commands");
@@ -576,7 +405,7 @@ dispatch(struct smtp_session *s, const char *line, size_t len)
 		cmd_table[i].fn(s, &cmd);
 		return;
 	}
-	smtp_session_bad_command(s, "500 5.5.2 Command unrecognized");
+	smtp_state_bad_command(s, "500 5.5.2 Command unrecognized");
 }
 
 /* ---- input ---- */
@@ -613,16 +442,16 @@ smtp_session_input(struct smtp_session *s, const char *in, size_t len)
 			break;
 		case SMTP_LINE_TOO_LONG:
 			s->auth_step = SMTP_AUTH_NONE;
-			smtp_session_bad_command(s, "500 5.5.2 Line too long");
+			smtp_state_bad_command(s, "500 5.5.2 Line too long");
 			break;
 		case SMTP_LINE_BARE_LF:
 			s->auth_step = SMTP_AUTH_NONE;
-			smtp_session_bad_command(s, "500 5.5.2 Bare LF in "
+			smtp_state_bad_command(s, "500 5.5.2 Bare LF in "
 			    "command: lines end with CRLF");
 			break;
 		case SMTP_LINE_BAD_CHAR:
 			s->auth_step = SMTP_AUTH_NONE;
-			smtp_session_bad_command(s, "500 5.5.2 Invalid "
+			smtp_state_bad_command(s, "500 5.5.2 Invalid "
 			    "character in command");
 			break;
 		}

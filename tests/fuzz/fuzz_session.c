@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "directory.h"
 #include "queue.h"
+#include "smtp_message.h"
 #include "smtp_session.h"
 
 static const char *config =
@@ -160,7 +161,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memmove(buf, buf + used, pending - used);
 		pending -= used;
 		if (s->waiting == SMTP_WAIT_COMMIT)
-			smtp_session_commit_done(s, 0, "Q");
+			smtp_message_commit_done(s, 0, "Q");
 		else if (n == 0 || smtp_session_closing(s))
 			break;
 	}

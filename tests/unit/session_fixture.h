@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "directory.h"
 #include "queue.h"
+#include "smtp_message.h"
 #include "smtp_session.h"
 #include "xmalloc.h"
 
@@ -238,7 +239,7 @@ run(const char *vsname, const char *peer, const char *input, size_t chunk)
 		memmove(buffered, buffered + used, pending - used);
 		pending -= used;
 		if (s->waiting == SMTP_WAIT_COMMIT)
-			smtp_session_commit_done(s, 0, "Q");
+			smtp_message_commit_done(s, 0, "Q");
 		else if (n == 0 || smtp_session_closing(s))
 			break;
 	}
@@ -278,7 +279,7 @@ feed(struct smtp_session *s, const char *in)
 	char *out;
 
 	if (s->waiting == SMTP_WAIT_COMMIT)
-		smtp_session_commit_done(s, 0, "Q");
+		smtp_message_commit_done(s, 0, "Q");
 	assert_true(used == len || smtp_session_closing(s));
 	out = strndup(s->out.p ? s->out.p : "", s->out.len);
 	buf_reset(&s->out);

@@ -72,7 +72,7 @@ test_data_streams_to_spool(void **state)
 	assert_null(committed);
 	assert_int_equal(smtp_session_input(s, ".\r\n", 3), 3);
 	assert_int_equal(s->waiting, SMTP_WAIT_COMMIT);
-	smtp_session_commit_done(s, 0, "Q");
+	smtp_message_commit_done(s, 0, "Q");
 	assert_non_null(strstr(s->out.p, "250 2.0.0 Ok: queued as Q"));
 	assert_non_null(committed);
 	assert_int_equal(spool_aborts, 0);
@@ -267,7 +267,7 @@ test_bdat_streams_to_spool(void **state)
 			buf_reset(&s->out);
 	}
 	assert_int_equal(s->waiting, SMTP_WAIT_COMMIT);
-	smtp_session_commit_done(s, 0, "Q");
+	smtp_message_commit_done(s, 0, "Q");
 	assert_non_null(strstr(s->out.p, "250 2.0.0 Ok: queued as Q"));
 	assert_true(spool_writes > 10);
 	assert_int_equal(spool_aborts, 0);

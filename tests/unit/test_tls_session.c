@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "directory.h"
 #include "queue.h"
+#include "smtp_message.h"
 #include "smtp_session.h"
 
 static const char *config =
@@ -176,7 +177,7 @@ feed(struct smtp_session *s, const char *in, size_t *used)
 	char *out;
 
 	if (s->waiting == SMTP_WAIT_COMMIT)
-		smtp_session_commit_done(s, 0, "Q");
+		smtp_message_commit_done(s, 0, "Q");
 	if (used)
 		*used = u;
 	else
