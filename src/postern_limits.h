@@ -65,7 +65,7 @@
 #define RATELIMIT_KEYS_MAX	65536	/* client addresses tracked; past it
 					   the oldest is forgotten */
 /* AUTH (docs/tls.md): password checks waiting for or on the verifier's
- * thread (src/auth.c), in all and from one client (netaddr_limit_key(): an
+ * thread (src/smtpd/auth.c), in all and from one client (netaddr_limit_key(): an
  * IPv6 client is its /64); past either, 454 4.7.0 at once, nothing queued,
  * so a guesser with many connections cannot make honest users wait. */
 #define AUTH_VERIFY_QUEUE_MAX	128

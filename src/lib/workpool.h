@@ -11,7 +11,7 @@
  * A pool made with workpool_new_bounded() holds at most max_jobs jobs
  * between workpool_try_run() and their done callback; past that
  * workpool_try_run() refuses at once, so a flood of requests costs
- * nothing but the refusals (the AUTH verifier, src/auth.c).
+ * nothing but the refusals (the AUTH verifier, src/smtpd/auth.c).
  * workpool_run() is for callers that bound their work themselves: it
  * always queues.  Loop-thread calls only, as workpool_run().
  */

@@ -6,8 +6,7 @@
  * their bounds, an accepted address formats to a mailbox that parses back
  * to itself, nothing 8-bit gets through without ADDR_F_UTF8, and allowing
  * UTF-8 never changes how an ASCII-only address parses.
- *   clang -fsanitize=fuzzer,address,undefined -Isrc -Isrc/lib \
- *       tests/fuzz/fuzz_addr.c src/addr.c
+ *   make fuzz        (libFuzzer, FUZZ_TIME seconds a harness)
  */
 #include <stdint.h>
 #include <stdlib.h>

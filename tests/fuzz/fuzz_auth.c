@@ -8,8 +8,7 @@
  * OK means a non-empty user and password within their limits, without
  * NUL; anything else leaves them empty.  The file parser must accept or
  * refuse without crashing, and a database it builds must answer lookups.
- *   clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
- *       -Isrc/lib tests/fuzz/fuzz_auth.c src/auth*.c ...
+ *   make fuzz        (libFuzzer, FUZZ_TIME seconds a harness)
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -7,8 +7,7 @@
  * request limit; every decoded frame must lie inside the input, its
  * fields inside the frame, and encoding its fields again must give back
  * exactly the same bytes (the codec has one spelling per message).
- *   clang -fsanitize=fuzzer,address,undefined -Isrc -Isrc/lib \
- *       tests/fuzz/fuzz_control.c src/control_proto.c
+ *   make fuzz        (libFuzzer, FUZZ_TIME seconds a harness)
  */
 #include <stdint.h>
 #include <stdlib.h>

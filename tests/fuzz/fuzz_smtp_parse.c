@@ -12,9 +12,7 @@
  * one message (binary: no dot, no end marker) and ends it with
  * smtp_data_finish(): the same differential checks, and the message must
  * end with CRLF.
- *   clang -fsanitize=fuzzer,address,undefined -Isrc -Isrc/lib \
- *       tests/fuzz/fuzz_smtp_parse.c src/smtp_parse.c src/smtp_data.c \
- *       src/addr.c src/lib/buf.c src/lib/xmalloc.c src/lib/log.c
+ *   make fuzz        (libFuzzer, FUZZ_TIME seconds a harness)
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -9,8 +9,7 @@
  * must give the same bytes, and the output must be canonical (CR only in
  * CRLF, no line over 998 octets without its stuffing dot, no line that is
  * a lone ".").
- *   clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
- *       -Isrc/lib tests/fuzz/fuzz_smtp_reply.c src/smtp_reply.c
+ *   make fuzz        (libFuzzer, FUZZ_TIME seconds a harness)
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@ with ENOSPC, and a SIGKILL delivered exactly as posternd writes the
 
 How the syscalls were found (a dry run under `strace -f -e trace=write,
 writev,pwrite64,sendto,sendmsg,...`): the queue writer thread writes each
-spool file with ONE writev(2) (message, envelope, trailer: src/queue_writer.c;
+spool file with ONE writev(2) (message, envelope, trailer: src/queue/queue_writer.c;
 a message larger than the session's buffer is written as it arrives, but
 the ones sent here are small);
 the loop thread writes every SMTP reply with writev(2) too (libevent's
@@ -214,7 +214,7 @@ def test_enospc_on_spool_write_gives_452_and_leaves_nothing(make_gateway,
             pytest.fail("strace exited: " + msg)
 
         # The message whose spool write fails: 452 4.3.1, not 250.  Each
-        # writer thread (src/queue_writer.c runs several) fails its first
+        # writer thread (src/queue/queue_writer.c runs several) fails its first
         # spool write, so messages are sent until one is accepted: that
         # one went to a writer whose fault is spent.
         failures, reply, k = 0, None, 0

@@ -203,7 +203,7 @@ def test_tarpit_destination_holds_only_its_window(make_gateway, tmp_path):
 
 
 def test_backlog_past_its_limit_waits_untried(make_gateway, tmp_path):
-    """Past DEST_BACKLOG_MAX (1000, src/delivery_priv.h) jobs waiting at
+    """Past DEST_BACKLOG_MAX (1000, src/deliver/delivery_priv.h) jobs waiting at
     one destination, a message waits outside ("parked"): not tried, not
     deferred, no state record; other mail still flows."""
     def check(gw):

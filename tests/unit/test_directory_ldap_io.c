@@ -1,6 +1,6 @@
 /*
  * test_directory_ldap_io — an LDAP connection as the event loop gets it
- * (src/directory_ldap_open.c): opened and bound by directory_ldap_open(),
+ * (src/directory/directory_ldap_open.c): opened and bound by directory_ldap_open(),
  * then made non-blocking with its writes watched by
  * directory_ldap_nonblock().  The server is this test, on a loopback TCP
  * socket: a thread answers the bind, then the test writes and reads the

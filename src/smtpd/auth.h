@@ -81,7 +81,7 @@ struct auth_db *auth_set_get(const struct auth_set *set, const char *vsname);
  * (auth_guard_fail()) and takes it back with auth_guard_refund() when it
  * succeeds or ends without a password checked, so that parallel
  * connections cannot all get a guess in before the first failure is
- * known (src/smtp_auth.c).
+ * known (src/smtpd/smtp_auth.c).
  */
 struct auth_guard;
 struct auth_guard *auth_guard_new(void);
