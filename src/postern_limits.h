@@ -1,5 +1,5 @@
 /*
- * postern_limits — every input limit of postern in one place (STYLE 7).
+ * postern_limits — every input limit of postern in one place.
  *
  * Each has a reply code where a peer can reach it, a log line, and a test
  * that sends limit + 1.  Per-virtual-server limits (message size,

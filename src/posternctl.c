@@ -1,5 +1,5 @@
 /*
- * posternctl — the administrator's view of a running gateway (SPEC 4).
+ * posternctl — the administrator's view of a running gateway (posternctl(8)).
  *
  * Talks to posternd over its control socket (control_proto.h): one
  * request per connection, then records until END or ERROR.  The socket is

@@ -1,5 +1,5 @@
 /*
- * privdrop — leave root after the listeners are bound (STYLE 13).
+ * privdrop — leave root after the listeners are bound.
  *
  * One audited function: look up the user, hand it the spool, set the
  * supplementary groups, gid and uid (real, effective and saved; leaving

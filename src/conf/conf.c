@@ -5,7 +5,7 @@
  * only if every check passed; on any error it is freed here, so a reload
  * can never leave half a configuration behind.  Everything a snapshot
  * points to belongs to it.  The reference count is atomic so that a
- * snapshot may later be shared by several worker threads (STYLE 16).
+ * snapshot may later be shared by several worker threads.
  * Defaults that depend on other settings (control socket and mailbox store
  * under the spool, the host name) are filled in after the parse.
  */

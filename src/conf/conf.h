@@ -1,9 +1,9 @@
 /*
- * conf — the parsed configuration (SPEC section 3).
+ * conf — the parsed configuration (postern.conf(5)).
  *
  * conf_load() reads a file into a fresh, immutable snapshot; nothing in it is
  * shared with a previous snapshot, so a reload either swaps in a whole new
- * one or refuses it and keeps the old (STYLE 12).  Snapshots are
+ * one or refuses it and keeps the old.  Snapshots are
  * reference-counted: sessions hold the snapshot they started under until they
  * end (conf_ref / conf_unref).  Every statement of the language is parsed and
  * stored, including settings whose behaviour arrives in later work.

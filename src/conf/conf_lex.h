@@ -1,5 +1,5 @@
 /*
- * conf_lex — the tokenizer of postern.conf (SPEC section 3).
+ * conf_lex — the tokenizer of postern.conf (postern.conf(5)).
  *
  * It turns the text into statements, one per line: blank-separated words,
  * double-quoted strings (escapes \" and \\ only), and the braces `{` `}`,

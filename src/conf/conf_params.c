@@ -1,5 +1,5 @@
 /*
- * conf_params — the keywords of postern.conf: one table per block (STYLE 12)
+ * conf_params — the keywords of postern.conf: one table per block
  * and the handlers of the statements whose values have a grammar of their
  * own (DNS lists, directory, address spaces, routes).  The virtual-server
  * and filter blocks are in conf_vserver.c.

@@ -1,6 +1,6 @@
 /*
  * conf_priv — what the files of the configuration module share, and no one
- * else: the parameter tables (STYLE 12), the parser's context, and the
+ * else: the parameter tables, the parser's context, and the
  * value parsers the statement handlers use.
  *
  * conf_lex.c   words and lines

@@ -1,5 +1,5 @@
 /*
- * router — where a recipient's mail goes next (SPEC section 2).
+ * router — where a recipient's mail goes next (docs/delivery.md).
  *
  * Pure functions over a configuration snapshot: no I/O, no DNS.  The same
  * functions serve live sessions, delivery and (later) `posternctl trace`,
@@ -37,7 +37,7 @@ int	router_is_relay_domain(const struct conf *c, const char *domain);
 struct conf_dnslist;
 
 /*
- * The resolver profile for deliveries through a connector (SPEC 3): its
+ * The resolver profile for deliveries through a connector (postern.conf(5)): its
  * own `dns`, else its home server's `external-dns`, else the top-level
  * (internal) list.
  */

@@ -1,6 +1,6 @@
 /*
  * control_proto — the messages of the control socket, shared by posternd
- * (control.c) and posternctl (STYLE 13).
+ * (control.c) and posternctl.
  *
  * Every message is one frame:
  *

@@ -1,5 +1,5 @@
 /*
- * flow — SPEC section 1's canonical mail-flow table, computed from the
+ * flow — the canonical mail-flow table of README.md and docs/deployment.md, computed from the
  * live configuration (`posternctl flow`).
  *
  * For every virtual server, one trace (trace.c: the same policy, directory

@@ -92,7 +92,7 @@ route_connector(struct trace_result *r, const struct conf *c,
 		r->next_hop = xasprintf("MX %s", domain);
 		r->dns = xstrdup(router_connector_dns(c, cn)->name);
 	} else {
-		/* Smart host names use the top-level list (SPEC 3). */
+		/* Smart host names use the top-level list (postern.conf(5)). */
 		r->next_hop = xstrdup(cn->smarthosts[0]);
 		r->dns = xstrdup(c->dnslists[0]->name);
 	}

@@ -1,5 +1,5 @@
 /*
- * trace — the dry run of `posternctl trace` (SPEC 4): what a virtual
+ * trace — the dry run of `posternctl trace` (posternctl(8)): what a virtual
  * server would answer to a client, sender and recipients, and where each
  * accepted recipient would go, without sending anything.
  *

@@ -6,7 +6,7 @@
  * Pure computation into a caller-owned struct buf: no I/O, nothing global
  * written (queue_id_new's counter aside), so it is safe on any thread and
  * easy to test.  Everything that comes from outside is made canonical on
- * the way in, because a DSN goes back out to the Internet (SPEC 5, "What
+ * the way in, because a DSN goes back out to the Internet (docs/smtp.md; "What
  * postern emits"): remote replies are reduced to single-line printable
  * ASCII, non-ASCII addresses are written in the RFC 6533 \x{HEX} form in the
  * report parts, the returned message gets CRLF line ends and no line over

@@ -235,7 +235,7 @@ is_own_address(const struct conf *c, const struct sockaddr *sa)
 
 /* A kept connection is reused, for the rest of this job when the peer
  * took some recipients and deferred others (e.g. 452 too many
- * recipients: SPEC 5, "up to the peer's limit"), else by later jobs. */
+ * recipients: docs/delivery.md, "up to the peer's limit"), else by later jobs. */
 static int
 client_keep(struct djob *j, struct smtp_client *c, int progress)
 {
@@ -479,7 +479,7 @@ resolved(void *arg, struct resolver_result *rr)
 	job_hop_failed(j);
 }
 
-/* Resolve the current hop with the profile SPEC 3 assigns to it. */
+/* Resolve the current hop with the profile postern.conf(5) assigns to it. */
 static void
 job_next_hop(struct djob *j)
 {

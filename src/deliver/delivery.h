@@ -5,7 +5,7 @@
  * mailbox server named by the directory, the gateway's own Maildir store,
  * or the connectors that match its domain, cheapest first), groups the
  * recipients by next hop, and runs one job per next hop: resolve the hop
- * with the resolver profile SPEC 3 assigns, then try each address in turn
+ * with the resolver profile postern.conf(5) assigns, then try each address in turn
  * with the SMTP client until every recipient is settled; when every
  * address of a connector has failed, the next connector by cost is tried
  * in the same attempt.  The attempt reports, per recipient, delivered /

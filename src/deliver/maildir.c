@@ -1,5 +1,5 @@
 /*
- * maildir — deliver into the gateway's own mailbox store (SPEC 3, the
+ * maildir — deliver into the gateway's own mailbox store (postern.conf(5), the
  * mailbox server `local`), one Maildir per address: STORE/ADDR/{tmp,new,cur}.
  *
  * A delivery writes STORE/ADDR/tmp/NAME (O_EXCL, mode 0600), fsyncs it,

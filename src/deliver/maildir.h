@@ -1,5 +1,5 @@
 /*
- * maildir — delivery into the gateway's own mailbox store (SPEC 3).
+ * maildir — delivery into the gateway's own mailbox store (postern.conf(5)).
  *
  * A message for address A lands in STORE/A/new/ in Maildir format: it is
  * written under STORE/A/tmp/ with a unique name, fsynced, renamed into

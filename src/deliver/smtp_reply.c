@@ -8,7 +8,7 @@
  * parser decides only from bytes that have arrived and reports BAD as soon
  * as they prove it, so a peer cannot make us buffer more than
  * SMTP_CLIENT_REPLY_MAX.  The canonicalizer is what keeps postern from ever
- * being the sending half of an SMTP smuggling attack (SPEC 5): whatever the
+ * being the sending half of an SMTP smuggling attack (docs/smtp.md): whatever the
  * queue file holds, the wire carries CRLF-only, dot-stuffed lines of at
  * most 998 octets.
  */

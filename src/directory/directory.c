@@ -1,6 +1,6 @@
 /*
  * directory — the backend registry, reference counting, and the one
- * resolution algorithm every backend shares (STYLE 3, SPEC section 3).
+ * resolution algorithm every backend shares (postern.conf(5)).
  *
  * A backend answers "what is the entry for this key?", possibly later.
  * directory_resolve() turns that into a list of final recipients: exact key,

@@ -1,6 +1,6 @@
 /*
  * directory — who the local recipients are and which mailbox server holds
- * each (STYLE 3: one lookup interface, several backends, three results).
+ * each: one lookup interface, several backends, three results.
  *
  * A backend answers one question, asynchronously: what is the entry for
  * this key?  Keys are lowercase "local@domain" or "@domain".  The generic

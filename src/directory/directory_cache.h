@@ -1,6 +1,6 @@
 /*
  * directory_cache — the answer cache in front of a directory backend
- * (SPEC section 3: "A cached answer is used until it expires, also while
+ * (postern.conf(5), `directory ldap`: "A cached answer is used until it expires, also while
  * the directory is down").  Private to directory.c and its tests.
  *
  * FOUND and NOTFOUND answers are kept per key for a fixed lifetime; a

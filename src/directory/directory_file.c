@@ -1,5 +1,5 @@
 /*
- * directory_file — the directory backend over a flat file (SPEC section 3):
+ * directory_file — the directory backend over a flat file (postern.conf(5)):
  *
  *	ericm@winery-co.co	mbx1.winery.local
  *	kimy@winery-co.co	[10.0.0.32]:25

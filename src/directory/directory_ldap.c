@@ -1,5 +1,5 @@
 /*
- * directory_ldap — the `directory ldap { }` backend (SPEC section 3,
+ * directory_ldap — the `directory ldap { }` backend (postern.conf(5),
  * docs/ldap.md): what to ask an LDAP server for a key, and what its
  * entries mean.
  *

@@ -1,6 +1,6 @@
 /*
  * dnsbl — DNS block list lookups of a client address (filter `dnsbl ZONE`,
- * SPEC 3; RFC 5782).
+ * postern.conf(5); RFC 5782).
  *
  * The pure half builds the query name (IPv4 octets or IPv6 nibbles
  * reversed, then the zone) and classifies an answer; the other half asks

@@ -1,5 +1,5 @@
 /*
- * resolver — asynchronous DNS questions for delivery (SPEC 3: every DNS
+ * resolver — asynchronous DNS questions for delivery (postern.conf(5): every DNS
  * question has exactly one profile).  The profiles and their c-ares
  * channels on the libevent loop are resolver_channel.c.
  *

@@ -1,11 +1,11 @@
 /*
  * resolver — asynchronous DNS with one c-ares channel per resolver profile.
  *
- * A profile is a DNS server list of the configuration (SPEC 3): the
+ * A profile is a DNS server list of the configuration (postern.conf(5)): the
  * top-level `dns` list ("internal", or /etc/resolv.conf when none is
  * given), each `dns-list`, each unnamed inline list.  Every question is
  * asked through exactly one profile, which the caller picks (router and
- * delivery code decide which, by SPEC 3's rules); a profile never falls
+ * delivery code decide which, by the rules of postern.conf(5)); a profile never falls
  * back to another's servers.  Channels are driven by the libevent loop
  * (socket state callbacks + a timer), never blocking it.
  *

@@ -7,7 +7,7 @@
  * (::ffff:a.b.c.d) match IPv4 blocks, and IPv4 peers match blocks written
  * in that form (::ffff:10.0.0.0/104), so a dual-stack listener and an IPv4
  * one apply the same rules.  netaddr_limit_key() names the client that
- * per-client limits count (SPEC 6).
+ * per-client limits count (docs/filtering.md).
  */
 #ifndef POSTERN_NETADDR_H
 #define POSTERN_NETADDR_H
@@ -43,7 +43,7 @@ const char *netaddr_ntop_port(const struct sockaddr *sa, char *buf,
 	    size_t len);
 int	netaddr_port(const struct sockaddr *sa);
 /*
- * The client a per-client limit counts a peer as (SPEC 6): an IPv4
+ * The client a per-client limit counts a peer as (docs/filtering.md): an IPv4
  * address is itself ("192.0.2.7"), an IPv6 address its /64, printed
  * canonically ("2001:db8:1:2::/64"), since a site or a subscriber is
  * given a whole /64 and may use any address in it.  An IPv4-mapped IPv6

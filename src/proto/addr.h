@@ -60,7 +60,7 @@ int	addr_valid_domain(const char *s, size_t len, int allow_utf8);
 char	*addr_format(const struct addr *a, char *buf, size_t len);
 
 /* The lookup key: the formatted address with the local part lowercased
- * too (SPEC 3: local parts compare case-insensitively). */
+ * too (postern.conf(5): local parts compare case-insensitively). */
 char	*addr_format_key(const struct addr *a, char *buf, size_t len);
 
 #define ADDR_TEXT_MAX	(sizeof(((struct addr *)0)->local) + ADDR_DOMAIN_MAX + 2)

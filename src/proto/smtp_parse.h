@@ -1,5 +1,5 @@
 /*
- * smtp_parse — pure, resumable SMTP parsers over byte buffers (STYLE 4).
+ * smtp_parse — pure, resumable SMTP parsers over byte buffers.
  *
  * Three scanners, none of which touches a socket or allocates (except the
  * DATA reader, which appends to a caller-owned bounded struct buf):

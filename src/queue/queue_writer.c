@@ -1,6 +1,6 @@
 /*
  * queue_writer — the thread that makes messages durable, with group commit
- * (STYLE 10 and 11; docs/spool.md).
+ * (docs/spool.md).
  *
  * queue_commit() runs on the loop thread: it appends a request to the
  * pending list and wakes a writer.  A writer takes every pending request

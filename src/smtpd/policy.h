@@ -1,5 +1,5 @@
 /*
- * policy — the accept/refuse decisions of a virtual server (SPEC 1, 3, 5).
+ * policy — the accept/refuse decisions of a virtual server (postern.conf(5), docs/smtp.md).
  *
  * Pure functions over a configuration snapshot and the facts of a session
  * (client address, authentication, sender); no I/O.  Each decision comes

@@ -1,6 +1,6 @@
 /*
  * ratelimit — "at most N events per key in any minute" (filter
- * `rate-limit N/m`, SPEC 3), over an explicit clock.
+ * `rate-limit N/m`, postern.conf(5)), over an explicit clock.
  *
  * Pure: the caller passes the time (seconds on a monotonic clock), so the
  * tests step time by hand.  Each key keeps RATELIMIT_SLOTS counters of

@@ -1,6 +1,6 @@
 /*
  * senderlist — the `block-senders-file` of a virtual server's filter
- * (SPEC 3): one entry a line, `local@domain`, `@domain` or `<>`, `#` starts
+ * (postern.conf(5)): one entry a line, `local@domain`, `@domain` or `<>`, `#` starts
  * a comment.
  *
  * The parser is pure (text in, list or "NAME:LINE: message" out) and the

@@ -1,6 +1,6 @@
 /*
  * smtp_greet — the connection phase of an SMTP session, up to the final
- * greeting (SPEC 3 `filter`, 5).
+ * greeting (postern.conf(5) `filter`, docs/filtering.md).
  *
  * In order: allow-client (exempt from what follows), block-client (554
  * 5.7.1 greeting, then only QUIT), then two waits that run side by side:

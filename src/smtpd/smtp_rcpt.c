@@ -1,6 +1,6 @@
 /*
  * smtp_rcpt — RCPT TO: relay control, recipient filtering, and the
- * directory wait (SPEC 3, 5); see smtp_rcpt.h.
+ * directory wait (postern.conf(5), docs/smtp.md); see smtp_rcpt.h.
  *
  * The syntax is the session's; every other check, in its order, is
  * smtp_check_rcpt() (smtp_check.c, shared with posternctl trace).  Its

@@ -5,7 +5,7 @@
  * connection, connection limits (per virtual server, per client address),
  * idle timeouts and output back-pressure, and moves bytes between the
  * socket and an smtp_session.  Everything here runs on one event loop
- * (struct worker in STYLE 16 terms: base, sessions, commit writer), so a
+ * (a loop, its sessions, its commit writer), so a
  * later `workers N` is a matter of running several.
  */
 #ifndef POSTERN_SMTP_SERVER_H

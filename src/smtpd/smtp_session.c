@@ -1,9 +1,9 @@
 /*
  * smtp_session — the SMTP server state machine; see smtp_session.h.
  *
- * Check, then proceed (STYLE 6): each handler validates syntax and state
+ * Check, then proceed: each handler validates syntax and state
  * and replies on failure; only then does it act.  The command table is the
- * only dispatcher.  Every refusal counts where the SPEC says it counts:
+ * only dispatcher.  Every refusal counts where docs/filtering.md says it counts:
  * bad commands towards max-errors, 550 5.1.1 towards
  * max-unknown-recipients; TEMPFAIL answers count towards neither.  Every
  * refusal goes through smtp_state_refuse(), so each one has its log line
@@ -139,7 +139,7 @@ void
 smtp_session_shutdown(struct smtp_session *s)
 {
 	s->shutting_down = 1;
-	/* A transaction in flight is finished first (SPEC 4); a session
+	/* A transaction in flight is finished first (posternd(8): SIGTERM); a session
 	 * still waiting for its greeting has none. */
 	if (s->state != SMTP_S_GREETING &&
 	    (s->waiting || s->state == SMTP_S_MAIL ||

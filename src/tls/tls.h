@@ -1,6 +1,6 @@
 /*
- * tls — the OpenSSL contexts of postern, both ways (SPEC 3 `tls`,
- * connector `tls`/`tls-ca`, `mailbox-tls`; SPEC 5).
+ * tls — the OpenSSL contexts of postern, both ways (postern.conf(5) `tls`,
+ * connector `tls`/`tls-ca`, `mailbox-tls`; docs/tls.md).
  *
  * Receiving: one server context per virtual server with `tls`, holding its
  * certificate chain and key, read at start before privileges are dropped
