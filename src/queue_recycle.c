@@ -86,7 +86,7 @@ warn_once(int *warned, int error, const char *what)
 		return;
 	*warned = 1;
 	errno = error;
-	log_warn("queue: %s/free: %s; queue files are not reused (logged "
+	log_warn("queue: %s/free: %s (the first such failure; logged "
 	    "once)", rc.spool, what);
 }
 

@@ -1,6 +1,10 @@
-"""posternd binds as root and then serves as the configured `user`."""
+"""posternd binds as root and then serves as the configured `user`; what
+it does as root in the spool, which that user owns, never follows a link
+the user planted (docs/security.md, "Start-up as root").  Every other
+test runs its gateway as RUN_USER too (conftest.py)."""
 import os
 import shutil
+import stat
 import tempfile
 
 import pytest
@@ -114,9 +118,14 @@ def test_symlinked_spool_directory_is_not_followed(make_gateway, tmp_path,
 @needs_root
 def test_symlink_where_the_control_socket_goes(make_gateway, tmp_path):
     gw = make_gateway()
+    sock = os.path.join(gw.spool, "control.sock")
+    # made without a path chmod: born 0660 (fchmod before bind), the user's
+    st = os.lstat(sock)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == \
+        (0o660, RUN_UID, RUN_GID)
     assert gw.stop() == 0, gw.log()
     target, victim = root_dir_with_a_file(str(tmp_path))
-    sock = os.path.join(gw.spool, "control.sock")
     swap_for_link(sock, victim)
     log = refused_start(gw)
     assert "%s exists and is not a socket" % sock in log, log
