@@ -19,6 +19,7 @@ Method notes (docs/performance.md says more):
 import hashlib
 import os
 import pty
+import pwd
 import re
 import resource
 import select
@@ -278,11 +279,33 @@ def _kill_pid(pid, sig):
 # ---------------------------------------------------------------- gateways
 
 class Postern:
+    """posternd as deployed: started as root, it binds and then runs as
+    `user` (USER, a system user made here when missing), as the Postfix
+    instance runs as postfix, so that what only works as root (issue #15:
+    queue-file reuse) cannot flatter the numbers.  Not with a profiler
+    wrapper, whose output the dropped process could not write."""
     name = "postern"
+    USER = "postern-bench"
+
+    @staticmethod
+    def ensure_user(name):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            rc = subprocess.call(["useradd", "--system", "--no-create-home",
+                                  "--home-dir", "/nonexistent",
+                                  "--shell", "/usr/sbin/nologin", name])
+            if rc not in (0, 9):        # 9: made meanwhile
+                die("useradd %s failed (%d)" % (name, rc))
 
     def __init__(self, tmp, posternd, addr=POSTERN_ADDR, port=GW_PORT,
                  sink=(POSTERN_SINK, SINK_PORT), log_file=None,
-                 wrapper=(), extra_vs=""):
+                 wrapper=(), extra_vs="", user=USER):
+        if wrapper or os.geteuid() != 0:
+            user = None
+        if user:
+            self.ensure_user(user)
+        self.user = user
         self.dir = os.path.join(tmp, "postern")
         self.spool = os.path.join(self.dir, "spool")
         self.conf = os.path.join(self.dir, "postern.conf")
@@ -293,9 +316,13 @@ class Postern:
         self.sink = sink
         self.proc = None
         os.makedirs(self.spool, exist_ok=True)
+        # the spool is posternd's to chown; its parents must let it in
+        for d in (tmp, self.dir):
+            os.chmod(d, os.stat(d).st_mode | 0o011)
         with open(self.conf, "w") as f:
             f.write("""# postern as a pure relay gateway (written by bench/benchlib.py)
 hostname        postern-bench.example
+{user}
 spool           {spool}
 log             stderr
 log-level       info
@@ -317,7 +344,8 @@ queue {{
 	concurrency     200
 	per-destination 200
 }}
-""".format(spool=self.spool, addr=addr, port=port, saddr=sink[0],
+""".format(user="user            " + user if user else "",
+           spool=self.spool, addr=addr, port=port, saddr=sink[0],
            sport=sink[1], extra_vs=extra_vs))
 
     def check(self):

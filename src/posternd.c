@@ -296,7 +296,8 @@ main(int argc, char *argv[])
 	if (d.conf->metrics && (d.metrics = metrics_new(d.base, &d.env,
 	    d.conf->metrics, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	if (privdrop(d.conf->user, d.conf->spool, err, sizeof(err)) == -1)
+	if (privdrop(d.conf->user, d.conf->spool, d.conf->mailbox_store, err,
+	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	if ((rs = resolver_set_new(d.base, d.conf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);

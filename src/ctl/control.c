@@ -23,6 +23,7 @@
 #include "xmalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -633,7 +634,21 @@ control_new(struct event_base *base, const struct control_env *env,
 		snprintf(err, errlen, "control socket: %s", strerror(errno));
 		return NULL;
 	}
-	old = umask(0117);	/* born 0660: never a moment more open */
+	/*
+	 * Born 0660, never a moment more open: Linux gives the file the
+	 * socket's own mode less the umask, so the mode is set on the
+	 * descriptor and no path is ever chmod'ed.  The owner can only be
+	 * set on the path, after bind: not through a symbolic link (the
+	 * default path is in the spool, which the run user owns), and only
+	 * if what is there is a socket.
+	 */
+	if (fchmod(fd, 0660) == -1) {
+		snprintf(err, errlen, "control socket: fchmod: %s",
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	old = umask(0117);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(old);
 		snprintf(err, errlen, "cannot bind %s: %s", path,
@@ -642,9 +657,24 @@ control_new(struct event_base *base, const struct control_env *env,
 		return NULL;
 	}
 	umask(old);
-	if (chmod(path, 0660) == -1 || (pw != NULL &&
-	    chown(path, pw->pw_uid, pw->pw_gid) == -1) ||
-	    listen(fd, 16) == -1) {
+	if (pw != NULL) {
+		const char *why = NULL;
+
+		if (lstat(path, &st) == -1)
+			why = strerror(errno);
+		else if (!S_ISSOCK(st.st_mode))
+			why = "replaced by something that is not a socket";
+		else if (fchownat(AT_FDCWD, path, pw->pw_uid, pw->pw_gid,
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			why = strerror(errno);
+		if (why != NULL) {
+			snprintf(err, errlen, "control socket %s: chown: %s",
+			    path, why);
+			close(fd);
+			return NULL;
+		}
+	}
+	if (listen(fd, 16) == -1) {
 		snprintf(err, errlen, "control socket %s: %s", path,
 		    strerror(errno));
 		close(fd);

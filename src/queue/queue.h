@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 struct event_base;
@@ -89,13 +90,25 @@ struct queue_envelope *queue_envelope_decode(const char *buf, size_t len,
 
 /*
  * Create the spool layout if needed and purge incoming/ and free/.  0 or
- * -1 with a message in err.
+ * -1 with a message in err ("SPOOL/sub: ..."; a symbolic link in place of
+ * a subdirectory is refused, never followed: this runs as root in a
+ * directory the run user owns).
  */
 int	queue_init(const char *spool, char *err, size_t errlen);
 
-/* Open SPOOL/sub as a directory (O_RDONLY, close-on-exec): a descriptor,
- * or -1 with errno (ENAMETOOLONG for a path that does not fit). */
+/* Open SPOOL/sub as a directory (O_RDONLY, close-on-exec), never through
+ * a symbolic link (ELOOP or ENOTDIR): a descriptor, or -1 with errno.
+ * queue_open_dir_at: the same for name in the directory dfd. */
 int	queue_open_dir(const char *spool, const char *sub);
+int	queue_open_dir_at(int dfd, const char *name);
+
+/*
+ * Give the spool, each directory queue_init makes and the regular files in
+ * them to uid:gid (privdrop.h), through descriptors: a symbolic link is
+ * refused, a hard link left alone.  0, or -1 with a message in err.
+ */
+int	queue_chown(const char *spool, uid_t uid, gid_t gid, char *err,
+	    size_t errlen);
 
 /* The %XX value encoding of queue files (also used by queue_state). */
 struct buf;

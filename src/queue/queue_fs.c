@@ -132,61 +132,117 @@ done:
 
 /* ---- start-up ---- */
 
-/* 1 created, 0 already there, -1 error (in err). */
-static int
-make_dir(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
+/*
+ * queue_init and queue_chown run as root in a spool that the run user
+ * owns (docs/security.md): everything below the spool directory is reached
+ * through descriptors, opened with O_NOFOLLOW, so that a symbolic link the
+ * user planted is refused instead of followed.  The spool path itself is
+ * the administrator's and is resolved as configured.
+ */
+static const char *const spool_subdirs[] = { "incoming", "queue", "corrupt",
+    "state", "free" };
+#define NSUBDIRS	(sizeof(spool_subdirs) / sizeof(spool_subdirs[0]))
 
-	if (mkdir(path, 0700) == 0)
-		return 1;
-	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	if (errno == EEXIST)
-		errno = ENOTDIR;
-	snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	return -1;
+int
+queue_open_dir_at(int dfd, const char *name)
+{
+	return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
 }
 
-static int
-sync_dir(const char *path)
+/* err = "SPOOL/name: why" for a failed queue_open_dir_at, naming a
+ * symbolic link as such. */
+static void
+open_dir_error(int dfd, const char *dpath, const char *name, char *err,
+    size_t errlen)
 {
-	int fd, rc;
+	struct stat st;
+	int e = errno;
 
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((e == ELOOP || e == ENOTDIR) &&
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			snprintf(err, errlen, "%s/%s: is a symbolic link, "
+			    "not a directory: refusing to follow it", dpath,
+			    name);
+			return;
+		}
+		if (!S_ISDIR(st.st_mode))
+			e = ENOTDIR;
+	}
+	snprintf(err, errlen, "%s/%s: %s", dpath, name, strerror(e));
+}
+
+/* Make dfd/name if needed (*made set to 1 when new) and open it: a
+ * descriptor, or -1 with err set. */
+static int
+make_dir_at(int dfd, const char *dpath, const char *name, int *made,
+    char *err, size_t errlen)
+{
+	int fd;
+
+	if (mkdirat(dfd, name, 0700) == 0)
+		*made = 1;
+	else if (errno != EEXIST) {
+		snprintf(err, errlen, "%s/%s: %s", dpath, name,
+		    strerror(errno));
 		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
+	}
+	if ((fd = queue_open_dir_at(dfd, name)) == -1)
+		open_dir_error(dfd, dpath, name, err, errlen);
+	return fd;
+}
+
+/* The spool directory, made if missing: a descriptor, or -1 with err. */
+static int
+open_spool(const char *spool, int create, int *made, char *err,
+    size_t errlen)
+{
+	int fd;
+
+	if (create && mkdir(spool, 0700) == 0)
+		*made = 1;
+	else if (create && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", spool, strerror(errno));
+		return -1;
+	}
+	if ((fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		snprintf(err, errlen, "%s: %s", spool, strerror(errno));
+	return fd;
 }
 
 int
 queue_open_dir(const char *spool, const char *sub)
 {
-	char path[PATH_MAX];
+	int sfd, fd, e;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool, sub) >=
-	    sizeof(path)) {
-		errno = ENAMETOOLONG;
+	if ((sfd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
-	}
-	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = queue_open_dir_at(sfd, sub);
+	e = errno;
+	close(sfd);
+	errno = e;
+	return fd;
 }
 
-/* Remove every file of SPOOL/sub: how many, or -1 with err set. */
+/* Remove every entry of the directory fd (SPOOL/sub, for messages; a
+ * symbolic link is removed, never followed): how many, or -1 with err. */
 static int
-purge_dir(const char *spool, const char *sub, char *err, size_t errlen)
+purge_dir(int fd, const char *spool, const char *sub, char *err,
+    size_t errlen)
 {
-	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir;
-	int purged = 0;
+	int purged = 0, dfd;
 
-	snprintf(path, sizeof(path), "%s/%s", spool, sub);
-	if ((dir = opendir(path)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((dfd = dup(fd)) == -1 || (dir = fdopendir(dfd)) == NULL) {
+		snprintf(err, errlen, "%s/%s: %s", spool, sub,
+		    strerror(errno));
+		if (dfd != -1)
+			close(dfd);
 		return -1;
 	}
+	rewinddir(dir);
 	while ((errno = 0, de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
@@ -194,14 +250,15 @@ purge_dir(const char *spool, const char *sub, char *err, size_t errlen)
 		/* A leftover we cannot remove is harmless: nothing reads
 		 * these directories, and new ids never collide with old
 		 * ones. */
-		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+		if (unlinkat(fd, de->d_name, 0) == 0)
 			purged++;
 		else if (errno != ENOENT)
-			log_warn("queue: cannot remove %s/%s", path,
+			log_warn("queue: cannot remove %s/%s/%s", spool, sub,
 			    de->d_name);
 	}
 	if (errno != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s/%s: %s", spool, sub,
+		    strerror(errno));
 		closedir(dir);
 		return -1;
 	}
@@ -209,45 +266,140 @@ purge_dir(const char *spool, const char *sub, char *err, size_t errlen)
 	return purged;
 }
 
+static void
+close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+}
+
 int
 queue_init(const char *spool, char *err, size_t errlen)
 {
-	static const char *const subdirs[] = { "incoming", "queue", "corrupt",
-	    "state", "free" };
-	char path[PATH_MAX];
-	size_t i;
-	int rc, created = 0, purged = 0;
+	int fds[NSUBDIRS], sfd, made = 0, purged = 0, rc = -1;
+	size_t i, inc = 0, fre = 0;
 
-	if ((rc = make_dir(spool, err, errlen)) == -1)
+	for (i = 0; i < NSUBDIRS; i++)
+		fds[i] = -1;
+	if ((sfd = open_spool(spool, 1, &made, err, errlen)) == -1)
 		return -1;
-	created |= rc;
-	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool,
-		    subdirs[i]) >= sizeof(path)) {
-			snprintf(err, errlen, "%s: path too long", spool);
-			return -1;
-		}
-		if ((rc = make_dir(path, err, errlen)) == -1)
-			return -1;
-		created |= rc;
+	for (i = 0; i < NSUBDIRS; i++) {
+		if ((fds[i] = make_dir_at(sfd, spool, spool_subdirs[i],
+		    &made, err, errlen)) == -1)
+			goto done;
+		if (strcmp(spool_subdirs[i], "incoming") == 0)
+			inc = i;
+		else if (strcmp(spool_subdirs[i], "free") == 0)
+			fre = i;
 	}
 	/* New directories must be durable before the first commit relies
 	 * on them. */
-	if (created && sync_dir(spool) == -1) {
+	if (made && fsync(sfd) == -1) {
 		snprintf(err, errlen, "fsync %s: %s", spool, strerror(errno));
-		return -1;
+		goto done;
 	}
 
 	/* What is in incoming/ was never renamed into queue/, so never
 	 * acknowledged: it goes.  free/ holds files of messages that are
 	 * done (queue_recycle.h): they go too. */
-	if ((purged = purge_dir(spool, "incoming", err, errlen)) == -1 ||
-	    purge_dir(spool, "free", err, errlen) == -1)
-		return -1;
+	if ((purged = purge_dir(fds[inc], spool, "incoming", err,
+	    errlen)) == -1 ||
+	    purge_dir(fds[fre], spool, "free", err, errlen) == -1)
+		goto done;
 	if (purged)
 		log_info("queue: removed %d uncommitted file%s from %s/incoming",
 		    purged, purged == 1 ? "" : "s", spool);
+	rc = 0;
+done:
+	close_all(fds, NSUBDIRS);
+	close(sfd);
+	return rc;
+}
+
+/*
+ * Hand the files of a subdirectory to uid:gid (a spool a root run left
+ * behind would otherwise be unreadable).  Only a regular file with one
+ * link, checked on a descriptor that pins it: a hard link to a file
+ * outside the spool is never given away.
+ */
+static int
+chown_files(int fd, const char *spool, const char *sub, uid_t uid,
+    gid_t gid, char *err, size_t errlen)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *dir;
+	int dfd, f;
+
+	if ((dfd = dup(fd)) == -1 || (dir = fdopendir(dfd)) == NULL) {
+		snprintf(err, errlen, "%s/%s: %s", spool, sub,
+		    strerror(errno));
+		if (dfd != -1)
+			close(dfd);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) ||
+		    (st.st_uid == uid && st.st_gid == gid))
+			continue;
+		if ((f = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) == -1)
+			continue;
+		if (fstat(f, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_nlink == 1 && fchown(f, uid, gid) == -1)
+			log_warn("queue: chown %s/%s/%s", spool, sub,
+			    de->d_name);
+		close(f);
+	}
+	if (errno != 0) {
+		snprintf(err, errlen, "%s/%s: %s", spool, sub,
+		    strerror(errno));
+		closedir(dir);
+		return -1;
+	}
+	closedir(dir);
 	return 0;
+}
+
+int
+queue_chown(const char *spool, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	int sfd, fd, rc = -1;
+	size_t i;
+
+	if ((sfd = open_spool(spool, 0, NULL, err, errlen)) == -1)
+		return -1;
+	if (fchown(sfd, uid, gid) == -1) {
+		snprintf(err, errlen, "chown %s: %s", spool, strerror(errno));
+		goto done;
+	}
+	for (i = 0; i < NSUBDIRS; i++) {
+		if ((fd = queue_open_dir_at(sfd, spool_subdirs[i])) == -1) {
+			open_dir_error(sfd, spool, spool_subdirs[i], err,
+			    errlen);
+			goto done;
+		}
+		if (fchown(fd, uid, gid) == -1) {
+			snprintf(err, errlen, "chown %s/%s: %s", spool,
+			    spool_subdirs[i], strerror(errno));
+			close(fd);
+			goto done;
+		}
+		if (chown_files(fd, spool, spool_subdirs[i], uid, gid, err,
+		    errlen) == -1) {
+			close(fd);
+			goto done;
+		}
+		close(fd);
+	}
+	rc = 0;
+done:
+	close(sfd);
+	return rc;
 }
 
 static int
@@ -292,17 +444,19 @@ queue_scan(const char *spool, void (*cb)(void *arg,
 	char **names = NULL;
 	size_t n = 0, cap = 0, i;
 	long valid = 0;
-	int moved = 0, cfd;
+	int moved = 0, cfd, qfd;
 	DIR *dir;
 
 	snprintf(qpath, sizeof(qpath), "%s/queue", spool);
-	snprintf(path, sizeof(path), "%s/corrupt", spool);
-	if ((cfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		log_warn("queue: %s", path);
+	if ((cfd = queue_open_dir(spool, "corrupt")) == -1) {
+		log_warn("queue: %s/corrupt", spool);
 		return -1;
 	}
-	if ((dir = opendir(qpath)) == NULL) {
+	if ((qfd = queue_open_dir(spool, "queue")) == -1 ||
+	    (dir = fdopendir(qfd)) == NULL) {
 		log_warn("queue: %s", qpath);
+		if (qfd != -1)
+			close(qfd);
 		close(cfd);
 		return -1;
 	}

@@ -6,9 +6,11 @@
  * rename never meets an existing name), kept on a stack under one mutex:
  * the most recently freed file, whose inode is warm in the cache, goes
  * first.  The mutex is never held across a system call on the spool but
- * the renames themselves, which are quick metadata operations.
+ * the renames themselves, which are quick metadata operations (and the
+ * one warning of each kind, below).
  */
 #include "queue_recycle.h"
+#include "log.h"
 #include "queue.h"
 
 #include <errno.h>
@@ -26,6 +28,8 @@ static struct {
 	int		 free_fd;
 	int		 queue_fd;
 	size_t		 n;
+	int		 put_warned;	/* first failures logged (once: */
+	int		 take_warned;	/* the next ones say nothing new) */
 	char		 ids[QUEUE_RECYCLE_MAX][QUEUE_ID_LEN + 1];
 } rc = { .mu = PTHREAD_MUTEX_INITIALIZER, .free_fd = -1, .queue_fd = -1 };
 
@@ -69,21 +73,43 @@ queue_recycle_stop(void)
 	pthread_mutex_unlock(&rc.mu);
 }
 
+/*
+ * A rename that fails for a reason other than the file having gone leaves
+ * the spool working, only slower (every message allocates an inode again):
+ * the first such failure of each kind is logged, with its errno, so that
+ * it cannot go unnoticed (a free/ the run user cannot write did once).
+ */
+static void
+warn_once(int *warned, int error, const char *what)
+{
+	if (*warned)
+		return;
+	*warned = 1;
+	errno = error;
+	log_warn("queue: %s/free: %s (the first such failure; logged "
+	    "once)", rc.spool, what);
+}
+
 int
 queue_recycle_put(const char *spool, const char *id)
 {
-	int ok = -1;
+	int ok = -1, error = 0;
 
 	if (strlen(id) > QUEUE_ID_LEN)
 		return -1;
 	pthread_mutex_lock(&rc.mu);
 	if (rc.on && rc.n < QUEUE_RECYCLE_MAX &&
-	    strcmp(spool, rc.spool) == 0 &&
-	    renameat2(rc.queue_fd, id, rc.free_fd, id,
-	    RENAME_NOREPLACE) == 0) {
-		memcpy(rc.ids[rc.n++], id, strlen(id) + 1);
-		ok = 0;
+	    strcmp(spool, rc.spool) == 0) {
+		if (renameat2(rc.queue_fd, id, rc.free_fd, id,
+		    RENAME_NOREPLACE) == 0) {
+			memcpy(rc.ids[rc.n++], id, strlen(id) + 1);
+			ok = 0;
+		} else if (errno != ENOENT && !rc.put_warned)
+			error = errno;
 	}
+	if (error != 0)
+		warn_once(&rc.put_warned, error, "renaming a delivered file "
+		    "into it failed, unlinking instead");
 	pthread_mutex_unlock(&rc.mu);
 	return ok;
 }
@@ -91,7 +117,7 @@ queue_recycle_put(const char *spool, const char *id)
 int
 queue_recycle_take(int dirfd, const char *name)
 {
-	int ok = -1;
+	int ok = -1, error = 0;
 
 	pthread_mutex_lock(&rc.mu);
 	while (rc.on && rc.n > 0 && ok == -1) {
@@ -103,8 +129,12 @@ queue_recycle_take(int dirfd, const char *name)
 			rc.n++;		/* keep it; name is taken: the
 					   caller creates instead */
 			break;
-		}
+		} else if (errno != ENOENT && error == 0 && !rc.take_warned)
+			error = errno;
 	}
+	if (error != 0)
+		warn_once(&rc.take_warned, error, "taking a file from it "
+		    "failed, creating one instead");
 	pthread_mutex_unlock(&rc.mu);
 	return ok;
 }

@@ -6,8 +6,17 @@ connect from 127.0.0.10 "on the Internet" and 127.0.0.20 "on the
 intranet"), with its own spool under pytest's tmp_path, and stops it by
 PID.  POSTERND_BINS names the binaries to test (the normal and the
 ASan+UBSan build): every test runs against each.
+
+Run as root, the suite runs every gateway as a deployment does: with
+`user postern-test` (RUN_USER, a system user made once), so that the
+daemon drops privileges in every test and a path that only works as root
+cannot hide.  tmp_path and its parents are then made traversable by that
+user (pytest makes them 0700); files the test writes there are
+world-readable by default (umask 022), and key and password files a test
+makes 0600 stay root's, as they may (they are read before the drop).
 """
 import os
+import pwd
 import signal
 import smtplib
 import socket
@@ -33,6 +42,69 @@ def free_port(addr="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def _run_user(name="postern-test"):
+    """The user every gateway runs as: made once (as root), or None when
+    the suite does not run as root (posternd then keeps its own uid)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        # 9: made meanwhile by another run of the suite
+        rc = subprocess.call(["useradd", "--system", "--no-create-home",
+                              "--home-dir", "/nonexistent",
+                              "--shell", "/usr/sbin/nologin", name])
+        assert rc in (0, 9), "useradd %s failed: %d" % (name, rc)
+    return name
+
+
+RUN_USER = _run_user()
+RUN_UID = pwd.getpwnam(RUN_USER).pw_uid if RUN_USER else os.geteuid()
+RUN_GID = pwd.getpwnam(RUN_USER).pw_gid if RUN_USER else os.getegid()
+
+
+def user_line(extra=""):
+    """The `user` statement of a test configuration ("" when not root, or
+    when extra already names a user)."""
+    if RUN_USER is None or "user " in extra:
+        return ""
+    return "user " + RUN_USER
+
+
+def open_to_run_user(path):
+    """Let RUN_USER reach path: it and every parent get search permission
+    for others (pytest's temporary directories are 0700), and path itself
+    read permission, so that the daemon finds its spool and the files the
+    test wrote after the drop."""
+    if RUN_USER is None:
+        return
+    path = os.path.abspath(str(path))
+    st = os.stat(path)
+    os.chmod(path, st.st_mode | 0o055)
+    parent = os.path.dirname(path)
+    while parent != "/":
+        st = os.stat(parent)
+        if not st.st_mode & 0o001:
+            os.chmod(parent, st.st_mode | 0o001)
+        parent = os.path.dirname(parent)
+
+
+def readable_by_run_user(path):
+    """Make a root file readable by RUN_USER's group (0640), as a
+    deployment does with a key or a password file that a reload, run
+    after the drop, must read again."""
+    if RUN_USER is None:
+        return
+    os.chown(str(path), 0, RUN_GID)
+    os.chmod(str(path), 0o640)
+
+
+@pytest.fixture(autouse=True)
+def _tmp_path_open_to_run_user(request):
+    if "tmp_path" in request.fixturenames:
+        open_to_run_user(request.getfixturevalue("tmp_path"))
+
+
 DIRECTORY = """\
 ericm@winery-co.co   mbx1.winery.local
 kimy@winery-co.co    [127.0.0.30]:2626
@@ -45,6 +117,7 @@ team@winery-co.co    -> ericm@winery-co.co kimy@winery-co.co
 def base_config(tmp, port, extra_internet="", extra_intranet="", extra_top=""):
     return f"""\
 hostname gateway.winery-co.co
+{user_line(extra_top)}
 spool {tmp}/spool
 log stderr
 dns 127.0.0.1:5353
@@ -85,6 +158,7 @@ class Gateway:
     def __init__(self, binary, tmp, config, directory=DIRECTORY):
         self.binary = binary
         self.tmp = tmp
+        open_to_run_user(tmp)
         self.conf = os.path.join(tmp, "postern.conf")
         self.spool = os.path.join(tmp, "spool")
         self.logpath = os.path.join(tmp, "posternd.log")

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from conftest import (CLIENT_INTERNET, CLIENT_INTRANET, INTERNET, INTRANET,
-                      ROOT, Gateway, base_config, free_port)
+                      ROOT, Gateway, base_config, free_port, user_line)
 from netfix import wait_for
 from test_delivery import world  # noqa: F401 (pytest fixture)
 
@@ -239,6 +239,7 @@ def example_config(tmp):
                     os.path.join(tmp, "tls", "cert.pem")],
                    check=True, capture_output=True)
     text = re.sub(r"(?<=\s)run/", tmp + "/", text)
+    text = re.sub(r"^#user\s.*$", user_line(), text, flags=re.M)
     text = re.sub(r"(?<=\s)etc/", os.path.join(ROOT, "etc") + "/", text)
     out, addr = [], None
     for line in text.splitlines():

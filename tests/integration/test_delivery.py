@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import Gateway, free_port, INTERNET, INTRANET
+from conftest import Gateway, free_port, user_line, INTERNET, INTRANET
 from netfix import DNS, Sink, wait_for
 
 INTERNAL_DNS = "127.0.0.53"
@@ -29,6 +29,7 @@ def config(tmp, port, dport, sport, queue="retry 1s\n    expire 1h", extra="",
            intranet=""):
     return f"""\
 hostname gateway.winery-co.co
+{user_line()}
 spool {tmp}/spool
 log stderr
 log-level debug

@@ -20,7 +20,7 @@ import time
 import pytest
 
 from conftest import (CLIENT_INTERNET, CLIENT_INTRANET, INTERNET, INTRANET,
-                      Gateway, free_port)
+                      Gateway, free_port, user_line)
 from ldapfix import BASE, BIND_DN, PASSWORD, Slapd, ldif
 from netfix import wait_for
 from test_delivery import EXTERNAL_DNS, INTERNAL_DNS, world  # noqa: F401
@@ -45,6 +45,7 @@ def config(tmp, port, dport, sport, uris, internet=INTERNET,
     return f"""\
 hostname gateway.winery-co.co
 {extra_top}
+{user_line(extra_top)}
 spool {tmp}/spool
 log stderr
 log-level debug

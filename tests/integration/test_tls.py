@@ -15,7 +15,7 @@ import warnings
 import pytest
 
 from conftest import (CLIENT_INTERNET, INTERNET, Gateway, RawClient,
-                      base_config, free_port)
+                      base_config, free_port, readable_by_run_user)
 from netfix import wait_for
 from tlsfix import pki  # noqa: F401 (pytest fixture)
 
@@ -241,6 +241,7 @@ def test_reload_replaces_the_certificate_and_keeps_sessions(make_gateway, pki,  
     assert old.cmd("EHLO x")[0] == 250
     assert old.sock.getpeercert()["subject"] == ((("commonName", HOST),),)
     new_cert = pki.cert("renewed." + HOST, dns=[HOST], ips=[INTERNET])
+    readable_by_run_user(new_cert[1])   # a reload runs as the run user
     text = open(gw.conf).read().replace(gwcert[0], new_cert[0]) \
         .replace(gwcert[1], new_cert[1])
     gw.write_config(text)

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import (CLIENT_INTERNET, INTERNET, RawClient, base_config,
-                      free_port)
+                      free_port, readable_by_run_user)
 from netfix import wait_for
 from tlsfix import passwd_hash, pki  # noqa: F401 (pytest fixture)
 
@@ -237,6 +237,7 @@ def test_auth_file_is_read_again_on_reload(make_gateway, tmp_path, gwcert,
                                            hashes, pki):  # noqa: F811
     gw = auth_gateway(make_gateway, tmp_path, gwcert, hashes)
     (tmp_path / "auth").write_text("ericm:%s\n" % passwd_hash("renewed"))
+    readable_by_run_user(tmp_path / "auth")     # reloads run as the user
     gw.proc.send_signal(signal.SIGHUP)
     assert wait_for(lambda: "configuration reloaded" in gw.log())
     t = tls_session(gw, pki)

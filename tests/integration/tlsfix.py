@@ -16,6 +16,7 @@ import time
 import pytest
 from aiosmtpd.controller import Controller
 
+from conftest import open_to_run_user
 from netfix import Sink
 
 OPENSSL = "openssl"
@@ -38,6 +39,7 @@ class PKI:
     def __init__(self, d):
         self.dir = d
         os.makedirs(d, exist_ok=True)
+        open_to_run_user(d)     # certificates are read again on reload
         self.ca = os.path.join(d, "ca.pem")
         self.ca_key = os.path.join(d, "ca.key")
         run("req", "-x509", "-newkey", "ec", "-pkeyopt",
