@@ -215,4 +215,5 @@ man-check:
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/lib/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/obj/*.d \
+	$(foreach d,$(SRC_DIRS),$(BUILD)/obj/$(d)/*.d) $(BUILD)/tests/*.d)

@@ -4,6 +4,9 @@
  * announced in the command, the last one marked LAST), the checks made at
  * its end, the commit and its answer.
  *
+ * At the end of the data the message checks (smtp_msgcheck.h) give their
+ * verdicts, the limits the reader measured first; only then the commit.
+ *
  * Both go through the DATA reader of smtp_data.c (the same CRLF-only rule,
  * limits and counts; BDAT in binary mode) into the session's bounded
  * buffer, which is handed to the spool file whenever it is nearly full
@@ -30,9 +33,55 @@
 #include "postern_limits.h"
 #include "queue.h"
 #include "smtp_message.h"
+#include "smtp_msgcheck.h"
 #include "smtp_received.h"
 #include "smtp_state.h"
 
+
+/* ---- the built-in message checks ---- */
+
+/* The limits the DATA reader measured: size (and the header block),
+ * line length, the Received: count (mail loop). */
+static int
+limits_end(void *st, const struct smtp_session *s,
+    struct smtp_msgcheck_result *res, smtp_msgcheck_done_cb done, void *arg)
+{
+	const struct smtp_data_reader *r = &s->data;
+
+	(void)st;
+	(void)done;
+	(void)arg;
+	if (r->too_big || r->header_too_long)
+		res->rule = POLICY_RULE_SIZE;
+	else if (r->line_too_long)
+		res->rule = POLICY_RULE_LINE_LENGTH;
+	else if (r->received_count > SMTP_RECEIVED_MAX)
+		res->rule = POLICY_RULE_MAIL_LOOP;
+	else
+		return 0;
+	res->refuse = 1;
+	res->reply = policy_reply(res->rule);
+	return 0;
+}
+
+static const struct smtp_msgcheck_def limits_check = {
+	.name = "limits", .end = limits_end,
+};
+
+static const struct smtp_msgcheck_def *const builtin_checks[] = {
+	&limits_check,
+};
+
+/* What was just added to the buffer from `from` on goes to the checks. */
+static void
+message_tap(struct smtp_session *s, size_t from)
+{
+	if (s->msg.len > from)
+		smtp_msgcheck_data(s->msgchk, s->msg.p + from,
+		    s->msg.len - from);
+}
+
+/* ---- reading ---- */
 
 /* Start reading a message: the Received: header first. */
 static void
@@ -46,6 +95,9 @@ message_begin(struct smtp_session *s, int binary)
 	    s->authenticated, time(NULL));
 	buf_init(&s->msg, SMTP_MSG_BUF_MAX);
 	buf_append(&s->msg, hdr, hlen);
+	s->msgchk = smtp_msgcheck_begin(s, builtin_checks,
+	    sizeof(builtin_checks) / sizeof(builtin_checks[0]));
+	message_tap(s, 0);
 	if (binary)
 		smtp_data_init_binary(&s->data, s->vs->max_message_size);
 	else
@@ -78,7 +130,8 @@ static enum smtp_data_status
 message_feed(struct smtp_session *s, const char *in, size_t len,
     size_t *used)
 {
-	size_t room;
+	enum smtp_data_status st;
+	size_t room, from;
 
 	/* Write in pieces of nearly the whole buffer: fewer system calls
 	 * per message (bench/relay at 100 KB). */
@@ -87,7 +140,10 @@ message_feed(struct smtp_session *s, const char *in, size_t len,
 	room = SMTP_MSG_BUF_MAX - s->msg.len - 1;
 	if (len > room)
 		len = room;
-	return smtp_data_feed(&s->data, in, len, used, &s->msg);
+	from = s->msg.len;
+	st = smtp_data_feed(&s->data, in, len, used, &s->msg);
+	message_tap(s, from);
+	return st;
 }
 
 /* A message too large so far: refused (the rest of a DATA is still read
@@ -103,27 +159,21 @@ message_too_big(struct smtp_session *s, const char *stage)
 	return 1;
 }
 
-/* The whole message is in: the checks of its end, then the commit. */
+/* Every check has answered (maybe inside smtp_msgcheck_end()). */
 static void
-message_end(struct smtp_session *s, const char *stage)
+message_checked(void *arg, const struct smtp_msgcheck_result *res)
 {
-	struct smtp_data_reader *r = &s->data;
+	struct smtp_session *s = arg;
 	struct queue_envelope *env;
 	char *tail;
 	size_t len;
 
-	if (message_too_big(s, stage))
-		return;
-	if (r->line_too_long) {
-		smtp_state_refuse(s, stage, POLICY_RULE_LINE_LENGTH,
-		    s->env->id, policy_reply(POLICY_RULE_LINE_LENGTH));
+	s->waiting = SMTP_WAIT_NONE;
+	if (res->refuse) {
+		smtp_state_refuse(s, s->msg_stage, res->rule, s->env->id,
+		    res->reply ? res->reply : policy_reply(res->rule));
 		smtp_state_tx_reset(s);
-		return;
-	}
-	if (r->received_count > SMTP_RECEIVED_MAX) {
-		smtp_state_refuse(s, stage, POLICY_RULE_MAIL_LOOP,
-		    s->env->id, policy_reply(POLICY_RULE_MAIL_LOOP));
-		smtp_state_tx_reset(s);
+		smtp_state_wake(s);
 		return;
 	}
 	if (s->spool_error != 0) {
@@ -140,6 +190,16 @@ message_end(struct smtp_session *s, const char *stage)
 	s->spooled = 0;		/* the file is the commit's now */
 	s->waiting = SMTP_WAIT_COMMIT;
 	s->ops->commit(s, env, tail, len);
+}
+
+/* The whole message is in: its checks (smtp_msgcheck.h), then the
+ * commit.  The session waits while a check takes its time. */
+static void
+message_end(struct smtp_session *s, const char *stage)
+{
+	s->msg_stage = stage;
+	s->waiting = SMTP_WAIT_CHECK;
+	smtp_msgcheck_end(s->msgchk, s, message_checked, s);
 }
 
 void
@@ -172,9 +232,10 @@ smtp_message_commit_done(struct smtp_session *s, int error, const char *id)
 void
 smtp_message_data_expired(struct smtp_session *s)
 {
-	/* A complete message waiting for its commit is not cut off. */
+	/* A complete message waiting for its checks or its commit is not
+	 * cut off: the client has sent it all. */
 	if ((s->state != SMTP_S_DATA && s->state != SMTP_S_BDAT) ||
-	    s->waiting == SMTP_WAIT_COMMIT)
+	    s->waiting == SMTP_WAIT_COMMIT || s->waiting == SMTP_WAIT_CHECK)
 		return;
 	smtp_state_refuse(s, s->state == SMTP_S_DATA ? "DATA" : "BDAT",
 	    POLICY_RULE_DATA_TIME, s->env ? s->env->id : NULL,
@@ -267,6 +328,7 @@ chunk_end(struct smtp_session *s)
 {
 	int why = s->chunk_why;
 	enum smtp_data_status st;
+	size_t from;
 
 	s->chunk_why = SMTP_CHUNK_KEEP;
 	switch (why) {
@@ -296,7 +358,9 @@ chunk_end(struct smtp_session *s)
 	/* The end may add a CRLF: make room for it. */
 	if (s->msg.len + 2 >= SMTP_MSG_BUF_MAX)
 		message_flush(s);
+	from = s->msg.len;
 	st = smtp_data_finish(&s->data, &s->msg);
+	message_tap(s, from);
 	if (st != SMTP_DATA_DONE) {
 		s->chunk_why = SMTP_CHUNK_BARE_NEWLINE;
 		chunk_end(s);

@@ -15,6 +15,7 @@
 #include "postern_limits.h"
 #include "queue.h"
 #include "smtp_check.h"
+#include "smtp_msgcheck.h"
 #include "strmap.h"
 
 static const char *state_names[] = {
@@ -120,6 +121,10 @@ smtp_state_tx_reset(struct smtp_session *s)
 		s->env = NULL;
 	}
 	buf_free(&s->msg);
+	smtp_msgcheck_free(s->msgchk);
+	s->msgchk = NULL;
+	if (s->waiting == SMTP_WAIT_CHECK)
+		s->waiting = SMTP_WAIT_NONE;
 	/* The rest of a BDAT chunk is still on its way: drop it when it
 	 * comes (smtp_message.c). */
 	if (s->chunk_left > 0 && s->chunk_why == SMTP_CHUNK_KEEP)

@@ -28,6 +28,7 @@ struct conf_vserver;
 struct directory;
 struct dir_request;
 struct smtp_check_rcpt;
+struct smtp_msgcheck_run;
 struct dnsbl_check;
 struct queue_envelope;
 struct ratelimit;
@@ -160,6 +161,8 @@ struct smtp_session {
 						   part not yet spooled */
 	int				 spooled;	/* spool_write was called */
 	int				 spool_error;	/* its errno, or 0 */
+	struct smtp_msgcheck_run	*msgchk;	/* its checks */
+	const char			*msg_stage;	/* "DATA", "BDAT" */
 	uint64_t			 chunk_size;	/* BDAT: announced */
 	uint64_t			 chunk_left;	/* still to read */
 	int				 chunk_last;	/* BDAT ... LAST */
@@ -182,6 +185,7 @@ struct smtp_session {
 					   discards the rest of the input
 					   and runs the handshake */
 #define SMTP_WAIT_AUTH		5	/* password check in flight */
+#define SMTP_WAIT_CHECK		6	/* a message check's verdict */
 
 #define SMTP_AUTH_NONE		0	/* no SASL exchange */
 #define SMTP_AUTH_PLAIN		1	/* "334 " sent: the PLAIN response */

@@ -8,6 +8,7 @@
 #include "session_fixture.h"
 
 #include "postern_limits.h"
+#include "smtp_msgcheck.h"
 
 /* ---- a message larger than the session's buffer ---- */
 
@@ -277,6 +278,161 @@ test_bdat_streams_to_spool(void **state)
 	free(line);
 }
 
+/* ---- message checks (smtp_msgcheck.h) ---- */
+
+/* A check that sees every byte: it refuses a message holding "SPAM!" and
+ * counts what it saw. */
+static size_t seen_bytes;
+static char seen[4096];
+
+static void *
+spam_begin(const struct smtp_session *s)
+{
+	(void)s;
+	seen_bytes = 0;
+	seen[0] = '\0';
+	return seen;
+}
+
+static void
+spam_data(void *st, const char *p, size_t n)
+{
+	size_t keep = sizeof(seen) - 1 - (seen_bytes < sizeof(seen) - 1 ?
+	    seen_bytes : sizeof(seen) - 1);
+
+	(void)st;
+	if (keep > n)
+		keep = n;
+	memcpy(seen + (seen_bytes < sizeof(seen) - 1 ? seen_bytes :
+	    sizeof(seen) - 1), p, keep);
+	seen_bytes += n;
+	seen[seen_bytes < sizeof(seen) - 1 ? seen_bytes : sizeof(seen) - 1] =
+	    '\0';
+}
+
+static int
+spam_end(void *st, const struct smtp_session *s,
+    struct smtp_msgcheck_result *res, smtp_msgcheck_done_cb done, void *arg)
+{
+	(void)st;
+	(void)s;
+	(void)done;
+	(void)arg;
+	if (strstr(seen, "SPAM!") != NULL) {
+		res->refuse = 1;
+		res->rule = POLICY_RULE_BLOCK_SENDER;
+		res->reply = "554 5.7.1 Dummy content check: spam";
+	}
+	return 0;
+}
+
+static const struct smtp_msgcheck_def spam_check = {
+	.name = "spam", .begin = spam_begin, .data = spam_data,
+	.end = spam_end,
+};
+
+/* A check that answers later, as a milter would. */
+static smtp_msgcheck_done_cb later_done;
+static void *later_arg;
+static int later_finished;
+
+static int
+later_end(void *st, const struct smtp_session *s,
+    struct smtp_msgcheck_result *res, smtp_msgcheck_done_cb done, void *arg)
+{
+	(void)st;
+	(void)s;
+	(void)res;
+	later_done = done;
+	later_arg = arg;
+	return 1;
+}
+
+static void
+later_finish(void *st)
+{
+	(void)st;
+	later_finished++;
+}
+
+static const struct smtp_msgcheck_def later_check = {
+	.name = "later", .end = later_end, .finish = later_finish,
+};
+
+static void
+test_message_checks(void **state)
+{
+	struct smtp_msgcheck_result ok = { 0, 0, NULL };
+	struct smtp_session *s;
+	size_t len;
+	char *in;
+
+	(void)state;
+	assert_int_equal(smtp_msgcheck_register(&spam_check), 0);
+
+	/* Refused at the end of data, by DATA and by BDAT alike; the check
+	 * saw the message unstuffed, the gateway's Received: first. */
+	check("intranet", "10.0.0.1",
+	    "HELO c\r\nMAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\n"
+	    "DATA\r\nSubject: x\r\n\r\n..SPAM!\r\n.\r\n",
+	    "220 gw.test ESMTP postern\r\n250 gw.test\r\n"
+	    "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+	    "354 End data with <CR><LF>.<CR><LF>\r\n"
+	    "554 5.7.1 Dummy content check: spam\r\n");
+	assert_non_null(strstr(seen, "Received: from c"));
+	assert_non_null(strstr(seen, "\r\n\r\n.SPAM!\r\n"));
+	/* A message the reader refuses never reaches the end checks. */
+	check("intranet", "10.0.0.1",
+	    "HELO c\r\nMAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\n"
+	    "BDAT 9 LAST\r\nhi SPAM!\n",
+	    "220 gw.test ESMTP postern\r\n250 gw.test\r\n"
+	    "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+	    "554 5.6.0 Bare CR or LF in message; only CRLF ends a line\r\n");
+	check("intranet", "10.0.0.1",
+	    "HELO c\r\nMAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\n"
+	    "BDAT 10 LAST\r\nhi SPAM!\r\n",
+	    "220 gw.test ESMTP postern\r\n250 gw.test\r\n"
+	    "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+	    "554 5.7.1 Dummy content check: spam\r\n");
+
+	/* A large message: the check sees every byte, in order. */
+	in = big_transaction(&len);
+	s = new_session();
+	feed_bounded(s, in, len);
+	assert_int_equal(smtp_session_input(s, ".\r\n", 3), 3);
+	assert_int_equal(s->waiting, SMTP_WAIT_COMMIT);
+	smtp_message_commit_done(s, 0, "Q");
+	assert_true(seen_bytes == committed_len);
+	smtp_session_free(s);
+	free(in);
+
+	/* A verdict that comes later: the session waits, then commits. */
+	assert_int_equal(smtp_msgcheck_register(&later_check), 0);
+	s = new_session();
+	assert_int_equal(smtp_session_input(s, "HELO c\r\n"
+	    "MAIL FROM:<a@example.org>\r\nRCPT TO:<ericm@winery-co.co>\r\n"
+	    "DATA\r\nhello\r\n.\r\nNOOP\r\n", 87), 81);
+	assert_int_equal(s->waiting, SMTP_WAIT_CHECK);
+	assert_null(strstr(s->out.p, "queued"));
+	later_done(later_arg, &ok);
+	assert_int_equal(s->waiting, SMTP_WAIT_COMMIT);
+	smtp_message_commit_done(s, 0, "Q");
+	assert_non_null(strstr(s->out.p, "250 2.0.0 Ok: queued as Q"));
+	/* ... and a client that leaves while a verdict is awaited cancels
+	 * it. */
+	later_finished = 0;
+	assert_int_equal(smtp_session_input(s, "NOOP\r\n"
+	    "MAIL FROM:<a@example.org>\r\nRCPT TO:<ericm@winery-co.co>\r\n"
+	    "DATA\r\nhello\r\n.\r\n", 79), 79);
+	assert_int_equal(s->waiting, SMTP_WAIT_CHECK);
+	smtp_session_free(s);
+	assert_int_equal(later_finished, 1);
+	smtp_msgcheck_unregister_all();
+}
+
 int
 main(void)
 {
@@ -285,6 +441,7 @@ main(void)
 		cmocka_unit_test(test_data_spool_failure_and_abort),
 		cmocka_unit_test(test_bdat_transcripts),
 		cmocka_unit_test(test_bdat_streams_to_spool),
+		cmocka_unit_test(test_message_checks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
