@@ -11,6 +11,7 @@
  * give them back.
  */
 #include "delivery.h"
+#include "delivery_headers.h"
 #include "delivery_priv.h"
 #include "conf.h"
 #include "directory.h"
@@ -361,6 +362,7 @@ job_send(struct djob *j, struct smtp_client *c,
 	m.fd = a->fd;		/* held by the job (fd_get) */
 	m.offset = a->body_offset;
 	m.size = a->env->size;
+	m.prefix = a->headers;
 	if (c != NULL) {
 		j->client = c;
 		smtp_client_again(c, &m, j->cur, j->ncur, client_done, j);
@@ -511,7 +513,7 @@ local_work(void *arg)
 {
 	struct djob *j = arg;
 	struct attempt *a = j->a;
-	char prefix[1024];
+	char *prefix;
 	/* Its own descriptor, opened here: a local job waiting for a worker
 	 * holds no file, and the attempt's (loop thread) is not shared. */
 	int fd = open(a->path, O_RDONLY | O_CLOEXEC), err = errno;
@@ -525,11 +527,11 @@ local_work(void *arg)
 			    "cannot open the queue file: %s", strerror(err));
 			continue;
 		}
-		snprintf(prefix, sizeof(prefix), "Return-Path: <%s>\r\n"
-		    "Delivered-To: %s\r\n", a->env->sender, rcpt);
+		prefix = delivery_headers(a->env, rcpt);
 		j->local_rc[k] = maildir_deliver(a->ctx.conf->mailbox_store,
 		    rcpt, prefix, fd, a->body_offset, a->env->size,
 		    j->local_err[k], sizeof(j->local_err[k]));
+		free(prefix);
 	}
 	if (fd != -1)
 		close(fd);
@@ -621,6 +623,7 @@ attempt_finish_cb(evutil_socket_t fd, short ev, void *arg)
 	if (a->fd != -1)
 		close(a->fd);
 	free(a->path);
+	free(a->headers);
 	a->done(a->arg, a->res, a->parked[0] ? a->parked : NULL);
 	conf_unref(a->ctx.conf);
 	directory_unref(a->ctx.dir);
@@ -651,6 +654,7 @@ delivery_attempt(const struct delivery_ctx *ctx,
 	directory_ref(a->ctx.dir);
 	a->env = env;
 	a->path = xstrdup(path);
+	a->headers = delivery_headers(env, NULL);
 	a->fd = -1;
 	a->body_offset = body_offset;
 	a->res = res;

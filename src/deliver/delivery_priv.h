@@ -40,6 +40,9 @@ struct attempt {
 	int				 fd;		/* open while jobs */
 	unsigned			 fd_users;	/* ... need it */
 	uint64_t			 body_offset;
+	char				*headers;	/* before the message
+							   by SMTP, or NULL
+							   (delivery_headers) */
 	struct smtp_client_rcpt		*res;		/* the records */
 	delivery_done_cb		 done;
 	void				*arg;

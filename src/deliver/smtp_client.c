@@ -304,11 +304,12 @@ smtp_client_refuse(struct smtp_client *c)
 		return 1;
 	}
 	if (c->ext.size_offered && c->ext.size > 0 &&
-	    c->msg.size > c->ext.size) {
+	    smtp_client_msg_size(&c->msg) > c->ext.size) {
 		smtp_client_settle_all(c, RCPT_FAILED,
 		    "552 5.3.4 Message size exceeds remote limit");
 		smtp_client_set_error(c, "message size %llu exceeds remote "
-		    "limit %llu", (unsigned long long)c->msg.size,
+		    "limit %llu",
+		    (unsigned long long)smtp_client_msg_size(&c->msg),
 		    (unsigned long long)c->ext.size);
 		smtp_client_quit(c);
 		return 1;
@@ -398,6 +399,26 @@ body_fill(struct smtp_client *c)
 	process_input(c);
 }
 
+/* The per-message header lines before the message, through the same
+ * canonicalizer: what leaves is canonical whatever they hold.  0 on
+ * failure (the client has failed). */
+static int
+body_prefix(struct smtp_client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec iov;
+	size_t n = strlen(c->msg.prefix);
+
+	if (evbuffer_reserve_space(out, 2 * n + 8, &iov, 1) < 1) {
+		smtp_client_fail(c, "out of memory");
+		return 0;
+	}
+	iov.iov_len = smtp_client_canon(&c->canon, c->msg.prefix, n,
+	    c->msg.size == 0, iov.iov_base);
+	evbuffer_commit_space(out, &iov, 1);
+	return 1;
+}
+
 static void
 start_body(struct smtp_client *c)
 {
@@ -407,6 +428,9 @@ start_body(struct smtp_client *c)
 	c->chunk = xmalloc(BODY_CHUNK);
 	memset(&c->canon, 0, sizeof(c->canon));
 	c->sent = 0;
+	if (c->msg.prefix != NULL && c->msg.prefix[0] != '\0' &&
+	    !body_prefix(c))
+		return;
 	bufferevent_setwatermark(c->bev, EV_WRITE, BODY_CHUNK, 0);
 	body_fill(c);
 }

@@ -75,6 +75,10 @@ struct smtp_client_msg {
 	int		 fd;		/* the message: fd, offset, size */
 	uint64_t	 offset;
 	uint64_t	 size;
+	const char	*prefix;	/* header lines sent before it (each
+					   CRLF-ended, canonicalized like the
+					   message: delivery_headers()), or
+					   NULL */
 };
 
 struct smtp_client_params {
@@ -257,6 +261,8 @@ int	smtp_client_rcpt_line(char *buf, size_t len,
  * the caller's information after each call (output ends at a line start).
  */
 struct smtp_canon { int at_line_start; int pending_cr; size_t line_len; };
+/* What SIZE announces: the message and its prefix, before stuffing. */
+uint64_t smtp_client_msg_size(const struct smtp_client_msg *m);
 size_t	smtp_client_canon(struct smtp_canon *st, const char *in, size_t len,
 	    int final, char *out);
 

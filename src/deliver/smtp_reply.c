@@ -257,7 +257,8 @@ smtp_client_mail_line(char *buf, size_t len, const struct smtp_client_msg *m,
 		return -1;
 	add(buf, len, &off, "MAIL FROM:<%s>", m->sender);
 	if (e->size_offered)
-		add(buf, len, &off, " SIZE=%llu", (unsigned long long)m->size);
+		add(buf, len, &off, " SIZE=%llu",
+		    (unsigned long long)smtp_client_msg_size(m));
 	/* without 8BITMIME we send as is, as Postfix does: no conversion */
 	if (m->body_8bit && e->eightbitmime)
 		add(buf, len, &off, " BODY=8BITMIME");
@@ -373,4 +374,10 @@ smtp_client_canon(struct smtp_canon *st, const char *in, size_t len,
 	}
 	st->at_line_start = st->line_len == 0;
 	return (size_t)(o - out);
+}
+
+uint64_t
+smtp_client_msg_size(const struct smtp_client_msg *m)
+{
+	return m->size + (m->prefix != NULL ? strlen(m->prefix) : 0);
 }

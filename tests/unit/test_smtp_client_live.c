@@ -459,6 +459,25 @@ t_rcpt_452_prior(void **state)
 	teardown(&L);
 }
 
+/* The per-message header lines go out before the message, canonicalized
+ * (a bare LF becomes CRLF, a leading dot is stuffed). */
+static void
+t_prefix(void **state)
+{
+	struct script sc = { .ehlo = EHLO_PLAIN };
+	struct live L;
+
+	(void)state;
+	setup(&L, &sc, "x\r\n", 3);
+	L.m.prefix = "X-One: 1\r\nX-Two: 2\n.dot: 3\r\n";
+	run(&L);
+	assert_non_null(strstr(L.f.rx.p, " SIZE=31\r\n"));
+	assert_non_null(strstr(L.f.rx.p, "DATA\r\nX-One: 1\r\nX-Two: 2\r\n"
+	    "..dot: 3\r\nx\r\n.\r\n"));
+	assert_rcpt(&L.r[0], RCPT_DELIVERED, QUEUED);
+	teardown(&L);
+}
+
 /*
  * Cases that differ only in the script: every recipient ends the same way.
  * reply NULL: a PENDING recipient holds the attempt's error.  error NULL:
@@ -802,6 +821,7 @@ main(void)
 		cmocka_unit_test(t_no_pipelining),
 		cmocka_unit_test(t_rcpt_550),
 		cmocka_unit_test(t_rcpt_452_prior),
+		cmocka_unit_test(t_prefix),
 		cmocka_unit_test(t_table),
 		cmocka_unit_test(t_helo_fallback),
 		cmocka_unit_test(t_smtputf8),
