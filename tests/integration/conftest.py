@@ -114,44 +114,66 @@ team@winery-co.co    -> ericm@winery-co.co kimy@winery-co.co
 """
 
 
-def base_config(tmp, port, extra_internet="", extra_intranet="", extra_top=""):
+def gateway_config(tmp, port, *, top="", directory=None,
+                   dns="127.0.0.1:5353", external_dns="127.0.0.1:5354",
+                   local_domains=("winery-co.co",), internet="", intranet="",
+                   relay="127.0.0.20/32", connector="", queue="",
+                   internet_addr=INTERNET, intranet_addr=INTRANET):
+    """The postern.conf of an integration test: the Winery gateway on
+    loopback (an Internet-facing and an intranet virtual server, the `*`
+    connector by MX through the external list), run as RUN_USER, with the
+    pieces a test changes: statements at the top, the directory (default:
+    the file tmp/directory), the DNS lists, lines inside each virtual
+    server, the connector and the queue block."""
+    if directory is None:
+        directory = "directory file %s/directory" % tmp
+    domains = "".join("local-domain %s\n" % d for d in local_domains)
+    queue_block = "queue {\n%s\n}\n" % queue if queue else ""
     return f"""\
 hostname gateway.winery-co.co
-{user_line(extra_top)}
+{user_line(top)}
 spool {tmp}/spool
 log stderr
-dns 127.0.0.1:5353
-dns-list external 127.0.0.1:5354
-local-domain winery-co.co
-local-domain winery.local
-directory file {tmp}/directory
-{extra_top}
+dns {dns}
+dns-list external {external_dns}
+{domains}{directory}
+{top}
 virtual-server internet {{
-    listen {INTERNET}:{port}
-    relay deny
+    listen {internet_addr}:{port}
+{internet}
+}}
+
+virtual-server intranet {{
+    listen {intranet_addr}:{port}
+    relay allow {relay}
+    external-dns external
+{intranet}
+}}
+
+connector internet {{
+    address-space * cost 1
+    home intranet
+    route dns
+{connector}
+}}
+{queue_block}"""
+
+
+def base_config(tmp, port, extra_internet="", extra_intranet="", extra_top=""):
+    return gateway_config(
+        tmp, port, top=extra_top,
+        local_domains=("winery-co.co", "winery.local"),
+        internet="""    relay deny
     max-recipients 5
     max-errors 3
     max-unknown-recipients 3
     max-message-size 100K
     max-connections-per-ip 4
     timeout 30s
-{extra_internet}
-}}
-
-virtual-server intranet {{
-    listen {INTRANET}:{port}
-    relay allow 127.0.0.20/32 127.0.0.3/32
-    external-dns external
-{extra_intranet}
-}}
-
-connector internet {{
-    address-space * cost 1
-    address-space partner.example cost 1 relay
-    home intranet
-    route dns
-}}
-"""
+""" + extra_internet,
+        intranet=extra_intranet,
+        relay="127.0.0.20/32 127.0.0.3/32",
+        connector="    address-space partner.example cost 1 relay")
 
 
 class Gateway:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import Gateway, free_port, user_line, INTERNET, INTRANET
+from conftest import Gateway, free_port, gateway_config, INTERNET, INTRANET
 from netfix import DNS, Sink, wait_for
 
 INTERNAL_DNS = "127.0.0.53"
@@ -27,41 +27,14 @@ team@winery-co.co    -> ericm@winery-co.co kimy@winery-co.co someone@example.org
 
 def config(tmp, port, dport, sport, queue="retry 1s\n    expire 1h", extra="",
            intranet=""):
-    return f"""\
-hostname gateway.winery-co.co
-{user_line()}
-spool {tmp}/spool
-log stderr
-log-level debug
-dns {INTERNAL_DNS}:{dport}
-dns-list external {EXTERNAL_DNS}:{dport}
-local-domain winery-co.co
-directory file {tmp}/directory
-mailbox-port {sport}
-mailbox-store {tmp}/mailboxes
-
-virtual-server internet {{
-    listen {INTERNET}:{port}
-}}
-
-virtual-server intranet {{
-    listen {INTRANET}:{port}
-    relay allow 127.0.0.20/32
-    external-dns external
-{intranet}
-}}
-
-connector internet {{
-    address-space * cost 1
-    home intranet
-    route dns
-    port {sport}
-}}
-{extra}
-queue {{
-    {queue}
-}}
-"""
+    return gateway_config(
+        tmp, port,
+        top="log-level debug\nmailbox-port %d\nmailbox-store %s/mailboxes\n"
+        % (sport, tmp),
+        dns="%s:%d" % (INTERNAL_DNS, dport),
+        external_dns="%s:%d" % (EXTERNAL_DNS, dport),
+        intranet=intranet, connector="    port %d" % sport,
+        queue="    " + queue) + extra
 
 
 INTERNAL_RECORDS = [

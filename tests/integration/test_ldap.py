@@ -20,7 +20,7 @@ import time
 import pytest
 
 from conftest import (CLIENT_INTERNET, CLIENT_INTRANET, INTERNET, INTRANET,
-                      Gateway, free_port, user_line)
+                      Gateway, free_port, gateway_config)
 from ldapfix import BASE, BIND_DN, PASSWORD, Slapd, ldif
 from netfix import wait_for
 from test_delivery import EXTERNAL_DNS, INTERNAL_DNS, world  # noqa: F401
@@ -42,21 +42,7 @@ FILTER = "(|(mail=%s)(mailLocalAddress=%s)(mailLocalAddress=@%d))"
 def config(tmp, port, dport, sport, uris, internet=INTERNET,
            intranet=INTRANET, cache="60s", password_file=None,
            starttls=False, extra_top="", timeout="2s"):
-    return f"""\
-hostname gateway.winery-co.co
-{extra_top}
-{user_line(extra_top)}
-spool {tmp}/spool
-log stderr
-log-level debug
-dns {INTERNAL_DNS}:{dport}
-dns-list external {EXTERNAL_DNS}:{dport}
-local-domain winery-co.co
-local-domain winery.local
-mailbox-port {sport}
-mailbox-store {tmp}/mailboxes
-
-directory ldap {{
+    directory = f"""directory ldap {{
     uri {" ".join('"%s"' % u for u in uris)}
     base "{BASE}"
     bind-dn "{BIND_DN}"
@@ -67,30 +53,16 @@ directory ldap {{
     starttls {"yes" if starttls else "no"}
     timeout {timeout}
     cache {cache}
-}}
-
-virtual-server internet {{
-    listen {internet}:{port}
-}}
-
-virtual-server intranet {{
-    listen {intranet}:{port}
-    relay allow 127.0.0.20/32
-    external-dns external
-}}
-
-connector internet {{
-    address-space * cost 1
-    home intranet
-    route dns
-    port {sport}
-}}
-
-queue {{
-    retry 1s
-    expire 1h
-}}
-"""
+}}"""
+    return gateway_config(
+        tmp, port, directory=directory,
+        top=extra_top + "\nlog-level debug\nmailbox-port %d\n"
+        "mailbox-store %s/mailboxes\n" % (sport, tmp),
+        dns="%s:%d" % (INTERNAL_DNS, dport),
+        external_dns="%s:%d" % (EXTERNAL_DNS, dport),
+        local_domains=("winery-co.co", "winery.local"),
+        connector="    port %d" % sport, queue="    retry 1s\n    expire 1h",
+        internet_addr=internet, intranet_addr=intranet)
 
 
 class LdapGateway(Gateway):

@@ -27,7 +27,8 @@ import time
 
 import pytest
 
-from conftest import CLIENT_INTRANET, INTERNET, INTRANET, free_port
+from conftest import (CLIENT_INTRANET, INTERNET, INTRANET, free_port,
+                      gateway_config)
 from netfix import DNS, Sink, wait_for
 
 QUEUE = ("retry 1h\n    connect-timeout 2s\n    command-timeout 2s\n"
@@ -42,36 +43,10 @@ MX2_IP = "127.0.0.87"           # healthy
 
 
 def config(tmp, port, sport, dport):
-    return f"""\
-hostname gateway.winery-co.co
-spool {tmp}/spool
-log stderr
-dns 127.0.0.1:5353
-dns-list external {EXT_DNS}:{dport}
-local-domain winery-co.co
-directory file {tmp}/directory
-
-virtual-server internet {{
-    listen {INTERNET}:{port}
-}}
-
-virtual-server intranet {{
-    listen {INTRANET}:{port}
-    relay allow {CLIENT_INTRANET}/32
-    external-dns external
-}}
-
-connector internet {{
-    address-space * cost 1
-    home intranet
-    route dns
-    port {sport}
-}}
-
-queue {{
-    {QUEUE}
-}}
-"""
+    return gateway_config(tmp, port, external_dns="%s:%d" % (EXT_DNS, dport),
+                          relay=CLIENT_INTRANET + "/32",
+                          connector="    port %d" % sport,
+                          queue="    " + QUEUE)
 
 
 def directory(sport):

@@ -15,7 +15,8 @@ import socket
 import threading
 import time
 
-from conftest import CLIENT_INTRANET, INTERNET, INTRANET, free_port
+from conftest import (CLIENT_INTRANET, INTERNET, INTRANET, free_port,
+                      gateway_config)
 from netfix import DNS, Sink, wait_for
 
 EXT_DNS = "127.0.0.54"
@@ -30,41 +31,15 @@ DEADLINE = 5                    # seconds for the two other messages
 def config(tmp, port, sport, dport):
     # command-timeout: long enough that no tarpit connection times out
     # while the test runs, short enough that a stop does not wait long.
-    return f"""\
-hostname gateway.winery-co.co
-spool {tmp}/spool
-log stderr
-dns 127.0.0.1:5353
-dns-list external {EXT_DNS}:{dport}
-local-domain winery-co.co
-directory file {tmp}/directory
-
-virtual-server internet {{
-    listen {INTERNET}:{port}
-}}
-
-virtual-server intranet {{
-    listen {INTRANET}:{port}
-    relay allow {CLIENT_INTRANET}/32
-    external-dns external
-}}
-
-connector internet {{
-    address-space * cost 1
-    home intranet
-    route dns
-    port {sport}
-    tls none
-}}
-
-queue {{
-    retry 1h
+    return gateway_config(
+        tmp, port, external_dns="%s:%d" % (EXT_DNS, dport),
+        relay=CLIENT_INTRANET + "/32",
+        connector="    port %d\n    tls none" % sport,
+        queue="""    retry 1h
     concurrency 200
-    per-destination {WINDOW}
+    per-destination %d
     connect-timeout 5s
-    command-timeout 20s
-}}
-"""
+    command-timeout 20s""" % WINDOW)
 
 
 class Tarpit:
