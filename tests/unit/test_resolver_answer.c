@@ -491,10 +491,88 @@ test_answer_status(void **state)
 	    ARES_EBADRESP);
 }
 
+/* ---- resolver_sort_hosts: the MX order ---- */
+
+static uint32_t fake_seq[16];
+static size_t fake_pos;
+
+static uint32_t
+fake_rnd(void)
+{
+	return fake_seq[fake_pos++ % 16];
+}
+
+static void
+set_hosts(struct resolver_host *h, const unsigned *prefs, size_t n)
+{
+	static char names[16][8];
+	size_t i;
+
+	memset(h, 0, n * sizeof(*h));
+	for (i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "h%d", (int)i);
+		h[i].name = names[i];
+		h[i].pref = prefs[i];
+	}
+}
+
+static void
+test_sort_order(void **state)
+{
+	static const unsigned prefs[] = { 30, 10, 20, 0, 65535 };
+	struct resolver_host h[5];
+	size_t i;
+
+	(void)state;
+	set_hosts(h, prefs, 5);
+	resolver_sort_hosts(h, 5, zero_rnd);
+	for (i = 1; i < 5; i++)
+		assert_true(h[i - 1].pref < h[i].pref);
+	assert_string_equal(h[0].name, "h3");
+	assert_string_equal(h[4].name, "h4");
+	resolver_sort_hosts(h, 0, zero_rnd);		/* no-op */
+	resolver_sort_hosts(h, 1, NULL);		/* default source */
+	assert_string_equal(h[0].name, "h3");
+}
+
+static void
+test_sort_ties(void **state)
+{
+	static const unsigned prefs[] = { 20, 10, 10, 10, 5 };
+	struct resolver_host h[5];
+
+	(void)state;
+	/*
+	 * After the stable sort: h4 (5), h1 h2 h3 (10), h0 (20).  The
+	 * shuffle of positions 1..3 swaps k = 3 with 1 + r % 3, then k = 2
+	 * with 1 + r % 2.  With r = 0: h4 h3 h2 h1 h0, then h4 h2 h3 h1 h0.
+	 */
+	set_hosts(h, prefs, 5);
+	resolver_sort_hosts(h, 5, zero_rnd);
+	assert_string_equal(h[0].name, "h4");
+	assert_string_equal(h[1].name, "h2");
+	assert_string_equal(h[2].name, "h3");
+	assert_string_equal(h[3].name, "h1");
+	assert_string_equal(h[4].name, "h0");
+
+	/* r%3 == 2 and r%2 == 1 pick the element itself: stable order. */
+	set_hosts(h, prefs, 5);
+	fake_seq[0] = 2;
+	fake_seq[1] = 1;
+	fake_pos = 0;
+	resolver_sort_hosts(h, 5, fake_rnd);
+	assert_int_equal(fake_pos, 2);	/* only the tie run draws */
+	assert_string_equal(h[1].name, "h1");
+	assert_string_equal(h[2].name, "h2");
+	assert_string_equal(h[3].name, "h3");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sort_order),
+		cmocka_unit_test(test_sort_ties),
 		cmocka_unit_test(test_mx_order),
 		cmocka_unit_test(test_mx_duplicates),
 		cmocka_unit_test(test_mx_compression),
