@@ -55,6 +55,15 @@ ROOT = ""       # src/ itself: the programs and the shared vocabulary
 SHARED = {"postern_limits.h", "dsn.h"}
 
 
+def source_files():
+    """Every .c and .h below src/, as paths."""
+    out = []
+    for root, _, names in os.walk(SRC):
+        out += [os.path.join(root, n) for n in names
+                if n.endswith((".c", ".h"))]
+    return out
+
+
 def folder_of(path):
     rel = os.path.relpath(path, SRC)
     return os.path.dirname(rel)
@@ -62,14 +71,10 @@ def folder_of(path):
 
 def folder_errors():
     """Includes that break the folder rules, as strings."""
+    files = source_files()
     where = {}
-    files = []
-    for root, _, names in os.walk(SRC):
-        for n in names:
-            if n.endswith((".c", ".h")):
-                p = os.path.join(root, n)
-                files.append(p)
-                where.setdefault(n, []).append(folder_of(p))
+    for p in files:
+        where.setdefault(os.path.basename(p), []).append(folder_of(p))
     errors = []
     for n, dirs in where.items():
         if n.endswith(".h") and len(dirs) > 1:
@@ -109,15 +114,8 @@ def module_of(path):
 
 
 def graph():
-    headers = {}
-    files = []
-    for root, _, names in os.walk(SRC):
-        for n in names:
-            if n.endswith((".c", ".h")):
-                p = os.path.join(root, n)
-                files.append(p)
-                if n.endswith(".h"):
-                    headers[n] = p
+    files = source_files()
+    headers = {os.path.basename(p): p for p in files if p.endswith(".h")}
     edges = {}
     for p in files:
         a = module_of(p)
