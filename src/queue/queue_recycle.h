@@ -12,7 +12,8 @@
  * any point leaves at worst a file there.  The old content stays on disk
  * until the file is reused (like a deleted file's blocks), readable only
  * by the spool's owner.  Thread-safe: removals run on the work pool, takes
- * on the writer threads.
+ * on the writer threads and, for a message written as it arrives
+ * (queue_msg_open), on the loop thread.
  */
 #ifndef POSTERN_QUEUE_RECYCLE_H
 #define POSTERN_QUEUE_RECYCLE_H
