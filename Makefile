@@ -13,7 +13,7 @@
 CC	?= cc
 MAKEFLAGS += --no-print-directory
 PKGS	 = libevent libevent_pthreads libevent_openssl libcares openssl ldap lber \
-	  jansson
+	  jansson libpsl
 TEST_PKGS = cmocka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -27,7 +27,7 @@ SANFLAGS ?=
 # The folders of src/ by role (docs/architecture.md); which may include
 # which is checked by `make layering` (scripts/layering.py).  Headers are
 # included by name: every folder is on the quote path.
-SRC_DIRS = lib conf proto tls dns directory queue smtpd deliver ctl
+SRC_DIRS = lib conf proto tls dns directory queue msgauth smtpd deliver ctl
 INCLUDES = -iquote src $(patsubst %,-iquote src/%,$(SRC_DIRS))
 CFLAGS_ALL = -std=gnu17 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) \
 	-D_GNU_SOURCE $(INCLUDES) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
@@ -39,6 +39,11 @@ CORE_SRC = $(filter-out $(MAINS),$(wildcard src/*.c)) \
 OBJS	 = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC))
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# Test drivers: small programs the integration tests run against an
+# independent implementation (python3-dkim, Mail::DKIM, Mail::DMARC, the
+# RFC 7208 suite), on the fixtures of tests/unit (fake_dns.h).
+TOOL_SRC = $(wildcard tests/tools/*.c)
+TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 FUZZ_TIME ?= 300
@@ -51,7 +56,7 @@ PYTEST	 = /usr/bin/python3 -m pytest
 	integration layering fuzz fuzz-replay clean bench install man-check \
 	pkg-check pkg-check-tests fresh-build-check
 
-all: $(BUILD)/posternd $(BUILD)/posternctl
+all: $(BUILD)/posternd $(BUILD)/posternctl $(TOOL_BIN)
 
 $(BUILD)/obj/%.o: src/%.c | pkg-check
 	@mkdir -p $(dir $@)
@@ -71,6 +76,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpostern.a | pkg-check-tests
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -iquote tests/unit -o $@ $< $(BUILD)/libpostern.a \
 		$(LDLIBS_ALL) -lcmocka
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libpostern.a | pkg-check
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -iquote tests/unit -o $@ $< $(BUILD)/libpostern.a \
+		$(LDLIBS_ALL)
 
 # The sanitizer build uses clang, so that every `make check` also proves
 # the tree clean under the second compiler.
@@ -216,4 +226,4 @@ clean:
 	rm -rf build
 
 -include $(wildcard $(BUILD)/obj/*.d \
-	$(foreach d,$(SRC_DIRS),$(BUILD)/obj/$(d)/*.d) $(BUILD)/tests/*.d)
+	$(foreach d,$(SRC_DIRS),$(BUILD)/obj/$(d)/*.d) $(BUILD)/tests/*.d $(BUILD)/tests/tools/*.d)

@@ -4,12 +4,15 @@
 # without their Recommends, so some are named here that Debian only
 # recommends: libclang-rt-dev (the ASan+UBSan runtime of clang, for the
 # sanitizer build), libnet-ssleay-perl (swaks --tls, as `make run`
-# suggests).  iproute2 is ip(8), for the IPv6 /64 tests (skipped without).
+# suggests), python3-nacl (Ed25519 in python3-dkim).  iproute2 is ip(8), for
+# the IPv6 /64 tests (skipped without).
 set -e
 PKGS="gcc clang libclang-rt-dev make pkg-config libevent-dev libc-ares-dev
 libssl-dev libcmocka-dev libcrypt-dev libjansson-dev libldap-dev openssl python3
 python3-pytest python3-aiosmtpd dnsmasq-base slapd swaks libnet-ssleay-perl
-mandoc strace iproute2 nftables"
+mandoc strace iproute2 nftables libpsl-dev publicsuffix python3-yaml
+python3-dkim python3-nacl python3-spf python3-authres libmail-dkim-perl
+libmail-dmarc-perl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -13,9 +13,10 @@ folders listed:
     dns        conf lib
     directory  conf proto lib
     queue      lib
-    smtpd      conf proto tls dns directory queue lib
+    msgauth    dns lib
+    smtpd      conf proto tls dns directory queue msgauth lib
     deliver    conf proto tls dns directory queue lib
-    ctl        smtpd deliver conf proto tls dns directory queue lib
+    ctl        smtpd deliver conf proto tls dns directory queue msgauth lib
     (src/)     everything: the programs and what only they use
 
 
@@ -46,10 +47,12 @@ ALLOWED = {
     "dns": {"conf", "lib"},
     "directory": {"conf", "proto", "lib"},
     "queue": {"lib"},
-    "smtpd": {"conf", "proto", "tls", "dns", "directory", "queue", "lib"},
+    "msgauth": {"dns", "lib"},
+    "smtpd": {"conf", "proto", "tls", "dns", "directory", "queue", "msgauth",
+              "lib"},
     "deliver": {"conf", "proto", "tls", "dns", "directory", "queue", "lib"},
     "ctl": {"smtpd", "deliver", "conf", "proto", "tls", "dns", "directory",
-            "queue", "lib"},
+            "queue", "msgauth", "lib"},
 }
 ROOT = ""       # src/ itself: the programs and the shared vocabulary
 SHARED = {"postern_limits.h", "dsn.h"}
