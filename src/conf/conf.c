@@ -14,6 +14,8 @@
 #include "postern_limits.h"
 #include "xmalloc.h"
 
+#include <openssl/evp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -73,6 +75,9 @@ vserver_free(struct conf_vserver *vs)
 	free(f->block_client);
 	free(f->allow_client);
 	strv_free(f->dnsbl, f->ndnsbl);
+	strv_free(vs->auth.arc_trusted, vs->auth.narc_trusted);
+	strv_free(vs->dkim_sign, vs->ndkim_sign);
+	free(vs->dkim_sign_keys);
 	free(vs);
 }
 
@@ -124,6 +129,18 @@ conf_free(struct conf *c)
 		connector_free(c->connectors[i]);
 	free(c->connectors);
 	free(c->queue.retry);
+	for (size_t i = 0; i < c->ndkim_keys; i++) {
+		struct conf_dkim_key *k = c->dkim_keys[i];
+
+		free(k->name);
+		free(k->domain);
+		free(k->selector);
+		free(k->key_file);
+		strv_free(k->headers, k->nheaders);
+		EVP_PKEY_free(k->pkey);
+		free(k);
+	}
+	free(c->dkim_keys);
 	free(c);
 }
 
@@ -254,6 +271,15 @@ conf_connector_find(const struct conf *c, const char *name)
 	for (size_t i = 0; i < c->nconnectors; i++)
 		if (strcmp(c->connectors[i]->name, name) == 0)
 			return c->connectors[i];
+	return NULL;
+}
+
+struct conf_dkim_key *
+conf_dkim_key_find(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->ndkim_keys; i++)
+		if (strcmp(c->dkim_keys[i]->name, name) == 0)
+			return c->dkim_keys[i];
 	return NULL;
 }
 

@@ -65,6 +65,38 @@ struct conf_filter {
 	unsigned	  greet_wait_ms;	/* 0 = off */
 };
 
+/* Message authentication of what a virtual server receives (SPF, DKIM,
+ * DMARC, ARC; docs/authentication.md). */
+enum conf_authmode { CONF_AUTH_OFF, CONF_AUTH_ON, CONF_AUTH_ENFORCE };
+
+struct conf_authentication {
+	int			 enabled;	/* the block was given */
+	int			 line;
+	struct conf_dnslist	*dns;		/* NULL: the server's `dns` */
+	enum conf_authmode	 spf;		/* default on */
+	enum conf_authmode	 dkim;		/* on | off, default on */
+	enum conf_authmode	 dmarc;		/* default on */
+	enum conf_authmode	 arc;		/* on | off, default on */
+	char			**arc_trusted;	/* sealer domains, lowercase */
+	size_t			  narc_trusted;
+	int			 quarantine_hold; /* default deliver */
+	int			 dns_tempfail;	/* on-dns-failure tempfail */
+};
+
+/* A DKIM signing key (`dkim-key NAME { ... }`). */
+struct conf_dkim_key {
+	char			*name;
+	int			 line;
+	char			*domain;	/* d=, lowercase */
+	char			*selector;	/* s= */
+	char			*key_file;
+	char			**headers;	/* lowercase; From added */
+	size_t			  nheaders;
+	/* The private key (an EVP_PKEY), read after parsing by whoever
+	 * signs (smtpd/smtp_msgauth.c) and freed with the snapshot. */
+	struct evp_pkey_st	*pkey;
+};
+
 struct conf_vserver {
 	char			*name;
 	int			 line;
@@ -95,6 +127,11 @@ struct conf_vserver {
 	unsigned		 max_errors;		/* default 10 */
 	unsigned		 max_unknown_recipients; /* default 20 */
 	struct conf_filter	 filter;
+	struct conf_authentication auth;
+	char			**dkim_sign;	/* key names, as written */
+	size_t			  ndkim_sign;
+	int			  dkim_sign_line;
+	struct conf_dkim_key	**dkim_sign_keys; /* resolved, in order */
 };
 
 struct conf_addrspace {
@@ -187,6 +224,8 @@ struct conf {
 	struct conf_connector	**connectors;
 	size_t			 nconnectors;
 	struct conf_queue	 queue;
+	struct conf_dkim_key	**dkim_keys;
+	size_t			 ndkim_keys;
 };
 
 /*
@@ -206,6 +245,8 @@ struct conf_vserver	*conf_vserver_find(const struct conf *c, const char *name);
 struct conf_connector	*conf_connector_find(const struct conf *c,
 			    const char *name);
 struct conf_dnslist	*conf_dnslist_find(const struct conf *c,
+			    const char *name);
+struct conf_dkim_key	*conf_dkim_key_find(const struct conf *c,
 			    const char *name);
 /* Is `domain` (lowercase, no trailing dot) a local domain? */
 int			 conf_is_local_domain(const struct conf *c,

@@ -530,6 +530,9 @@ static const struct conf_param top_params[] = {
 	  .doc = "NAME { ... }: an outbound route" },
 	{ "queue", CONF_T_BLOCK, .fn = h_queue, .block = &conf_block_queue,
 	  .doc = "{ ... }: retry schedule and delivery concurrency" },
+	{ "dkim-key", CONF_T_BLOCK, .flags = CONF_F_REPEAT,
+	  .fn = conf_h_dkim_key, .block = &conf_block_dkim_key,
+	  .doc = "NAME { ... }: a DKIM signing key" },
 };
 
 static const struct conf_param connector_params[] = {
@@ -622,5 +625,6 @@ const struct conf_block conf_block_ldap = {
 const struct conf_block *const conf_blocks[] = {
 	&conf_block_top, &conf_block_vserver, &conf_block_filter,
 	&conf_block_connector, &conf_block_queue, &conf_block_ldap,
+	&conf_block_authentication, &conf_block_dkim_key,
 };
 const size_t conf_nblocks = nitems(conf_blocks);

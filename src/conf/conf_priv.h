@@ -8,6 +8,7 @@
  * conf_params.c the tables of the top level, connector, queue and directory
  *              ldap blocks, and their statements with a grammar of their own
  * conf_vserver.c the same for the virtual-server and filter blocks
+ * conf_auth.c the authentication, dkim-key and dkim-sign keywords
  * conf_check.c the checks that need a whole block or the whole file
  * conf.c       load, reference counting, free, lookups, computed defaults
  */
@@ -128,7 +129,8 @@ struct conf_pctx {
 /* conf_params.c, conf_vserver.c */
 extern const struct conf_block	conf_block_top, conf_block_vserver,
 				conf_block_filter, conf_block_connector,
-				conf_block_queue, conf_block_ldap;
+				conf_block_queue, conf_block_ldap,
+				conf_block_authentication, conf_block_dkim_key;
 extern const struct conf_block	*const conf_blocks[];
 extern const size_t		 conf_nblocks;
 int	conf_dns_ref(struct conf_pctx *p, const struct conf_stmt *st,
@@ -166,6 +168,15 @@ int	conf_check_queue(struct conf_pctx *, struct conf_frame *);
 int	conf_check_ldap(struct conf_pctx *, struct conf_frame *);
 int	conf_check_top(struct conf_pctx *, struct conf_frame *);
 
+/* conf_auth.c */
+int	conf_h_authentication(struct conf_pctx *, const struct conf_param *,
+	    void *, const struct conf_stmt *);
+int	conf_h_dkim_key(struct conf_pctx *, const struct conf_param *, void *,
+	    const struct conf_stmt *);
+int	conf_h_dkim_sign(struct conf_pctx *, const struct conf_param *, void *,
+	    const struct conf_stmt *);
+int	conf_check_dkim_key(struct conf_pctx *, struct conf_frame *);
+int	conf_auth_resolve(struct conf_pctx *p);
 /* conf.c */
 struct conf_dnslist *conf_dnslist_add(struct conf *c, const char *name,
 	    int line, int unnamed);

@@ -319,6 +319,11 @@ static const struct conf_param vs_params[] = {
 	  .doc = "550 5.1.1 refusals in a session" },
 	{ "filter", CONF_T_BLOCK, .fn = h_filter, .block = &conf_block_filter,
 	  .doc = "{ ... }: message filtering" },
+	{ "authentication", CONF_T_BLOCK, .fn = conf_h_authentication,
+	  .block = &conf_block_authentication,
+	  .doc = "{ ... }: SPF, DKIM, DMARC and ARC of what arrives" },
+	{ "dkim-sign", FN(conf_h_dkim_sign),
+	  .doc = "KEY...: dkim-key blocks to sign accepted mail with" },
 };
 
 static const struct conf_param filter_params[] = {
