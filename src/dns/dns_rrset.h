@@ -54,4 +54,13 @@ struct dns_rrset {
 	char			 error[128];	/* TEMPFAIL: why, for logs */
 };
 
+/*
+ * A c-ares answer (the status and buffer its callback got) for a question
+ * of `type`, into rs (cleared first).  Pure; rs owns what it holds until
+ * dns_rrset_clear().
+ */
+void	dns_rrset_parse(int status, const unsigned char *abuf, int alen,
+	    int type, struct dns_rrset *rs);
+void	dns_rrset_clear(struct dns_rrset *rs);
+
 #endif

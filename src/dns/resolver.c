@@ -73,6 +73,7 @@ void
 resolver_query_free(struct resolver_query *q)
 {
 	TAILQ_REMOVE(&q->r->queries, q, entry);
+	dns_rrset_clear(&q->rrs);
 	free(q->lk);
 	resolver_result_free(q->res);
 	event_free(q->done);
@@ -90,6 +91,16 @@ on_done(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (q->rrtype != 0) {
+		struct dns_rrset rrs = q->rrs;
+		resolver_rr_cb rrcb = q->rrcb;
+
+		memset(&q->rrs, 0, sizeof(q->rrs));
+		resolver_query_free(q);
+		rrcb(cbarg, &rrs);
+		dns_rrset_clear(&rrs);
+		return;
+	}
 	q->res = NULL;
 	resolver_query_free(q);
 	cb(cbarg, res);
@@ -244,12 +255,19 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 	char outcome[64];
 
 	(void)timeouts;
-	name = lk->qtype == ns_t_mx ? q->name : q->res->hosts[lk->host].name;
+	name = lk->qtype == ns_t_mx || q->rrtype != 0 ? q->name :
+	    q->res->hosts[lk->host].name;
 	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED ||
 	    q->cancelled)
 		/* Gone for its caller: no result, no statistics. */
 		snprintf(outcome, sizeof(outcome), "cancelled");
-	else if (lk->qtype == ns_t_mx)
+	else if (q->rrtype != 0) {
+		dns_rrset_parse(status, abuf, alen, q->rrtype, &q->rrs);
+		snprintf(outcome, sizeof(outcome), "%zu records%s%.30s", q->rrs.nrr,
+		    q->rrs.error[0] ? ": " : "", q->rrs.error);
+		if (q->rrs.status == DNS_RR_TEMPFAIL)
+			q->r->nfailures++;
+	} else if (lk->qtype == ns_t_mx)
 		mx_answer(q, status, abuf, alen, outcome, sizeof(outcome));
 	else
 		addr_answer(lk, status, abuf, alen, outcome, sizeof(outcome));
@@ -277,6 +295,21 @@ resolver_mx(struct resolver *r, const char *domain, int port, resolver_cb cb,
 
 	q = query_new(r, domain, port, 1, cb, arg);
 	q->mxlk.qtype = ns_t_mx;
+	ask(q, &q->mxlk, q->name);
+	resolver_rearm(r);
+	return q;
+}
+
+struct resolver_query *
+resolver_lookup(struct resolver *r, const char *name, int type,
+    resolver_rr_cb cb, void *arg)
+{
+	struct resolver_query *q;
+
+	q = query_new(r, name, 0, 0, NULL, arg);
+	q->rrtype = type;
+	q->rrcb = cb;
+	q->mxlk.qtype = type;
 	ask(q, &q->mxlk, q->name);
 	resolver_rearm(r);
 	return q;

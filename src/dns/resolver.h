@@ -27,9 +27,12 @@ struct resolver;
 struct resolver_set;
 struct resolver_query;
 
+#include "dns_rrset.h"
 #include "resolver_result.h"
 
 typedef void (*resolver_cb)(void *arg, struct resolver_result *res);
+/* rs is valid only during the call. */
+typedef void (*resolver_rr_cb)(void *arg, const struct dns_rrset *rs);
 
 /*
  * Channels for every DNS list of the configuration.  Servers given as
@@ -58,6 +61,15 @@ struct resolver_query *resolver_mx(struct resolver *r, const char *domain,
 /* A and AAAA of one host name (mailbox servers, [name] smart hosts). */
 struct resolver_query *resolver_host(struct resolver *r, const char *name,
 	    int port, resolver_cb cb, void *arg);
+/*
+ * The records of one type (DNS_T_TXT, A, AAAA, MX, PTR) at `name`, as
+ * they are (no MX sorting, no address lookups): for message
+ * authentication.  The callback runs on the loop, never before
+ * resolver_lookup() returns; the handle is cancelled with
+ * resolver_cancel().
+ */
+struct resolver_query *resolver_lookup(struct resolver *r, const char *name,
+	    int type, resolver_rr_cb cb, void *arg);
 /* The callback will not run.  A query handle is valid until its callback
  * has run or it is cancelled; NULL is ignored. */
 void	resolver_cancel(struct resolver_query *q);

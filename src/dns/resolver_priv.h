@@ -72,6 +72,9 @@ struct resolver_query {
 	struct lookup			 mxlk;
 	struct lookup			*lk;		/* A, AAAA per host */
 	struct resolver_result		*res;
+	int				 rrtype;	/* resolver_lookup */
+	resolver_rr_cb			 rrcb;
+	struct dns_rrset		 rrs;
 	struct event			*done;
 	char				 temperr[160];	/* the first one */
 };

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "resolver.h"
+#include "dns_rrset.h"
 #include "resolver_answer.h"
 
 #define FUZZ_DOMAIN	"example.org"
@@ -165,6 +166,30 @@ fuzz_addrs(const uint8_t *data, int len)
 	free(h.addrs);
 }
 
+/* The record sets of message authentication (dns_rrset.c): every type,
+ * within the bounds, TXT texts NUL-terminated at their length. */
+static void
+fuzz_rrsets(const uint8_t *data, int len)
+{
+	static const int types[] = { DNS_T_TXT, DNS_T_A, DNS_T_AAAA,
+	    DNS_T_MX, DNS_T_PTR };
+
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		struct dns_rrset rs;
+
+		dns_rrset_parse(ARES_SUCCESS, data, len, types[t], &rs);
+		if (rs.nrr > DNS_RRSET_MAX ||
+		    (rs.status == DNS_RR_OK) != (rs.nrr > 0))
+			abort();
+		for (size_t i = 0; i < rs.nrr; i++)
+			if (rs.rr[i].text != NULL &&
+			    (rs.rr[i].len > DNS_TXT_MAX ||
+			    rs.rr[i].text[rs.rr[i].len] != '\0'))
+				abort();
+		dns_rrset_clear(&rs);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -172,5 +197,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_mx(data, len);
 	fuzz_addrs(data, len);
+	fuzz_rrsets(data, len);
 	return 0;
 }
