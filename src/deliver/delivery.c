@@ -335,6 +335,18 @@ job_hop_failed(struct djob *j)
  * One SMTP transaction for the job's pending recipients: on the kept
  * connection c, or on a new one made with p.
  */
+
+/* The message as it leaves, from the queue file open on fd. */
+static void
+delivery_view(const struct attempt *a, int fd, struct queue_view *v)
+{
+	v->fd = fd;
+	v->offset = a->body_offset;
+	v->size = a->env->size;
+	v->cuts = a->env->cuts;
+	v->ncuts = a->env->ncuts;
+}
+
 static void
 job_send(struct djob *j, struct smtp_client *c,
     const struct smtp_client_params *p)
@@ -359,9 +371,8 @@ job_send(struct djob *j, struct smtp_client *c,
 	m.smtputf8 = a->env->smtputf8;
 	m.ret = a->env->ret;
 	m.envid = a->env->envid;
-	m.fd = a->fd;		/* held by the job (fd_get) */
-	m.offset = a->body_offset;
-	m.size = a->env->size;
+	delivery_view(a, a->fd, &m.view);	/* fd held by the job */
+	m.size = queue_envelope_out_size(a->env);
 	m.prefix = a->headers;
 	if (c != NULL) {
 		j->client = c;
@@ -513,6 +524,7 @@ local_work(void *arg)
 {
 	struct djob *j = arg;
 	struct attempt *a = j->a;
+	struct queue_view view;
 	char *prefix;
 	/* Its own descriptor, opened here: a local job waiting for a worker
 	 * holds no file, and the attempt's (loop thread) is not shared. */
@@ -528,8 +540,9 @@ local_work(void *arg)
 			continue;
 		}
 		prefix = delivery_headers(a->env, rcpt);
+		delivery_view(a, fd, &view);
 		j->local_rc[k] = maildir_deliver(a->ctx.conf->mailbox_store,
-		    rcpt, prefix, fd, a->body_offset, a->env->size,
+		    rcpt, prefix, &view, queue_envelope_out_size(a->env),
 		    j->local_err[k], sizeof(j->local_err[k]));
 		free(prefix);
 	}

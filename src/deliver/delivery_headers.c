@@ -11,9 +11,12 @@
 char *
 delivery_headers(const struct queue_envelope *env, const char *local_rcpt)
 {
+	const char *acc = env->prepend != NULL ? env->prepend : "";
+
 	if (local_rcpt == NULL)
-		return NULL;	/* by SMTP: nothing added yet */
-	/* RFC 5321 4.4: the final delivery records the envelope. */
-	return xasprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n",
-	    env->sender, local_rcpt);
+		return env->prepend != NULL ? xstrdup(acc) : NULL;
+	/* RFC 5321 4.4: the final delivery records the envelope, above
+	 * everything else. */
+	return xasprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n%s",
+	    env->sender, local_rcpt, acc);
 }

@@ -1,10 +1,12 @@
 /*
  * delivery_headers — the header lines a delivery puts before the message
  * as it leaves the queue: the outbound transform of one message, the same
- * for every path out.  The Maildir store gets Return-Path and Delivered-To
- * of its recipient; a transaction out by SMTP gets none yet (headers that
- * the checks at acceptance record in the envelope, such as a DKIM
- * signature, will be added here, so every copy carries them).  The SMTP
+ * for every path out.  Every copy gets the header lines the checks at
+ * acceptance recorded in the envelope (`prepend`: Authentication-Results,
+ * DKIM-Signature), so every copy carries the same; the Maildir store puts
+ * Return-Path and Delivered-To of its recipient above them.  (The bytes
+ * the checks cut, such as a forged Authentication-Results, are left out
+ * by the reader of the queue file: queue_view_pread.)  The SMTP
  * client sends them before the message through its canonicalizer
  * (struct smtp_client_msg, prefix), the Maildir writer writes them first.
  */

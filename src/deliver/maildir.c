@@ -14,6 +14,7 @@
  * counter).
  */
 #include "maildir.h"
+#include "queue.h"
 
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -215,10 +216,12 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Copy len bytes of src from offset; a source that ends early is EIO. */
+/* Copy len bytes of the message; a source that ends early is EIO. */
 static int
-copy_range(int dst, int src, uint64_t offset, uint64_t len, const char **what)
+copy_range(int dst, const struct queue_view *src, uint64_t len,
+    const char **what)
 {
+	uint64_t pos = 0;
 	char *chunk;
 	ssize_t n;
 	size_t want;
@@ -230,9 +233,7 @@ copy_range(int dst, int src, uint64_t offset, uint64_t len, const char **what)
 	}
 	while (len > 0) {
 		want = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
-		n = pread(src, chunk, want, (off_t)offset);
-		if (n == -1 && errno == EINTR)
-			continue;
+		n = queue_view_pread(src, pos, chunk, want);
 		if (n <= 0) {
 			/* The queue file was truncated under us: never
 			 * deliver part of a message. */
@@ -244,7 +245,7 @@ copy_range(int dst, int src, uint64_t offset, uint64_t len, const char **what)
 			*what = "write";
 			break;
 		}
-		offset += (uint64_t)n;
+		pos += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
 	free(chunk);
@@ -253,7 +254,7 @@ copy_range(int dst, int src, uint64_t offset, uint64_t len, const char **what)
 
 int
 maildir_deliver(const char *store, const char *address, const char *prefix,
-    int fd, uint64_t offset, uint64_t len, char *err, size_t errlen)
+    const struct queue_view *msg, uint64_t len, char *err, size_t errlen)
 {
 	char name[512], tmp[PATH_MAX], new[PATH_MAX], dir[PATH_MAX];
 	const char *what = "";
@@ -298,7 +299,7 @@ maildir_deliver(const char *store, const char *address, const char *prefix,
 	    strlen(prefix))) != 0)
 		what = "write";
 	if (error == 0)
-		error = copy_range(out, fd, offset, len, &what);
+		error = copy_range(out, msg, len, &what);
 	if (error == 0 && fsync(out) == -1) {
 		error = errno;
 		what = "fsync";

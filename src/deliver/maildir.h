@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct queue_view;
+
 /*
  * Deliver `len` bytes read from fd at `offset`, prefixed by `prefix`
  * (e.g. a Delivered-To: / Return-Path: header; may be NULL), for
@@ -20,7 +22,7 @@
  * errno value with err set.
  */
 int	maildir_deliver(const char *store, const char *address,
-	    const char *prefix, int fd, uint64_t offset, uint64_t len,
+	    const char *prefix, const struct queue_view *msg, uint64_t len,
 	    char *err, size_t errlen);
 
 /* Is the address safe as a directory name? */

@@ -47,6 +47,8 @@ msg_new(struct scheduler *s, struct queue_envelope *env)
 
 	m->s = s;
 	m->env = env;
+	/* Held at acceptance (DMARC quarantine): it waits for `release`. */
+	m->held = env->hold != NULL;
 	queue_state_init(&m->qs, env->nrcpts);
 	m->timer = evtimer_new(s->base, msg_attempt, m);
 	buf_init(&m->rec, QUEUE_ENVELOPE_MAX);
@@ -544,6 +546,8 @@ load_one(void *arg, struct queue_envelope *env)
 	if (queue_state_load(s->conf->spool, env->id, &m->qs) == -1)
 		log_warnx("%s: unreadable delivery state: delivering to "
 		    "every recipient again", env->id);
+	if (m->qs.released)
+		m->held = 0;
 	if (queue_state_pending(&m->qs) == 0) {
 		/* Settled before a crash, not yet removed. */
 		queue_remove(s->conf->spool, env->id);

@@ -10,14 +10,21 @@
  */
 #include "scheduler.h"
 #include "scheduler_priv.h"
+#include "buf.h"
 #include "log.h"
+#include "queue.h"
+#include "queue_state.h"
 #include "strmap.h"
+#include "workpool.h"
 #include "xmalloc.h"
 
 #include <errno.h>
 #include <event2/event.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const unsigned scheduler_latency_bounds[SCHEDULER_LATENCY_BUCKETS] = {
 	1, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400
@@ -155,6 +162,50 @@ scheduler_hold(struct scheduler *s, const char *id)
 	return 0;
 }
 
+/* A message held at acceptance stays released across a restart: the
+ * release goes to its state log (queue_state.h, record R). */
+struct release_rec {
+	char	spool[PATH_MAX];
+	char	id[QUEUE_ID_LEN + 1];
+	char	rec[48];
+	size_t	len;
+};
+
+static int
+release_work(void *arg)
+{
+	struct release_rec *r = arg;
+
+	return queue_state_append(r->spool, r->id, r->rec, r->len);
+}
+
+static void
+release_done(void *arg, int rc)
+{
+	struct release_rec *r = arg;
+
+	if (rc != 0)
+		log_warnx("%s: cannot record the release: %s (held again "
+		    "after a restart)", r->id, strerror(rc));
+	free(r);
+}
+
+static void
+release_persist(struct scheduler *s, const struct qmsg *m)
+{
+	struct release_rec *r = xcalloc(1, sizeof(*r));
+	struct buf b;
+
+	snprintf(r->spool, sizeof(r->spool), "%s", s->conf->spool);
+	snprintf(r->id, sizeof(r->id), "%s", m->env->id);
+	buf_init(&b, sizeof(r->rec));
+	queue_state_rec_event(&b, 'R', time(NULL));
+	r->len = b.len < sizeof(r->rec) ? b.len : 0;
+	memcpy(r->rec, b.p, r->len);
+	buf_free(&b);
+	workpool_run(s->wp, release_work, release_done, r);
+}
+
 int
 scheduler_release(struct scheduler *s, const char *id)
 {
@@ -166,6 +217,10 @@ scheduler_release(struct scheduler *s, const char *id)
 		return 0;
 	m->held = 0;
 	log_info("%s: released by the administrator", id);
+	if (m->env->hold != NULL && !m->qs.released) {
+		m->qs.released = 1;
+		release_persist(s, m);
+	}
 	if (!m->busy)
 		sched_msg_schedule(m, 0);
 	return 0;

@@ -105,18 +105,20 @@ dsn_rollback(struct qmsg *m, enum bounce_kind kind)
 	m->remove = queue_state_pending(&m->qs) == 0;
 }
 
-/* The original message, for the DSNs (its bytes [body_offset, +size)). */
+/* The original message as it leaves (its cuts left out), for the DSNs. */
 static void
 read_message(struct qmsg *m)
 {
 	char path[PATH_MAX];
+	struct queue_view v;
+	uint64_t size = queue_envelope_out_size(m->env);
 	ssize_t r;
 	size_t off = 0;
 	int fd;
 
 	if (m->msg != NULL)
 		return;
-	m->msg = xmalloc(m->env->size + 1);
+	m->msg = xmalloc(size + 1);
 	sched_queue_path(m, path, sizeof(path));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_warnx("%s: cannot read the message for a DSN: %s",
@@ -124,14 +126,15 @@ read_message(struct qmsg *m)
 		m->msglen = 0;
 		return;
 	}
-	while (off < m->env->size) {
-		r = pread(fd, m->msg + off, m->env->size - off,
-		    (off_t)(m->body_offset + off));
-		if (r <= 0) {
-			if (r == -1 && errno == EINTR)
-				continue;
+	v.fd = fd;
+	v.offset = m->body_offset;
+	v.size = m->env->size;
+	v.cuts = m->env->cuts;
+	v.ncuts = m->env->ncuts;
+	while (off < size) {
+		r = queue_view_pread(&v, off, m->msg + off, size - off);
+		if (r <= 0)
 			break;
-		}
 		off += (size_t)r;
 	}
 	close(fd);

@@ -363,10 +363,8 @@ body_fill(struct smtp_client *c)
 		want = c->msg.size - c->sent;
 		if (want > BODY_CHUNK)
 			want = BODY_CHUNK;
-		n = pread(c->msg.fd, c->chunk, (size_t)want,
-		    (off_t)(c->msg.offset + c->sent));
-		if (n == -1 && errno == EINTR)
-			continue;
+		n = queue_view_pread(&c->msg.view, c->sent, c->chunk,
+		    (size_t)want);
 		/* never "." after a partial message: that would deliver it */
 		if (n == -1) {
 			smtp_client_fail(c, "message file: read error: %s",

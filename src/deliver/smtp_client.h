@@ -32,6 +32,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "queue.h"
 #include <sys/socket.h>
 #include <time.h>
 
@@ -72,9 +74,9 @@ struct smtp_client_msg {
 	int		 smtputf8;
 	int		 ret;		/* SMTP_RET_*; sent if the peer has DSN */
 	const char	*envid;		/* or NULL */
-	int		 fd;		/* the message: fd, offset, size */
-	uint64_t	 offset;
-	uint64_t	 size;
+	struct queue_view view;		/* the message in its queue file,
+					   as it leaves (queue.h) */
+	uint64_t	 size;		/* its size as it leaves */
 	const char	*prefix;	/* header lines sent before it (each
 					   CRLF-ended, canonicalized like the
 					   message: delivery_headers()), or

@@ -134,6 +134,9 @@ queue_envelope_free(struct queue_envelope *env)
 	free(env->sender);
 	free(env->envid);
 	free(env->auth_user);
+	free(env->prepend);
+	free(env->cuts);
+	free(env->hold);
 	for (i = 0; i < env->nrcpts; i++) {
 		free(env->rcpts[i].addr);
 		free(env->rcpts[i].orcpt);
@@ -253,6 +256,14 @@ queue_envelope_encode(const struct queue_envelope *env, size_t *len)
 		rc |= put_record(&b, "envid", env->envid);
 	if (env->auth_user != NULL)
 		rc |= put_record(&b, "auth", env->auth_user);
+	if (env->prepend != NULL)
+		rc |= put_record(&b, "prepend", env->prepend);
+	for (i = 0; i < env->ncuts; i++)
+		rc |= buf_appendf(&b, "cut %llu %llu\n",
+		    (unsigned long long)env->cuts[i].off,
+		    (unsigned long long)env->cuts[i].len);
+	if (env->hold != NULL)
+		rc |= put_record(&b, "hold", env->hold);
 	for (i = 0; i < env->nrcpts && rc == 0; i++) {
 		r = &env->rcpts[i];
 		rc |= buf_append(&b, "rcpt ", 5);
@@ -273,6 +284,65 @@ queue_envelope_encode(const struct queue_envelope *env, size_t *len)
 		return NULL;
 	}
 	return buf_release(&b, len);
+}
+
+/* ---- the message as it leaves ---- */
+
+int
+queue_envelope_add_cut(struct queue_envelope *env, uint64_t off,
+    uint64_t len)
+{
+	size_t i;
+
+	if (len == 0 || off + len < off || env->ncuts == QUEUE_CUTS_MAX)
+		return -1;
+	for (i = 0; i < env->ncuts && env->cuts[i].off < off; i++)
+		;
+	if ((i > 0 && env->cuts[i - 1].off + env->cuts[i - 1].len > off) ||
+	    (i < env->ncuts && off + len > env->cuts[i].off))
+		return -1;
+	env->cuts = xreallocarray(env->cuts, env->ncuts + 1,
+	    sizeof(*env->cuts));
+	memmove(&env->cuts[i + 1], &env->cuts[i],
+	    (env->ncuts - i) * sizeof(*env->cuts));
+	env->cuts[i].off = off;
+	env->cuts[i].len = len;
+	env->ncuts++;
+	return 0;
+}
+
+uint64_t
+queue_envelope_out_size(const struct queue_envelope *env)
+{
+	uint64_t n = env->size;
+
+	for (size_t i = 0; i < env->ncuts; i++)
+		n -= env->cuts[i].len;
+	return n;
+}
+
+ssize_t
+queue_view_pread(const struct queue_view *v, uint64_t pos, void *buf,
+    size_t n)
+{
+	uint64_t phys = pos, end = v->size;
+	size_t i;
+	ssize_t r;
+
+	/* The view's position to the stored message's: add every cut
+	 * before it; the read stops at the next cut. */
+	for (i = 0; i < v->ncuts && v->cuts[i].off <= phys; i++)
+		phys += v->cuts[i].len;
+	if (i < v->ncuts)
+		end = v->cuts[i].off;
+	if (phys >= end)
+		return 0;
+	if (n > end - phys)
+		n = (size_t)(end - phys);
+	do
+		r = pread(v->fd, buf, n, (off_t)(v->offset + phys));
+	while (r == -1 && errno == EINTR);
+	return r;
 }
 
 /* ---- the trailer ---- */
@@ -330,6 +400,9 @@ static const struct record {
 	{ "ret",	REC_MANDATORY, 0, ret_words },
 	{ "envid",	0, ENV_STR(envid), NULL },
 	{ "auth",	0, ENV_STR(auth_user), NULL },
+	{ "prepend",	0, ENV_STR(prepend), NULL },
+	{ "cut",	REC_REPEAT, 0, NULL },
+	{ "hold",	0, ENV_STR(hold), NULL },
 	{ "size",	REC_MANDATORY, 0, NULL },
 	{ "rcpt",	REC_MANDATORY | REC_REPEAT, 0, NULL },
 };
@@ -499,6 +572,16 @@ get_record(struct queue_envelope *env, unsigned *seen, const char *key,
 	} else if (strcmp(rec->key, "rcpt") == 0) {
 		if (get_rcpt(env, v, vlen) == -1)
 			goto bad;
+	} else if (strcmp(rec->key, "cut") == 0) {
+		const char *sp = memchr(v, ' ', vlen);
+		uint64_t coff, clen;
+
+		if (sp == NULL ||
+		    get_number(v, (size_t)(sp - v), INT64_MAX, &coff) == -1 ||
+		    get_number(sp + 1, vlen - (size_t)(sp - v) - 1,
+		    INT64_MAX, &clen) == -1 || clen == 0 ||
+		    queue_envelope_add_cut(env, coff, clen) == -1)
+			goto bad;
 	} else if (strcmp(rec->key, "smtputf8") == 0)
 		env->smtputf8 = (int)num;
 	else if (strcmp(rec->key, "body") == 0)
@@ -571,6 +654,11 @@ queue_envelope_decode(const char *buf, size_t len, size_t *envlen, char *err,
 			    records[i].key);
 			goto fail;
 		}
+	}
+	if (env->ncuts > 0 && env->cuts[env->ncuts - 1].off +
+	    env->cuts[env->ncuts - 1].len > env->size) {
+		snprintf(err, errlen, "record \"cut\" past the message");
+		goto fail;
 	}
 	if (envlen != NULL)
 		*envlen = off;

@@ -39,6 +39,14 @@ struct queue_rcpt {
 	unsigned	 notify;	/* SMTP_NOTIFY_* bits, 0 = not given */
 };
 
+/* Bytes of the stored message left out as it leaves (a forged header
+ * field the acceptance checks removed): [off, off + len) of the message. */
+struct queue_cut {
+	uint64_t	off;
+	uint64_t	len;
+};
+#define QUEUE_CUTS_MAX	64
+
 /* The envelope; every string is owned by the struct (queue_envelope_free). */
 struct queue_envelope {
 	char			 id[QUEUE_ID_LEN + 1];
@@ -55,6 +63,15 @@ struct queue_envelope {
 	struct queue_rcpt	*rcpts;
 	size_t			 nrcpts;
 	uint64_t		 size;		/* body bytes */
+	/* What the checks at acceptance decided about the message as it
+	 * leaves (docs/spool.md): header lines put before it on every path
+	 * out (Authentication-Results, DKIM-Signature), byte ranges left
+	 * out (sorted, disjoint), and whether it waits for an
+	 * administrator (`quarantine hold`: the reason). */
+	char			*prepend;	/* CRLF-ended lines, or NULL */
+	struct queue_cut	*cuts;
+	size_t			 ncuts;
+	char			*hold;		/* or NULL */
 };
 
 /* A fresh id, unique across gateways and time: 20 characters of
@@ -65,6 +82,26 @@ int	queue_id_valid(const char *id);
 
 void	queue_envelope_free(struct queue_envelope *env);
 /* Append a recipient (strings copied). */
+/* 0, or -1 when the cut overlaps one already there or is past
+ * QUEUE_CUTS_MAX (kept sorted). */
+int	queue_envelope_add_cut(struct queue_envelope *env, uint64_t off,
+	    uint64_t len);
+/* The size of the message as it leaves: env->size less the cuts. */
+uint64_t queue_envelope_out_size(const struct queue_envelope *env);
+/*
+ * Read the message as it leaves (the cuts left out) from a queue file:
+ * up to n bytes at position pos of that view.  The bytes read, 0 at the end, -1 with errno.
+ * Blocking (pread): delivery threads and the off-loop readers only.
+ */
+struct queue_view {
+	int			 fd;
+	uint64_t		 offset;	/* the message in the file */
+	uint64_t		 size;		/* its stored size */
+	const struct queue_cut	*cuts;
+	size_t			 ncuts;
+};
+ssize_t	queue_view_pread(const struct queue_view *v, uint64_t pos, void *buf,
+	    size_t n);
 void	queue_envelope_add_rcpt(struct queue_envelope *env, const char *addr,
 	    const char *orcpt, unsigned notify);
 

@@ -98,13 +98,16 @@ apply_line(struct queue_state *qs, const char *line, size_t len)
 	switch (f[0][0]) {
 	case 'A':
 	case 'W':
+	case 'R':
 		if (n != 2 || number(f[1], fl[1], &t) == -1)
 			return -1;
 		if (f[0][0] == 'A') {
 			qs->attempts++;
 			qs->last_attempt = (time_t)t;
-		} else
+		} else if (f[0][0] == 'W')
 			qs->warned = 1;
+		else
+			qs->released = 1;
 		return 0;
 	case 'D':
 	case 'F':

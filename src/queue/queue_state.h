@@ -10,6 +10,8 @@
  *   T IDX TIME REPLY    recipient IDX deferred (last error)
  *   A TIME              one delivery attempt of the message ended
  *   W TIME              the delay warning was sent
+ *   R TIME              released by the administrator (a message held
+ *                       at acceptance, envelope record `hold`)
  * REPLY is %XX-encoded like queue file values.  A last line without its
  * newline is a torn append and is ignored; an unknown record is skipped
  * with a warning (the worst outcome is a repeated delivery, never a lost
@@ -35,6 +37,7 @@ struct queue_state {
 	unsigned	 attempts;
 	time_t		 last_attempt;
 	int		 warned;
+	int		 released;
 };
 
 void	queue_state_init(struct queue_state *qs, size_t nrcpts);

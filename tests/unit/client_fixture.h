@@ -284,8 +284,9 @@ setup(struct live *L, const struct script *sc, const char *body,
 	assert_int_equal(write(fd, body, len), (ssize_t)len);
 	assert_int_equal(write(fd, "\r\n.\r\nTRAILER", 12), 12);
 	L->m.sender = "s@a.test";
-	L->m.fd = fd;
-	L->m.offset = strlen(PREFIX);
+	L->m.view.fd = fd;
+	L->m.view.offset = strlen(PREFIX);
+	L->m.view.size = len;
 	L->m.size = len;
 	L->r[0].addr = "a@b.test";
 	L->r[1].addr = "b@b.test";
@@ -337,7 +338,7 @@ teardown(struct live *L)
 		evconnlistener_free(L->f.lst);
 	buf_free(&L->f.rx);
 	buf_free(&L->f.held);
-	close(L->m.fd);
+	close(L->m.view.fd);
 	event_base_free(L->base);
 }
 

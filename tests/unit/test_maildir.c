@@ -23,7 +23,18 @@
 #include <unistd.h>
 
 #include "maildir.h"
+#include "queue.h"
 #include "xmalloc.h"
+
+/* The message at [off, off + len) of fd, nothing cut. */
+static int
+deliver_at(const char *store, const char *address, const char *pfx, int fd,
+    uint64_t off, uint64_t len, char *err, size_t errlen)
+{
+	struct queue_view v = { fd, off, len, NULL, 0 };
+
+	return maildir_deliver(store, address, pfx, &v, len, err, errlen);
+}
 
 static const char body[] =
     "Received: from client by gw\r\n"
@@ -161,7 +172,7 @@ test_deliver(void **state)
 	int fd = source(dir);
 
 	(void)state;
-	assert_int_equal(maildir_deliver(store, "kim@winery-co.co", prefix,
+	assert_int_equal(deliver_at(store, "kim@winery-co.co", prefix,
 	    fd, 7, strlen(body), err, sizeof(err)), 0);
 
 	assert_mode(store, 0700);
@@ -217,9 +228,9 @@ test_two_deliveries(void **state)
 
 	(void)state;
 	/* The store exists already; no prefix; a sub-range. */
-	assert_int_equal(maildir_deliver(dir, "kim@x.org", NULL, fd, 7, 5,
+	assert_int_equal(deliver_at(dir, "kim@x.org", NULL, fd, 7, 5,
 	    err, sizeof(err)), 0);
-	assert_int_equal(maildir_deliver(dir, "kim@x.org", NULL, fd, 7, 5,
+	assert_int_equal(deliver_at(dir, "kim@x.org", NULL, fd, 7, 5,
 	    err, sizeof(err)), 0);
 	p = xasprintf("%s/kim@x.org/new", dir);
 	assert_int_equal(list(p, NULL), 2);
@@ -245,7 +256,7 @@ test_two_deliveries(void **state)
 	assert_string_not_equal(a, b);
 
 	/* An empty message is still a message. */
-	assert_int_equal(maildir_deliver(dir, "kim@x.org", NULL, fd, 0, 0,
+	assert_int_equal(deliver_at(dir, "kim@x.org", NULL, fd, 0, 0,
 	    err, sizeof(err)), 0);
 	assert_int_equal(list(p, NULL), 3);
 	free(a);
@@ -268,7 +279,7 @@ test_bad_address(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(maildir_deliver(dir, bad[i], prefix, fd, 0,
+		assert_int_equal(deliver_at(dir, bad[i], prefix, fd, 0,
 		    4, err, sizeof(err)), EINVAL);
 		assert_true(err[0] != '\0');
 	}
@@ -287,7 +298,7 @@ test_short_source(void **state)
 
 	(void)state;
 	err[0] = '\0';
-	assert_int_equal(maildir_deliver(dir, "kim@x.org", prefix, fd, 7,
+	assert_int_equal(deliver_at(dir, "kim@x.org", prefix, fd, 7,
 	    strlen(body) + 1, err, sizeof(err)), EIO);
 	assert_non_null(strstr(err, "maildir"));
 	p = xasprintf("%s/kim@x.org/tmp", dir);
@@ -298,7 +309,7 @@ test_short_source(void **state)
 	free(p);
 
 	/* A source that cannot be read at all. */
-	assert_int_equal(maildir_deliver(dir, "kim@x.org", prefix, -1, 0, 4,
+	assert_int_equal(deliver_at(dir, "kim@x.org", prefix, -1, 0, 4,
 	    err, sizeof(err)), EBADF);
 	p = xasprintf("%s/kim@x.org/tmp", dir);
 	assert_int_equal(list(p, NULL), 0);
@@ -318,14 +329,14 @@ test_unusable_store(void **state)
 	/* STORE is a regular file. */
 	store = xasprintf("%s/source", dir);
 	err[0] = '\0';
-	assert_int_not_equal(maildir_deliver(store, "kim@x.org", prefix, fd,
+	assert_int_not_equal(deliver_at(store, "kim@x.org", prefix, fd,
 	    7, 4, err, sizeof(err)), 0);
 	assert_true(err[0] != '\0');
 	free(store);
 
 	/* STORE's parent does not exist: STORE is made, its parents not. */
 	store = xasprintf("%s/no/such/store", dir);
-	assert_int_equal(maildir_deliver(store, "kim@x.org", prefix, fd, 7,
+	assert_int_equal(deliver_at(store, "kim@x.org", prefix, fd, 7,
 	    4, err, sizeof(err)), ENOENT);
 	free(store);
 
@@ -337,7 +348,7 @@ test_unusable_store(void **state)
 	close(open(store, O_WRONLY | O_CREAT, 0600));
 	free(store);
 	store = xasprintf("%s/store", dir);
-	assert_int_not_equal(maildir_deliver(store, "kim@x.org", prefix, fd,
+	assert_int_not_equal(deliver_at(store, "kim@x.org", prefix, fd,
 	    7, 4, err, sizeof(err)), 0);
 	free(store);
 
@@ -346,7 +357,7 @@ test_unusable_store(void **state)
 	memset(store, 'a', 4999);
 	store[0] = '/';
 	store[4999] = '\0';
-	assert_int_equal(maildir_deliver(store, "kim@x.org", prefix, fd, 7,
+	assert_int_equal(deliver_at(store, "kim@x.org", prefix, fd, 7,
 	    4, err, sizeof(err)), ENAMETOOLONG);
 	free(store);
 	close(fd);
@@ -368,7 +379,7 @@ test_repair(void **state)
 	p = xasprintf("%s/kim@x.org/new", dir);
 	assert_int_equal(mkdir(p, 0700), 0);
 	free(p);
-	assert_int_equal(maildir_deliver(dir, "kim@x.org", prefix, fd, 7, 4,
+	assert_int_equal(deliver_at(dir, "kim@x.org", prefix, fd, 7, 4,
 	    err, sizeof(err)), 0);
 	p = xasprintf("%s/kim@x.org/new", dir);
 	assert_int_equal(list(p, NULL), 1);
