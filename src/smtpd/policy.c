@@ -46,6 +46,10 @@ static const char *rule_names[POLICY_RULE_COUNT] = {
 	[POLICY_RULE_MAIL_LOOP] = "mail-loop",
 	[POLICY_RULE_BARE_NEWLINE] = "bare-newline",
 	[POLICY_RULE_DATA_TIME] = "max-data-time",
+	[POLICY_RULE_CHECK_TEMPFAIL] = "check-tempfail",
+	[POLICY_RULE_SPF] = "spf",
+	[POLICY_RULE_DMARC] = "dmarc",
+	[POLICY_RULE_AUTH_DNS] = "auth-dns-failure",
 };
 
 /* One text per rule, so that the session, trace and flow say the same. */
@@ -77,6 +81,13 @@ static const char *const rule_replies[POLICY_RULE_COUNT] = {
 	    "mail loop",
 	[POLICY_RULE_DATA_TIME] = "421 4.4.2 Message data time limit "
 	    "exceeded, closing connection",
+	[POLICY_RULE_CHECK_TEMPFAIL] = "451 4.3.0 Temporary failure checking "
+	    "the message, try again later",
+	[POLICY_RULE_SPF] = "550 5.7.23 SPF validation failed",
+	[POLICY_RULE_DMARC] = "550 5.7.1 Message rejected by the DMARC "
+	    "policy of the From domain",
+	[POLICY_RULE_AUTH_DNS] = "451 4.7.5 Temporary DNS failure checking "
+	    "message authentication, try again later",
 };
 
 const char *

@@ -54,6 +54,11 @@ enum policy_rule {
 	POLICY_RULE_MAIL_LOOP,		/* 554 5.4.6 */
 	POLICY_RULE_BARE_NEWLINE,	/* 521 5.5.2, close */
 	POLICY_RULE_DATA_TIME,		/* max-data-time: 421 4.4.2, close */
+	POLICY_RULE_CHECK_TEMPFAIL,	/* a check could not decide: 451 4.3.0 */
+	/* message authentication */
+	POLICY_RULE_SPF,		/* spf enforce: 550 5.7.23 */
+	POLICY_RULE_DMARC,		/* dmarc enforce, p=reject: 550 5.7.1 */
+	POLICY_RULE_AUTH_DNS,		/* on-dns-failure tempfail: 451 4.7.5 */
 	POLICY_RULE_COUNT
 };
 

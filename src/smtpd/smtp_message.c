@@ -36,6 +36,7 @@
 #include "smtp_msgcheck.h"
 #include "smtp_received.h"
 #include "smtp_state.h"
+#include "xmalloc.h"
 
 
 /* ---- the built-in message checks ---- */
@@ -59,7 +60,7 @@ limits_end(void *st, const struct smtp_session *s,
 		res->rule = POLICY_RULE_MAIL_LOOP;
 	else
 		return 0;
-	res->refuse = 1;
+	res->verdict = SMTP_MSGCHECK_REFUSE;
 	res->reply = policy_reply(res->rule);
 	return 0;
 }
@@ -159,6 +160,26 @@ message_too_big(struct smtp_session *s, const char *stage)
 	return 1;
 }
 
+/* What the checks decided about the message as it leaves, into its
+ * envelope (queue.h). */
+static void
+message_edits(struct smtp_session *s, struct queue_envelope *env)
+{
+	struct smtp_msgcheck_edits ed;
+
+	smtp_msgcheck_edits(s->msgchk, &ed);
+	if (ed.prepend != NULL)
+		env->prepend = xstrdup(ed.prepend);
+	for (size_t i = 0; i < ed.ncuts; i++)
+		(void)queue_envelope_add_cut(env, ed.cuts[i].off,
+		    ed.cuts[i].len);
+	if (ed.hold != NULL) {
+		env->hold = xstrdup(ed.hold);
+		log_info("session=%016llx queue=%s held: %s",
+		    (unsigned long long)s->id, env->id, ed.hold);
+	}
+}
+
 /* Every check has answered (maybe inside smtp_msgcheck_end()). */
 static void
 message_checked(void *arg, const struct smtp_msgcheck_result *res)
@@ -169,9 +190,20 @@ message_checked(void *arg, const struct smtp_msgcheck_result *res)
 	size_t len;
 
 	s->waiting = SMTP_WAIT_NONE;
-	if (res->refuse) {
+	if (res->verdict == SMTP_MSGCHECK_REFUSE) {
 		smtp_state_refuse(s, s->msg_stage, res->rule, s->env->id,
 		    res->reply ? res->reply : policy_reply(res->rule));
+		smtp_state_tx_reset(s);
+		smtp_state_wake(s);
+		return;
+	}
+	if (res->verdict == SMTP_MSGCHECK_DISCARD) {
+		/* The client is told what an accepted message gets: a
+		 * discard is the check's decision, not the sender's. */
+		log_info("session=%016llx queue=%s discarded: %s",
+		    (unsigned long long)s->id, s->env->id,
+		    res->reason ? res->reason : "a message check");
+		smtp_state_reply(s, "250 2.0.0 Ok: queued as %s", s->env->id);
 		smtp_state_tx_reset(s);
 		smtp_state_wake(s);
 		return;
@@ -186,6 +218,7 @@ message_checked(void *arg, const struct smtp_msgcheck_result *res)
 	env = s->env;
 	s->env = NULL;
 	env->received = time(NULL);
+	message_edits(s, env);
 	tail = buf_release(&s->msg, &len);
 	s->spooled = 0;		/* the file is the commit's now */
 	s->waiting = SMTP_WAIT_COMMIT;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "log.h"
 #include "xmalloc.h"
 
 #define RUN_MAX	(16 + SMTP_MSGCHECK_EXTRA_MAX)
@@ -22,6 +24,10 @@ struct smtp_msgcheck_run {
 	const struct smtp_session	*s;
 	smtp_msgcheck_done_cb		 cb;
 	void				*arg;
+	/* The edits so far (smtp_msgcheck_edits). */
+	struct buf			 prepend;
+	struct queue_envelope		 cutenv;	/* cuts only */
+	char				*hold;
 };
 
 int
@@ -45,6 +51,8 @@ smtp_msgcheck_begin(const struct smtp_session *s,
 {
 	struct smtp_msgcheck_run *r = xcalloc(1, sizeof(*r));
 
+	buf_init(&r->prepend, SMTP_MSGCHECK_PREPEND_MAX);
+
 	for (size_t i = 0; i < nbuiltin && r->n < RUN_MAX; i++)
 		r->defs[r->n++] = builtin[i];
 	for (size_t i = 0; i < nextra && r->n < RUN_MAX; i++)
@@ -66,6 +74,56 @@ smtp_msgcheck_data(struct smtp_msgcheck_run *r, const char *p, size_t n)
 
 static void	run_on(struct smtp_msgcheck_run *r);
 
+/* Keep a check's edits; 0, or -1 when they do not fit (the message is
+ * then refused: leaving out an edit could deliver a forgery). */
+static int
+keep_edits(struct smtp_msgcheck_run *r, const struct smtp_msgcheck_result *res,
+    const char *name)
+{
+	if (res->prepend != NULL &&
+	    buf_append(&r->prepend, res->prepend, strlen(res->prepend)) != 0) {
+		log_warnx("message check %s: header lines over %d bytes", name,
+		    SMTP_MSGCHECK_PREPEND_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < res->ncuts; i++)
+		if (queue_envelope_add_cut(&r->cutenv, res->cuts[i].off,
+		    res->cuts[i].len) == -1) {
+			log_warnx("message check %s: a cut overlaps another or "
+			    "is one too many", name);
+			return -1;
+		}
+	if (res->verdict == SMTP_MSGCHECK_HOLD && r->hold == NULL)
+		r->hold = xstrdup(res->reason ? res->reason : name);
+	return 0;
+}
+
+/* One check's verdict: 1 to go on with the next check. */
+static int
+verdict(struct smtp_msgcheck_run *r, size_t i,
+    const struct smtp_msgcheck_result *res)
+{
+	struct smtp_msgcheck_result fail;
+
+	switch (res->verdict) {
+	case SMTP_MSGCHECK_ACCEPT:
+	case SMTP_MSGCHECK_HOLD:
+		if (keep_edits(r, res, r->defs[i]->name) == 0)
+			return 1;
+		memset(&fail, 0, sizeof(fail));
+		fail.verdict = SMTP_MSGCHECK_REFUSE;
+		fail.rule = POLICY_RULE_CHECK_TEMPFAIL;
+		fail.reply = policy_reply(fail.rule);
+		r->cb(r->arg, &fail);
+		return 0;
+	case SMTP_MSGCHECK_REFUSE:
+	case SMTP_MSGCHECK_DISCARD:
+		break;
+	}
+	r->cb(r->arg, res);
+	return 0;
+}
+
 /* A verdict that came later. */
 static void
 later(void *arg, const struct smtp_msgcheck_result *res)
@@ -73,11 +131,8 @@ later(void *arg, const struct smtp_msgcheck_result *res)
 	struct smtp_msgcheck_run *r = arg;
 
 	r->waiting = 0;
-	if (res->refuse) {
-		r->cb(r->arg, res);
-		return;
-	}
-	run_on(r);
+	if (verdict(r, r->next - 1, res))
+		run_on(r);
 }
 
 static void
@@ -95,13 +150,26 @@ run_on(struct smtp_msgcheck_run *r)
 			r->waiting = 1;
 			return;
 		}
-		if (res.refuse) {
-			r->cb(r->arg, &res);
+		if (!verdict(r, i, &res))
 			return;
-		}
 	}
 	memset(&res, 0, sizeof(res));
+	res.verdict = r->hold ? SMTP_MSGCHECK_HOLD : SMTP_MSGCHECK_ACCEPT;
+	res.reason = r->hold;
 	r->cb(r->arg, &res);
+}
+
+void
+smtp_msgcheck_edits(const struct smtp_msgcheck_run *r,
+    struct smtp_msgcheck_edits *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (r == NULL)
+		return;
+	out->prepend = r->prepend.len > 0 ? r->prepend.p : NULL;
+	out->cuts = r->cutenv.cuts;
+	out->ncuts = r->cutenv.ncuts;
+	out->hold = r->hold;
 }
 
 void
@@ -123,5 +191,8 @@ smtp_msgcheck_free(struct smtp_msgcheck_run *r)
 	for (size_t i = 0; i < r->n; i++)
 		if (r->defs[i]->finish)
 			r->defs[i]->finish(r->st[i]);
+	buf_free(&r->prepend);
+	free(r->cutenv.cuts);
+	free(r->hold);
 	free(r);
 }

@@ -319,7 +319,7 @@ spam_end(void *st, const struct smtp_session *s,
 	(void)done;
 	(void)arg;
 	if (strstr(seen, "SPAM!") != NULL) {
-		res->refuse = 1;
+		res->verdict = SMTP_MSGCHECK_REFUSE;
 		res->rule = POLICY_RULE_BLOCK_SENDER;
 		res->reply = "554 5.7.1 Dummy content check: spam";
 	}
@@ -362,7 +362,7 @@ static const struct smtp_msgcheck_def later_check = {
 static void
 test_message_checks(void **state)
 {
-	struct smtp_msgcheck_result ok = { 0, 0, NULL };
+	struct smtp_msgcheck_result ok = { .verdict = SMTP_MSGCHECK_ACCEPT };
 	struct smtp_session *s;
 	size_t len;
 	char *in;
@@ -433,6 +433,87 @@ test_message_checks(void **state)
 	smtp_msgcheck_unregister_all();
 }
 
+/* A check that edits, holds or discards, as message authentication and
+ * milters do. */
+static struct queue_cut edit_cut;
+
+static int
+edit_end(void *st, const struct smtp_session *s,
+    struct smtp_msgcheck_result *res, smtp_msgcheck_done_cb done, void *arg)
+{
+	const char *subj = strstr(seen, "Subject: cut me\r\n");
+
+	(void)st;
+	(void)s;
+	(void)done;
+	(void)arg;
+	if (strstr(seen, "DISCARD!") != NULL) {
+		res->verdict = SMTP_MSGCHECK_DISCARD;
+		res->reason = "dummy discard";
+		return 0;
+	}
+	if (strstr(seen, "HOLD!") != NULL) {
+		res->verdict = SMTP_MSGCHECK_HOLD;
+		res->reason = "dummy hold";
+	}
+	res->prepend = "X-Checked: yes\r\n";
+	if (subj != NULL) {
+		edit_cut.off = (uint64_t)(subj - seen);
+		edit_cut.len = strlen("Subject: cut me\r\n");
+		res->cuts = &edit_cut;
+		res->ncuts = 1;
+	}
+	return 0;
+}
+
+static const struct smtp_msgcheck_def edit_check = {
+	.name = "edit", .begin = spam_begin, .data = spam_data,
+	.end = edit_end,
+};
+
+static void
+test_message_verdicts(void **state)
+{
+	static const char head[] = "HELO c\r\nMAIL FROM:<a@example.org>\r\n"
+	    "RCPT TO:<ericm@winery-co.co>\r\nDATA\r\n";
+	static const char greet[] = "220 gw.test ESMTP postern\r\n"
+	    "250 gw.test\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+	    "354 End data with <CR><LF>.<CR><LF>\r\n";
+	char in[512], out[512], *whole;
+
+	(void)state;
+	assert_int_equal(smtp_msgcheck_register(&edit_check), 0);
+
+	/* Edits: the lines to prepend and the cut reach the envelope. */
+	snprintf(in, sizeof(in), "%sSubject: cut me\r\nX: 1\r\n\r\nbody\r\n"
+	    ".\r\n", head);
+	snprintf(out, sizeof(out), "%s250 2.0.0 Ok: queued as Q\r\n", greet);
+	check("intranet", "10.0.0.1", in, out);
+	assert_non_null(committed);
+	assert_string_equal(committed->prepend, "X-Checked: yes\r\n");
+	assert_int_equal(committed->ncuts, 1);
+	assert_int_equal(committed->cuts[0].len, 17);
+	assert_null(committed->hold);
+
+	/* Hold: queued, and held with the reason. */
+	snprintf(in, sizeof(in), "%sSubject: x\r\n\r\nHOLD!\r\n.\r\n", head);
+	check("intranet", "10.0.0.1", in, out);
+	assert_non_null(committed);
+	assert_string_equal(committed->hold, "dummy hold");
+
+	/* Discard: 250, nothing committed. */
+	queue_envelope_free(committed);
+	committed = NULL;
+	snprintf(in, sizeof(in), "%sSubject: x\r\n\r\nDISCARD!\r\n.\r\n",
+	    head);
+	whole = run("intranet", "10.0.0.1", in, strlen(in) + 1);
+	assert_non_null(strstr(whole, "354 End data with <CR><LF>.<CR><LF>\r\n"
+	    "250 2.0.0 Ok: queued as "));
+	assert_null(committed);
+	free(whole);
+	smtp_msgcheck_unregister_all();
+}
+
 int
 main(void)
 {
@@ -442,6 +523,7 @@ main(void)
 		cmocka_unit_test(test_bdat_transcripts),
 		cmocka_unit_test(test_bdat_streams_to_spool),
 		cmocka_unit_test(test_message_checks),
+		cmocka_unit_test(test_message_verdicts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
