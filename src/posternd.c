@@ -14,7 +14,9 @@
 #include "directory.h"
 #include "log.h"
 #include "metrics.h"
+#include "orgdomain.h"
 #include "privdrop.h"
+#include "smtp_msgauth_keys.h"
 #include "queue.h"
 #include "resolver.h"
 #include "scheduler.h"
@@ -105,7 +107,8 @@ reload(struct daemon *d, char *err, size_t errlen)
 	if ((nd = directory_open(nc, err, errlen)) == NULL)
 		goto refused;
 	directory_attach(nd, d->base);
-	if (senderlist_set_load(nc, &nss, err, errlen) == -1)
+	if (senderlist_set_load(nc, &nss, err, errlen) == -1 ||
+	    smtp_msgauth_keys_load(nc, err, errlen) == -1)
 		goto refused;
 	/* TLS certificates and keys, AUTH files, CA sources: put in force
 	 * by smtp_server_set_config(). */
@@ -250,7 +253,8 @@ main(int argc, char *argv[])
 	}
 	/* Read as root, like the directory; a reload reads it again as the
 	 * unprivileged user. */
-	if (senderlist_set_load(d.conf, &senders, err, sizeof(err)) == -1) {
+	if (senderlist_set_load(d.conf, &senders, err, sizeof(err)) == -1 ||
+	    smtp_msgauth_keys_load(d.conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		directory_unref(d.dir);
 		conf_unref(d.conf);
@@ -265,6 +269,11 @@ main(int argc, char *argv[])
 	}
 	log_init("posternd", d.conf->log == CONF_LOG_SYSLOG,
 	    debug || d.conf->log_debug);
+	/* The Public Suffix List (DMARC's organisational domains), read as
+	 * root like every other file. */
+	if (orgdomain_init(NULL) == -1)
+		log_warnx("cannot read the Public Suffix List: DMARC uses "
+		    "libpsl's built-in list");
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	if (evthread_use_pthreads() == -1)

@@ -12,6 +12,7 @@
 #include "directory.h"
 #include "netaddr.h"
 #include "ratelimit.h"
+#include "smtp_spf.h"
 #include "xmalloc.h"
 
 static void
@@ -100,13 +101,61 @@ struct smtp_check_rcpt {
 	int				 waiting;
 	int				 starting;	/* inside
 							   directory_resolve */
+	int				 spfwait;	/* smtp_spf_wait */
 	smtp_check_rcpt_cb		 cb;
 	void				*arg;
 };
 
+static void	rcpt_extra(struct smtp_check_rcpt *rc);
+
+/* SPF's answer under `spf enforce`. */
+static void
+rcpt_spf_apply(struct smtp_check_rcpt *rc, const struct spf_outcome *o)
+{
+	if (o->result != SPF_FAIL)
+		return;
+	if (rc->v.dir != NULL)
+		dir_result_free(rc->v.dir);
+	rc->v.dir = NULL;
+	rc->v.conn = NULL;
+	refuse(&rc->v, POLICY_RULE_SPF, smtp_spf_reply(rc->cl.spf));
+}
+
+static void
+rcpt_spf_done(void *arg, const struct spf_outcome *o)
+{
+	struct smtp_check_rcpt *rc = arg;
+
+	rc->spfwait = 0;
+	rcpt_spf_apply(rc, o);
+	rcpt_extra(rc);
+}
+
+/* An accepted recipient starts the transaction's SPF check; under
+ * enforce its reply waits for it.  1: waiting (rc lives on), 0: answered
+ * (rc is gone). */
+static int
+rcpt_finish(struct smtp_check_rcpt *rc)
+{
+	const struct spf_outcome *o;
+
+	if (rc->v.reply == NULL && rc->cl.spf != NULL) {
+		if (!rc->cl.spf_enforce)
+			smtp_spf_start(rc->cl.spf);
+		else if (smtp_spf_wait(rc->cl.spf, &o, rcpt_spf_done,
+		    rc) == 1) {
+			rc->spfwait = 1;
+			return 1;
+		} else
+			rcpt_spf_apply(rc, o);
+	}
+	rcpt_extra(rc);
+	return 0;
+}
+
 /* The checks after the built-in ones, then the answer. */
 static void
-rcpt_finish(struct smtp_check_rcpt *rc)
+rcpt_extra(struct smtp_check_rcpt *rc)
 {
 	struct smtp_check_verdict v = rc->v;
 
@@ -152,7 +201,7 @@ rcpt_dir_done(void *arg, struct dir_result *res)
 	if (res != NULL)
 		dir_result_free(res);
 	if (!rc->starting)
-		rcpt_finish(rc);
+		(void)rcpt_finish(rc);
 }
 
 struct smtp_check_rcpt *
@@ -204,8 +253,7 @@ smtp_check_rcpt(const struct smtp_check_client *cl, const struct addr *rcpt,
 	rc->dirreq = req;
 	return rc;
 done:
-	rcpt_finish(rc);
-	return NULL;
+	return rcpt_finish(rc) ? rc : NULL;
 }
 
 void
@@ -214,6 +262,10 @@ smtp_check_rcpt_cancel(struct smtp_check_rcpt *rc)
 	if (rc == NULL)
 		return;
 	directory_cancel(rc->dirreq);
+	if (rc->spfwait)
+		smtp_spf_unwait(rc->cl.spf, rc);
+	if (rc->v.dir != NULL)
+		dir_result_free(rc->v.dir);
 	free(rc->key);
 	free(rc);
 }

@@ -12,8 +12,10 @@
  * then the sender lists.
  *
  * RCPT: max-recipients, relay control (policy_rcpt), then for a local
- * recipient block-recipient and the directory (asynchronous), then the
- * checks registered with smtp_check_register() (for what is not a
+ * recipient block-recipient and the directory (asynchronous), then SPF
+ * (started for an accepted recipient; awaited and enforced under `spf
+ * enforce`, asynchronous), then the checks registered with
+ * smtp_check_register() (for what is not a
  * built-in rule: a test's dummy today, milters later).  A blocked address
  * never costs a directory lookup.  550 5.1.1 counts towards
  * max-unknown-recipients (the harvest guard) and past it the answer is
@@ -46,6 +48,12 @@ struct smtp_check_client {
 	const struct senderlist		*senders;   /* block-senders-file */
 	struct ratelimit		*ratelimit; /* NULL: not counted */
 	struct directory		*dir;	    /* NULL: 451 4.3.0 */
+	/* RCPT: the transaction's SPF check (smtp_spf.h), started when a
+	 * recipient is first accepted; NULL: no SPF (not configured, or
+	 * trace without DNS).  spf_enforce: the RCPT waits, and a fail is
+	 * refused (550 5.7.23). */
+	struct smtp_spf			*spf;
+	int				 spf_enforce;
 };
 
 /* A check's answer.  reply is NULL when the command passes. */

@@ -33,6 +33,7 @@
 #include "postern_limits.h"
 #include "queue.h"
 #include "smtp_message.h"
+#include "smtp_msgauth.h"
 #include "smtp_msgcheck.h"
 #include "smtp_received.h"
 #include "smtp_state.h"
@@ -71,6 +72,7 @@ static const struct smtp_msgcheck_def limits_check = {
 
 static const struct smtp_msgcheck_def *const builtin_checks[] = {
 	&limits_check,
+	&smtp_msgauth_check,
 };
 
 /* What was just added to the buffer from `from` on goes to the checks. */

@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "smtp_check.h"
+#include "smtp_spf.h"
 #include "smtp_state.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -127,6 +128,24 @@ rcpt_checked(void *arg, struct smtp_check_verdict *v)
 	smtp_state_wake(s);
 }
 
+/* The transaction's SPF check, made when a recipient first needs it;
+ * NULL when the server does not check SPF, or the client authenticated
+ * (its mail is the organisation's own). */
+static struct smtp_spf *
+rcpt_spf(struct smtp_session *s)
+{
+	const struct conf_authentication *au = &s->vs->auth;
+
+	if (!au->enabled || au->spf == CONF_AUTH_OFF || s->authenticated ||
+	    s->authdns.ask == NULL)
+		return NULL;
+	if (s->spf == NULL)
+		s->spf = smtp_spf_new(&s->authdns,
+		    (const struct sockaddr *)&s->peer, s->env->sender, s->helo,
+		    smtp_state_server_name(s));
+	return s->spf;
+}
+
 void
 smtp_rcpt_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
@@ -151,6 +170,8 @@ smtp_rcpt_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	addr_format_key(&a.rcpt, key, sizeof(key));
 	smtp_state_check_client(s, &cl);
+	cl.spf = rcpt_spf(s);
+	cl.spf_enforce = s->vs->auth.spf == CONF_AUTH_ENFORCE;
 	s->pending_rcpt = xstrdup(key);
 	s->pending_args = xmalloc(sizeof(a));
 	memcpy(s->pending_args, &a, sizeof(a));

@@ -28,6 +28,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "ratelimit.h"
+#include "authdns_resolver.h"
 #include "resolver.h"
 #include "senderlist.h"
 #include "smtp_greet.h"
@@ -495,6 +496,9 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	    (unsigned long long)id, ip, l->text, vs->name);
 	memset(&env, 0, sizeof(env));
 	env.resolver = srv->rs ? resolver_get(srv->rs, vs->dns) : NULL;
+	if (srv->rs != NULL && vs->auth.enabled)
+		env.authdns = authdns_resolver(resolver_get(srv->rs,
+		    vs->auth.dns ? vs->auth.dns : vs->dns));
 	env.senders = senderlist_set_get(srv->senders, vs->name);
 	env.ratelimit = srv->ratelimit;
 	env.counters = &srv->counters;

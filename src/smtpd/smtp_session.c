@@ -66,6 +66,7 @@ smtp_session_new_env(uint64_t id, struct conf *conf,
 	s->owner = owner;
 	if (env) {
 		s->resolver = env->resolver;
+		s->authdns = env->authdns;
 		s->senders = senderlist_ref(env->senders);
 		s->ratelimit = env->ratelimit;
 		s->counters = env->counters;

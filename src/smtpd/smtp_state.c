@@ -3,6 +3,7 @@
  * share; see smtp_state.h.
  */
 #include "smtp_state.h"
+#include "smtp_spf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -123,6 +124,8 @@ smtp_state_tx_reset(struct smtp_session *s)
 	buf_free(&s->msg);
 	smtp_msgcheck_free(s->msgchk);
 	s->msgchk = NULL;
+	smtp_spf_free(s->spf);
+	s->spf = NULL;
 	if (s->waiting == SMTP_WAIT_CHECK)
 		s->waiting = SMTP_WAIT_NONE;
 	/* The rest of a BDAT chunk is still on its way: drop it when it

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "authdns.h"
 #include "policy.h"
 #include "smtp_parse.h"
 
@@ -77,6 +78,8 @@ struct smtp_session_ops {
 	void	(*wakeup)(struct smtp_session *s);
 };
 
+#define SMTP_AUTHRES_MAX	8
+
 /* Totals over every virtual server, kept by the server for `posternctl
  * stats`: refusals by rule (index: enum policy_rule). */
 struct smtp_session_counters {
@@ -84,6 +87,13 @@ struct smtp_session_counters {
 	uint64_t	refused[POLICY_RULE_COUNT];
 	uint64_t	dnsbl_failures;		/* lookups that failed: the
 						   client was let in */
+	/* Message authentication results, by the evaluators' result
+	 * enums (spf.h, dkim_verify.h, dmarc.h, arc.h). */
+	uint64_t	spf[SMTP_AUTHRES_MAX];
+	uint64_t	dkim[SMTP_AUTHRES_MAX];
+	uint64_t	dmarc[SMTP_AUTHRES_MAX];
+	uint64_t	arc[SMTP_AUTHRES_MAX];
+	uint64_t	dkim_signed;		/* signatures made */
 };
 
 /* What a session borrows from the server (all optional). */
@@ -98,6 +108,10 @@ struct smtp_session_env {
 	struct auth_db			*authdb;    /* the vs `auth` users */
 	struct auth_guard		*authguard; /* failures per address */
 	struct auth_verifier		*verifier;  /* checks off the loop */
+	struct authdns			 authdns;   /* message authentication
+						       lookups (the vs
+						       `authentication { dns }`);
+						       ask NULL: none */
 };
 
 struct smtp_session {
@@ -109,6 +123,7 @@ struct smtp_session {
 	void				*owner;	/* the I/O layer's */
 	struct smtp_session_counters	*counters; /* may be NULL */
 	struct resolver			*resolver; /* may be NULL */
+	struct authdns			 authdns;  /* ask NULL: none */
 	struct senderlist		*senders;  /* reference held */
 	struct ratelimit		*ratelimit; /* may be NULL */
 
@@ -162,6 +177,7 @@ struct smtp_session {
 	int				 spooled;	/* spool_write was called */
 	int				 spool_error;	/* its errno, or 0 */
 	struct smtp_msgcheck_run	*msgchk;	/* its checks */
+	struct smtp_spf			*spf;		/* its SPF check */
 	const char			*msg_stage;	/* "DATA", "BDAT" */
 	uint64_t			 chunk_size;	/* BDAT: announced */
 	uint64_t			 chunk_left;	/* still to read */
