@@ -95,7 +95,8 @@ static int
 is_num_field(const char *name)
 {
 	static const char *const nums[] = { "received", "age", "size",
-	    "attempts", "next_attempt", "time", "value", NULL };
+	    "attempts", "next_attempt", "time", "value", "removed_bytes",
+	    NULL };
 
 	for (size_t i = 0; nums[i]; i++)
 		if (strcmp(name, nums[i]) == 0)
@@ -283,6 +284,22 @@ flush_msg(struct out *o)
 	o->cur = NULL;
 }
 
+/* The header lines acceptance put on the message, one per line,
+ * indented (their CRLFs and folding kept readable). */
+static void
+print_added(const char *h)
+{
+	printf("added headers:\n");
+	while (*h) {
+		size_t n = strcspn(h, "\r\n");
+
+		printf("  %.*s\n", (int)n, h);
+		h += n;
+		while (*h == '\r' || *h == '\n')
+			h++;
+	}
+}
+
 static void
 on_record(struct out *o, const struct control_msg *m)
 {
@@ -331,6 +348,23 @@ on_record(struct out *o, const struct control_msg *m)
 		else
 			printf("  %-32s %-9s %s\n", fstr(m, 0), fstr(m, 1),
 			    fstr(m, 2));
+		break;
+	case CTL_REC_ACCEPTANCE:
+		if (o->json) {
+			json_t *j = rec_json(m);
+
+			if (o->cur)
+				json_object_update(o->cur, j);
+			json_decref(j);
+			break;
+		}
+		if (fstr(m, 2)[0])
+			printf("held:        %s\n", fstr(m, 2));
+		if (fnum(m, 1) > 0)
+			printf("removed:     %lld bytes (forged header "
+			    "fields)\n", fnum(m, 1));
+		if (fstr(m, 0)[0])
+			print_added(fstr(m, 0));
 		break;
 	case CTL_REC_ATTEMPT:
 		if (o->json) {

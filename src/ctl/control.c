@@ -217,6 +217,15 @@ req_show(struct cconn *c, const struct control_msg *rq)
 		return;
 	}
 	send_msg(c, &m);
+	if (m.env->prepend != NULL || m.env->ncuts > 0 || m.env->hold) {
+		char cut[32];
+		const char *f[CTL_ACCEPTANCE_NFIELDS] = { m.env->prepend ?
+		    m.env->prepend : "", cut, m.env->hold ? m.env->hold : "" };
+
+		snprintf(cut, sizeof(cut), "%" PRIu64, m.env->size -
+		    queue_envelope_out_size(m.env));
+		send_rec(c, CTL_REC_ACCEPTANCE, f, CTL_ACCEPTANCE_NFIELDS);
+	}
 	for (size_t i = 0; i < m.ntries; i++) {
 		const struct scheduler_try *t = &m.tries[i];
 		char when[32];

@@ -38,6 +38,8 @@ static const struct type_desc types[CTL_TYPE_MAX] = {
 	[CTL_REC_TRACE] = { "trace-result", CTL_TRACE_NFIELDS,
 	    CTL_TRACE_NFIELDS },
 	[CTL_REC_FLOW] = { "flow-row", CTL_FLOW_NFIELDS, CTL_FLOW_NFIELDS },
+	[CTL_REC_ACCEPTANCE] = { "acceptance", CTL_ACCEPTANCE_NFIELDS,
+	    CTL_ACCEPTANCE_NFIELDS },
 };
 
 static const char *const msg_names[] = { CTL_MSG_FIELDS };
@@ -46,6 +48,7 @@ static const char *const attempt_names[] = { CTL_ATTEMPT_FIELDS };
 static const char *const stat_names[] = { CTL_STAT_FIELDS };
 static const char *const trace_names[] = { CTL_TRACE_FIELDS };
 static const char *const flow_names[] = { CTL_FLOW_FIELDS };
+static const char *const acceptance_names[] = { CTL_ACCEPTANCE_FIELDS };
 
 _Static_assert(sizeof(msg_names) / sizeof(msg_names[0]) == CTL_MSG_NFIELDS,
     "CTL_MSG_FIELDS");
@@ -57,6 +60,8 @@ _Static_assert(sizeof(trace_names) / sizeof(trace_names[0]) ==
     CTL_TRACE_NFIELDS, "CTL_TRACE_FIELDS");
 _Static_assert(sizeof(flow_names) / sizeof(flow_names[0]) ==
     CTL_FLOW_NFIELDS, "CTL_FLOW_FIELDS");
+_Static_assert(sizeof(acceptance_names) / sizeof(acceptance_names[0]) ==
+    CTL_ACCEPTANCE_NFIELDS, "CTL_ACCEPTANCE_FIELDS");
 
 const char *const *
 control_field_names(unsigned type, size_t *n)
@@ -80,6 +85,9 @@ control_field_names(unsigned type, size_t *n)
 	case CTL_REC_FLOW:
 		*n = CTL_FLOW_NFIELDS;
 		return flow_names;
+	case CTL_REC_ACCEPTANCE:
+		*n = CTL_ACCEPTANCE_NFIELDS;
+		return acceptance_names;
 	default:
 		*n = 0;
 		return NULL;

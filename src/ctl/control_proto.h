@@ -57,6 +57,7 @@ enum control_type {
 	CTL_REC_STAT,		/* one counter */
 	CTL_REC_TRACE,		/* one recipient's verdict */
 	CTL_REC_FLOW,		/* one row of the flow table */
+	CTL_REC_ACCEPTANCE,	/* show: what acceptance decided */
 	CTL_TYPE_MAX
 };
 
@@ -70,6 +71,8 @@ enum control_type {
 #define CTL_ATTEMPT_FIELDS	"time", "host", "address", "dns", "tls", \
 				"reply"
 #define CTL_ATTEMPT_NFIELDS	6
+#define CTL_ACCEPTANCE_FIELDS	"added_headers", "removed_bytes", "hold"
+#define CTL_ACCEPTANCE_NFIELDS	3
 #define CTL_STAT_FIELDS		"name", "label", "value"
 #define CTL_STAT_NFIELDS	3
 #define CTL_TRACE_FIELDS	"recipient", "accepted", "reply", "rule", \

@@ -2,6 +2,10 @@
  * metrics — the collector and the Prometheus endpoint; see metrics.h.
  */
 #include "metrics.h"
+#include "arc.h"
+#include "dkim_verify.h"
+#include "dmarc.h"
+#include "spf.h"
 #include "buf.h"
 #include "conf.h"
 #include "control_env.h"
@@ -49,6 +53,60 @@ emit_gauge(metrics_emit_fn emit, void *arg, const char *name,
 	emit(arg, name, "gauge", help, "", "", v);
 }
 
+/* Message authentication results by method and result. */
+static void
+auth_results(const char *method, const uint64_t *v, int n,
+    const char *(*name)(int), metrics_emit_fn emit, void *arg)
+{
+	char label[96];
+
+	for (int i = 0; i < n && i < SMTP_AUTHRES_MAX; i++) {
+		snprintf(label, sizeof(label), "method=\"%s\",result=\"%s\"",
+		    method, name(i));
+		emit(arg, "postern_auth_results_total", "counter",
+		    "message authentication results (SPF, DKIM per signature, "
+		    "DMARC, ARC)", "", label, (double)v[i]);
+	}
+}
+
+static const char *
+spf_name(int i)
+{
+	return spf_result_name((enum spf_result)i);
+}
+
+static const char *
+dkim_name(int i)
+{
+	return dkim_result_name((enum dkim_result)i);
+}
+
+static const char *
+dmarc_name(int i)
+{
+	return dmarc_result_name((enum dmarc_result)i);
+}
+
+static const char *
+arc_name(int i)
+{
+	return arc_result_name((enum arc_result)i);
+}
+
+static void
+collect_auth(const struct smtp_session_counters *sc, metrics_emit_fn emit,
+    void *arg)
+{
+	auth_results("spf", sc->spf, SPF_PERMERROR + 1, spf_name, emit, arg);
+	auth_results("dkim", sc->dkim, DKIM_PERMERROR + 1, dkim_name, emit,
+	    arg);
+	auth_results("dmarc", sc->dmarc, DMARC_PERMERROR + 1, dmarc_name,
+	    emit, arg);
+	auth_results("arc", sc->arc, ARC_FAIL + 1, arc_name, emit, arg);
+	emit_counter(emit, arg, "postern_dkim_signatures_total",
+	    "DKIM signatures made on accepted mail", sc->dkim_signed);
+}
+
 static void
 collect_server(const struct control_env *env, metrics_emit_fn emit, void *arg)
 {
@@ -77,6 +135,7 @@ collect_server(const struct control_env *env, metrics_emit_fn emit, void *arg)
 	emit_counter(emit, arg, "postern_dnsbl_failures_total",
 	    "DNSBL lookups that failed (the client was let in)",
 	    sc->dnsbl_failures);
+	collect_auth(sc, emit, arg);
 }
 
 static void

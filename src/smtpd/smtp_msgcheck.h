@@ -103,7 +103,7 @@ void	smtp_msgcheck_free(struct smtp_msgcheck_run *r);
 
 #define SMTP_MSGCHECK_EXTRA_MAX	8
 /* The header lines all checks together may put before a message. */
-#define SMTP_MSGCHECK_PREPEND_MAX	(64 * 1024)
+#define SMTP_MSGCHECK_PREPEND_MAX	(32 * 1024)
 /* Register a check for every later message: 0, or -1 when full.  Not
  * thread-safe: register before the loop runs. */
 int	smtp_msgcheck_register(const struct smtp_msgcheck_def *def);
