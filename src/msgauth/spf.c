@@ -3,10 +3,10 @@
  * (spf.h).  One check holds a stack of frames, one per record being
  * evaluated (the sender's, then each include's; a redirect replaces its
  * frame, as its result is the result of the record that names it, 6.1),
- * and waits for one step at a time: a record, an address set, the MX or
- * PTR names and then their addresses (asked together), the %{p} value,
- * the explanation.  drive() evaluates terms until one needs DNS or the
- * result is known; every answer handler ends by resuming it.
+ * and waits for one step at a time: a record, an address set, an mx's or
+ * a ptr's lookup (spf_lookup.c: several questions), the %{p} value, the
+ * explanation.  drive() evaluates terms until one needs DNS or the result
+ * is known; every answer handler ends by resuming it.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "spf.h"
+#include "spf_lookup.h"
 #include "spf_macro.h"
 #include "spf_record.h"
 #include "xmalloc.h"
@@ -25,13 +26,10 @@ enum wait {
 	W_NONE,
 	W_RECORD,	/* the TXT records of the top frame's domain */
 	W_ADDR,		/* a: the target's addresses */
-	W_MX,		/* mx: the target's MX names */
-	W_MXADDR,	/* mx: every name's addresses */
-	W_PTR,		/* ptr: the client's names */
-	W_PTRADDR,	/* ptr: the addresses of the names within the target */
+	W_MX,		/* mx: spf_lookup_mx */
+	W_PTR,		/* ptr: spf_lookup_ptr within the target */
 	W_EXISTS,	/* exists: the target's A records */
-	W_PPTR,		/* %{p}: the client's names */
-	W_PADDR,	/* %{p}: their addresses */
+	W_P,		/* %{p}: spf_lookup_ptr */
 	W_EXP,		/* exp=: the explanation's TXT record */
 };
 
@@ -40,13 +38,6 @@ enum resume {
 	R_TERM,		/* the term being evaluated (or the redirect) */
 	R_EXPDOMAIN,	/* the exp= domain-spec */
 	R_EXPTEXT,	/* the explanation text */
-};
-
-struct spf_slot {
-	struct spf_check *c;
-	void		*h;		/* the question; NULL: none pending */
-	char		 name[SPF_DOMAIN_MAX + 1];
-	int		 valid;		/* %{p}: this name validated */
 };
 
 struct spf_frame {
@@ -74,10 +65,10 @@ struct spf_check {
 	struct spf_frame frame[SPF_DEPTH_MAX];
 	int		 depth;
 	enum wait	 wait;
-	struct spf_slot	 slot[SPF_PARALLEL_MAX];
-	int		 npending;
-	int		 cidr;		/* a, mx: the prefix that applies */
-	char		 target[SPF_DOMAIN_MAX + 1];	/* ptr's target */
+	void		*q;		/* W_RECORD, W_ADDR, W_EXISTS, W_EXP */
+	struct spf_lookup *lk;		/* W_MX, W_PTR, W_P */
+	char		 asked[SPF_DOMAIN_MAX + 1];	/* q's name */
+	int		 cidr;		/* a: the prefix that applies */
 
 	int		 has_result;
 	enum spf_result	 result;
@@ -87,11 +78,14 @@ struct spf_check {
 
 	int		 p_state;	/* 0: not asked, 1: asking, 2: known */
 	enum resume	 p_resume;
+	char		 pname[SPF_NAMES_MAX][SPF_DOMAIN_MAX + 1];
+	int		 npname;	/* the client's validated names */
 	int		 in_cb;
 };
 
 static void	drive(struct spf_check *);
 static void	answer(void *, const struct dns_rrset *);
+static void	lookup_done(void *, const struct spf_lookup_result *);
 static void	exp_domain(struct spf_check *);
 static void	exp_text(struct spf_check *);
 
@@ -115,14 +109,11 @@ top(struct spf_check *c)
 static void
 cancel_all(struct spf_check *c)
 {
-	int i;
-
-	for (i = 0; i < SPF_PARALLEL_MAX; i++) {
-		if (c->slot[i].h != NULL && c->dns.cancel != NULL)
-			c->dns.cancel(c->dns.ctx, c->slot[i].h);
-		c->slot[i].h = NULL;
-	}
-	c->npending = 0;
+	if (c->q != NULL && c->dns.cancel != NULL)
+		c->dns.cancel(c->dns.ctx, c->q);
+	c->q = NULL;
+	spf_lookup_cancel(c->lk);
+	c->lk = NULL;
 	c->wait = W_NONE;
 }
 
@@ -161,43 +152,26 @@ set_result(struct spf_check *c, enum spf_result r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Ask one question in slot i.  0, or -1 when authdns could not. */
+/* Ask one question, to wait for as w.  0, or -1 when authdns could not
+ * (then the wait is over). */
 static int
-ask(struct spf_check *c, int i, const char *name, int type)
+ask(struct spf_check *c, enum wait w, const char *name, int type)
 {
-	struct spf_slot *s = &c->slot[i];
-
-	s->c = c;
-	s->valid = 0;
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->h = c->dns.ask(c->dns.ctx, name, type, answer, s);
-	if (s->h == NULL)
-		return -1;
-	c->npending++;
-	return 0;
-}
-
-static int
-ask1(struct spf_check *c, enum wait w, const char *name, int type)
-{
+	snprintf(c->asked, sizeof(c->asked), "%s", name);
 	c->wait = w;
-	if (ask(c, 0, name, type) == -1) {
-		set_result(c, SPF_TEMPERROR, "DNS query for %s failed", name);
+	c->q = c->dns.ask(c->dns.ctx, name, type, answer, c);
+	if (c->q == NULL) {
+		c->wait = W_NONE;
 		return -1;
 	}
 	return 0;
 }
 
-static int
-prefix_match(const unsigned char *a, const unsigned char *b, int bits)
+static void
+ask1(struct spf_check *c, enum wait w, const char *name, int type)
 {
-	int full = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, (size_t)full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	return ((a[full] ^ b[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+	if (ask(c, w, name, type) == -1)
+		set_result(c, SPF_TEMPERROR, "DNS query for %s failed", name);
 }
 
 /* Does the answer hold the client's address, within prefix bits? */
@@ -210,7 +184,7 @@ addr_match(const struct spf_check *c, const struct dns_rrset *rs, int bits)
 		return 0;
 	for (i = 0; i < rs->nrr; i++)
 		if (rs->rr[i].family == c->family &&
-		    prefix_match(rs->rr[i].addr, c->ip, bits))
+		    spf_lookup_prefix_match(rs->rr[i].addr, c->ip, bits))
 			return 1;
 	return 0;
 }
@@ -221,60 +195,21 @@ addr_type(const struct spf_check *c)
 	return c->family == AF_INET ? DNS_T_A : DNS_T_AAAA;
 }
 
-/* The client's reverse name (5.5). */
-static void
-reverse_name(const struct spf_check *c, char *buf, size_t len)
-{
-	size_t n = 0;
-	int i;
-
-	if (c->family == AF_INET) {
-		snprintf(buf, len, "%u.%u.%u.%u.in-addr.arpa", c->ip[3],
-		    c->ip[2], c->ip[1], c->ip[0]);
-		return;
-	}
-	for (i = 15; i >= 0; i--)
-		n += (size_t)snprintf(buf + n, len - n, "%x.%x.",
-		    c->ip[i] & 15, c->ip[i] >> 4);
-	snprintf(buf + n, len - n, "ip6.arpa");
-}
-
-/* name is dom or within it (case-insensitive, final dots ignored). */
-static int
-within(const char *name, const char *dom)
-{
-	size_t n = strlen(name), d = strlen(dom);
-
-	if (n > 0 && name[n - 1] == '.')
-		n--;
-	if (d > 0 && dom[d - 1] == '.')
-		d--;
-	if (n < d || strncasecmp(name + n - d, dom, d) != 0)
-		return 0;
-	return n == d || name[n - d - 1] == '.';
-}
-
 /* The %{p} value for the current domain (7.3): a validated name that is
  * the domain, else one within it, else any; NULL: "unknown". */
 static const char *
 p_value(const struct spf_check *c, const char *domain)
 {
-	const char *sub = NULL, *any = NULL;
+	const char *sub = NULL;
 	int i;
 
-	for (i = 0; i < SPF_PARALLEL_MAX; i++) {
-		const struct spf_slot *s = &c->slot[i];
-
-		if (!s->valid)
-			continue;
-		if (strcasecmp(s->name, domain) == 0)
-			return s->name;
-		if (sub == NULL && within(s->name, domain))
-			sub = s->name;
-		if (any == NULL)
-			any = s->name;
+	for (i = 0; i < c->npname; i++) {
+		if (strcasecmp(c->pname[i], domain) == 0)
+			return c->pname[i];
+		if (sub == NULL && spf_lookup_within(c->pname[i], domain))
+			sub = c->pname[i];
 	}
-	return sub != NULL ? sub : any;
+	return sub != NULL ? sub : c->npname > 0 ? c->pname[0] : NULL;
 }
 
 static int
@@ -415,8 +350,6 @@ record_answer(struct spf_check *c, const struct dns_rrset *rs)
 static int
 start_p(struct spf_check *c, enum resume why)
 {
-	char rev[80];
-
 	c->p_resume = why;
 	if (why == R_TERM && ++c->out.lookups > SPF_LOOKUP_MAX) {
 		set_result(c, SPF_PERMERROR, "more than %d DNS lookups",
@@ -424,9 +357,10 @@ start_p(struct spf_check *c, enum resume why)
 		return 0;
 	}
 	c->p_state = 1;
-	reverse_name(c, rev, sizeof(rev));
-	c->wait = W_PPTR;
-	if (ask(c, 0, rev, DNS_T_PTR) == -1) {
+	c->wait = W_P;
+	c->lk = spf_lookup_ptr(&c->dns, c->family, c->ip, NULL, lookup_done,
+	    c);
+	if (c->lk == NULL) {
 		c->wait = W_NONE;
 		c->p_state = 2;
 		return 0;
@@ -434,9 +368,15 @@ start_p(struct spf_check *c, enum resume why)
 	return 1;
 }
 
+/* The %{p} names are known: resume what waited for them. */
 static void
-p_known(struct spf_check *c)
+p_known(struct spf_check *c, const struct spf_lookup_result *r)
 {
+	int i;
+
+	for (i = 0; i < r->nnames && i < SPF_NAMES_MAX; i++)
+		memcpy(c->pname[i], r->names[i], sizeof(c->pname[i]));
+	c->npname = i;
 	c->wait = W_NONE;
 	c->p_state = 2;
 	switch (c->p_resume) {
@@ -452,60 +392,12 @@ p_known(struct spf_check *c)
 	}
 }
 
-/* Ask the addresses of names[0..n) together, for wait w.  0, or -1 when
- * authdns could not ask one (those asked are cancelled). */
-static int
-ask_names(struct spf_check *c, enum wait w, char names[][SPF_DOMAIN_MAX + 1],
-    int n)
-{
-	int i;
-
-	c->wait = w;
-	for (i = 0; i < n; i++)
-		if (ask(c, i, names[i], addr_type(c)) == -1) {
-			cancel_all(c);
-			return -1;
-		}
-	return 0;
-}
-
-/* The names of the first maxrr records of an MX or PTR answer: at most
- * max kept, "" and "." (a null MX, RFC 7505) skipped; within_dom: only
- * those within that domain.  The number found, which may exceed max. */
-static int
-collect(const struct dns_rrset *rs, char names[][SPF_DOMAIN_MAX + 1],
-    int max, const char *within_dom, size_t maxrr)
-{
-	size_t i;
-	int n = 0;
-
-	for (i = 0; i < rs->nrr && i < maxrr; i++) {
-		const char *t = rs->rr[i].text;
-
-		if (t == NULL || t[0] == '\0' || strcmp(t, ".") == 0 ||
-		    strlen(t) > SPF_DOMAIN_MAX)
-			continue;
-		if (within_dom != NULL && !within(t, within_dom))
-			continue;
-		if (n < max) {
-			size_t l;
-
-			snprintf(names[n], SPF_DOMAIN_MAX + 1, "%s", t);
-			l = strlen(names[n]);
-			if (l > 1 && names[n][l - 1] == '.')
-				names[n][l - 1] = '\0';
-		}
-		n++;
-	}
-	return n;
-}
-
 /* A mechanism that queries DNS: count it, expand its target, ask. */
 static void
 dns_mech(struct spf_check *c, struct spf_frame *f, const struct spf_term *t)
 {
 	const char *spec = f->rec->text + t->spec_off;
-	char name[SPF_DOMAIN_MAX + 1], rev[80];
+	char name[SPF_DOMAIN_MAX + 1];
 
 	if (t->spec_len > 0 && c->p_state == 0 &&
 	    spf_macro_uses(spec, t->spec_len, 'p') && start_p(c, R_TERM))
@@ -551,12 +443,14 @@ dns_mech(struct spf_check *c, struct spf_frame *f, const struct spf_term *t)
 		ask1(c, W_ADDR, name, addr_type(c));
 		break;
 	case SPF_MECH_MX:
-		ask1(c, W_MX, name, DNS_T_MX);
+		c->wait = W_MX;
+		c->lk = spf_lookup_mx(&c->dns, name, c->family, c->ip, c->cidr,
+		    lookup_done, c);
 		break;
 	case SPF_MECH_PTR:
-		snprintf(c->target, sizeof(c->target), "%s", name);
-		reverse_name(c, rev, sizeof(rev));
-		ask1(c, W_PTR, rev, DNS_T_PTR);
+		c->wait = W_PTR;
+		c->lk = spf_lookup_ptr(&c->dns, c->family, c->ip, name,
+		    lookup_done, c);
 		break;
 	case SPF_MECH_EXISTS:
 		/* an A query whatever the client's family (5.7) */
@@ -565,6 +459,8 @@ dns_mech(struct spf_check *c, struct spf_frame *f, const struct spf_term *t)
 	default:
 		break;
 	}
+	if ((c->wait == W_MX || c->wait == W_PTR) && c->lk == NULL)
+		set_result(c, SPF_TEMPERROR, "DNS query for %s failed", name);
 }
 
 /* No mechanism matched: redirect= (6.1), else neutral (4.7). */
@@ -624,11 +520,11 @@ eval(struct spf_check *c)
 		break;
 	case SPF_MECH_IP4:
 		mech_done(c, c->family == AF_INET &&
-		    prefix_match(c->ip, t->ip, t->cidr4));
+		    spf_lookup_prefix_match(c->ip, t->ip, t->cidr4));
 		break;
 	case SPF_MECH_IP6:
 		mech_done(c, c->family == AF_INET6 &&
-		    prefix_match(c->ip, t->ip, t->cidr6));
+		    spf_lookup_prefix_match(c->ip, t->ip, t->cidr6));
 		break;
 	default:
 		dns_mech(c, f, t);
@@ -678,11 +574,8 @@ exp_domain(struct spf_check *c)
 		finish(c);
 		return;
 	}
-	c->wait = W_EXP;
-	if (ask(c, 0, name, DNS_T_TXT) == -1) {
-		c->wait = W_NONE;
+	if (ask(c, W_EXP, name, DNS_T_TXT) == -1)
 		finish(c);
-	}
 }
 
 static void
@@ -713,130 +606,60 @@ exp_text(struct spf_check *c)
 	finish(c);
 }
 
-/* Addresses of one name of a batch (MX names, PTR names, %{p} names). */
+/* An mx's, a ptr's or the %{p} lookup is over. */
 static void
-batch_answer(struct spf_check *c, struct spf_slot *s,
-    const struct dns_rrset *rs)
+lookup_done(void *arg, const struct spf_lookup_result *r)
 {
-	switch (c->wait) {
-	case W_MXADDR:
-		if (rs->status == DNS_RR_TEMPFAIL) {
-			set_result(c, SPF_TEMPERROR, "%s: address lookup "
-			    "failed", s->name);
-			drive(c);
-			return;
-		}
-		if (addr_match(c, rs, c->cidr)) {
-			cancel_all(c);
-			mech_done(c, 1);
-			drive(c);
-			return;
-		}
-		break;
-	case W_PTRADDR:
-		/* a DNS error skips the name (5.5) */
-		if (addr_match(c, rs, c->family == AF_INET ? 32 : 128)) {
-			cancel_all(c);
-			mech_done(c, 1);
-			drive(c);
-			return;
-		}
-		break;
-	case W_PADDR:
-		s->valid = addr_match(c, rs, c->family == AF_INET ? 32 : 128);
-		if (c->npending == 0)
-			p_known(c);
-		return;
-	default:
-		return;
-	}
-	if (c->npending == 0) {
-		c->wait = W_NONE;
-		mech_done(c, 0);
-		drive(c);
-	}
-}
-
-static void
-names_answer(struct spf_check *c, const struct dns_rrset *rs)
-{
-	char names[SPF_NAMES_MAX][SPF_DOMAIN_MAX + 1];
+	struct spf_check *c = arg;
 	enum wait w = c->wait;
-	int n;
 
+	c->lk = NULL;
 	c->wait = W_NONE;
-	if (w == W_PPTR) {
-		n = rs->status == DNS_RR_OK ?
-		    collect(rs, names, SPF_NAMES_MAX, NULL, SPF_NAMES_MAX) : 0;
-		if (n == 0) {
-			p_known(c);
-			return;
-		}
-		/* no question could be asked: "unknown" */
-		if (ask_names(c, W_PADDR, names, n) == -1)
-			p_known(c);
+	if (w == W_P) {
+		p_known(c, r);
 		return;
 	}
-	if (rs->status == DNS_RR_TEMPFAIL) {
-		if (w == W_MX)
-			set_result(c, SPF_TEMPERROR, "%s: MX lookup failed",
-			    c->slot[0].name);
-		else
-			mech_done(c, 0);	/* ptr: no match (5.5) */
-		drive(c);
-		return;
-	}
-	if (rs->status != DNS_RR_OK) {
+	switch (r->status) {
+	case SPF_LOOKUP_MATCH:
+		mech_done(c, 1);
+		break;
+	case SPF_LOOKUP_NOMATCH:
+		mech_done(c, 0);
+		break;
+	case SPF_LOOKUP_VOID:
 		if (!void_hit(c))
 			mech_done(c, 0);
-		drive(c);
-		return;
+		break;
+	case SPF_LOOKUP_TEMPFAIL:
+		set_result(c, SPF_TEMPERROR, "%s: DNS lookup failed",
+		    r->failed);
+		break;
+	case SPF_LOOKUP_TOOMANY:
+		set_result(c, SPF_PERMERROR, "%s: more than %d MX names",
+		    top(c)->domain, SPF_NAMES_MAX);
+		break;
 	}
-	if (w == W_MX) {
-		n = collect(rs, names, SPF_NAMES_MAX, NULL, rs->nrr);
-		if (n > SPF_NAMES_MAX) {
-			set_result(c, SPF_PERMERROR, "%s: more than %d MX names",
-			    top(c)->domain, SPF_NAMES_MAX);
-			drive(c);
-			return;
-		}
-		w = W_MXADDR;
-	} else {
-		/* the first 10 PTR names; only those within the target
-		 * can match, so only they are validated */
-		n = collect(rs, names, SPF_NAMES_MAX, c->target,
-		    SPF_NAMES_MAX);
-		w = W_PTRADDR;
-	}
-	if (n == 0)
-		mech_done(c, 0);
-	else if (ask_names(c, w, names, n) == -1)
-		set_result(c, SPF_TEMPERROR, "%s: DNS query failed",
-		    top(c)->domain);
 	drive(c);
 }
 
 static void
 answer(void *arg, const struct dns_rrset *rs)
 {
-	struct spf_slot *s = arg;
-	struct spf_check *c = s->c;
+	struct spf_check *c = arg;
 	enum wait w = c->wait;
 
-	s->h = NULL;
-	c->npending--;
+	c->q = NULL;
+	c->wait = W_NONE;
 	switch (w) {
 	case W_RECORD:
-		c->wait = W_NONE;
 		record_answer(c, rs);
 		drive(c);
 		break;
 	case W_ADDR:
 	case W_EXISTS:
-		c->wait = W_NONE;
 		if (rs->status == DNS_RR_TEMPFAIL)
 			set_result(c, SPF_TEMPERROR, "%s: %s lookup failed",
-			    s->name, w == W_ADDR ? "address" : "A");
+			    c->asked, w == W_ADDR ? "address" : "A");
 		else if (rs->status != DNS_RR_OK) {
 			if (!void_hit(c))
 				mech_done(c, 0);
@@ -845,59 +668,12 @@ answer(void *arg, const struct dns_rrset *rs)
 			    c->cidr));
 		drive(c);
 		break;
-	case W_MX:
-	case W_PTR:
-	case W_PPTR:
-		names_answer(c, rs);
-		break;
-	case W_MXADDR:
-	case W_PTRADDR:
-	case W_PADDR:
-		batch_answer(c, s, rs);
-		break;
 	case W_EXP:
-		c->wait = W_NONE;
 		exp_answer(c, rs);
 		break;
-	case W_NONE:
+	default:
 		break;
 	}
-}
-
-/* A domain the check can start from (4.3): labels of 1 to 63 letters,
- * digits, hyphens or underscores, at least two, not a number at the top,
- * 253 octets in all. */
-static int
-domain_ok(char *d)
-{
-	size_t len = strlen(d), i, lab = 0, labels = 0, top = 0;
-	int digits = 1;
-
-	if (len > 0 && d[len - 1] == '.')
-		d[--len] = '\0';
-	if (len == 0 || len > SPF_DOMAIN_MAX)
-		return 0;
-	for (i = 0; i <= len; i++) {
-		unsigned char ch = (unsigned char)d[i];
-
-		if (i == len || ch == '.') {
-			if (lab == 0 || lab > 63)
-				return 0;
-			labels++;
-			lab = 0;
-			top = i + 1;
-			continue;
-		}
-		if (!(ch == '-' || ch == '_' || (ch >= '0' && ch <= '9') ||
-		    ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z')))
-			return 0;
-		lab++;
-	}
-	(void)top;
-	for (i = len; i > 0 && d[i - 1] != '.'; i--)
-		if (d[i - 1] < '0' || d[i - 1] > '9')
-			digits = 0;
-	return labels >= 2 && !digits;
 }
 
 /* The client's address; IPv4-mapped IPv6 as IPv4.  0 or -1. */
@@ -973,7 +749,7 @@ spf_check_start(const struct authdns *dns, const struct spf_request *req,
 		free(c);
 		return NULL;
 	}
-	if (strlen(c->sdomain) > SPF_DOMAIN_MAX + 1 || !domain_ok(c->sdomain)) {
+	if (strlen(c->sdomain) > SPF_DOMAIN_MAX + 1 || !spf_macro_domain_ok(c->sdomain)) {
 		*at_once = c->out;
 		at_once->result = SPF_NONE;
 		snprintf(at_once->detail, sizeof(at_once->detail),
@@ -985,8 +761,7 @@ spf_check_start(const struct authdns *dns, const struct spf_request *req,
 	c->depth = 1;
 	snprintf(c->frame[0].domain, sizeof(c->frame[0].domain), "%s",
 	    c->sdomain);
-	c->wait = W_RECORD;
-	if (ask(c, 0, c->sdomain, DNS_T_TXT) == -1) {
+	if (ask(c, W_RECORD, c->sdomain, DNS_T_TXT) == -1) {
 		*at_once = c->out;
 		at_once->result = SPF_TEMPERROR;
 		snprintf(at_once->detail, sizeof(at_once->detail),

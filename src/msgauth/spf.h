@@ -10,8 +10,9 @@
  *   - 10 terms that query DNS (include, a, mx, ptr, exists, redirect; the
  *     %{p} macro), 2 void lookups, 10 MX names per mx, the first 10 PTR
  *     names per ptr or %{p} (4.6.4), past which: permerror;
- *   - at most SPF_PARALLEL_MAX questions outstanding, names of at most
- *     253 octets, records of SPF_RECORD_MAX octets (spf_record.h).
+ *   - at most 10 questions outstanding (an mx's or a ptr's names, asked
+ *     together: spf_lookup.h), names of at most 253 octets, records of
+ *     SPF_RECORD_MAX octets (spf_record.h).
  * A DNS failure or timeout (authdns's TEMPFAIL, or ask() returning NULL)
  * is temperror.  An IPv4-mapped IPv6 client is checked as IPv4.  No
  * overall time limit of its own: the caller cancels a check it no longer
@@ -35,7 +36,6 @@
 #define SPF_LOOKUP_MAX		10	/* DNS-querying terms (4.6.4) */
 #define SPF_VOID_MAX		2	/* void lookups (4.6.4) */
 #define SPF_NAMES_MAX		10	/* MX names, PTR names (4.6.4) */
-#define SPF_PARALLEL_MAX	10	/* questions outstanding at once */
 #define SPF_DEPTH_MAX		(SPF_LOOKUP_MAX + 1)	/* nested includes */
 
 enum spf_result {

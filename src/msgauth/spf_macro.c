@@ -401,3 +401,34 @@ spf_macro_expand(const char *s, size_t len, int flags,
 	out[n - skip] = '\0';
 	return (int)(n - skip);
 }
+
+int
+spf_macro_domain_ok(char *d)
+{
+	size_t len = strlen(d), i, lab = 0, labels = 0;
+	int digits = 1;
+
+	if (len > 0 && d[len - 1] == '.')
+		d[--len] = '\0';
+	if (len == 0 || len > SPF_DOMAIN_MAX)
+		return 0;
+	for (i = 0; i <= len; i++) {
+		unsigned char ch = (unsigned char)d[i];
+
+		if (i == len || ch == '.') {
+			if (lab == 0 || lab > 63)
+				return 0;
+			labels++;
+			lab = 0;
+			continue;
+		}
+		if (!(ch == '-' || ch == '_' || isalnum(ch)))
+			return 0;
+		lab++;
+	}
+	/* a number at the top: an address, not a domain */
+	for (i = len; i > 0 && d[i - 1] != '.'; i--)
+		if (!isdigit((unsigned char)d[i - 1]))
+			digits = 0;
+	return labels >= 2 && !digits;
+}

@@ -59,5 +59,12 @@ int	spf_macro_expand(const char *s, size_t len, int flags,
 	    const struct spf_macro_ctx *ctx, char *out, size_t outsz);
 /* Can the name be queried: labels of 1 to 63 octets, 253 in all? */
 int	spf_macro_name_ok(const char *name);
+/*
+ * Can check_host() start from this domain (RFC 7208 4.3: else "none")?
+ * Two labels at least, of 1 to 63 letters, digits, hyphens or
+ * underscores, 253 octets in all, the top one not a number (a domain
+ * literal or an address is no domain).  A final dot is removed from d.
+ */
+int	spf_macro_domain_ok(char *d);
 
 #endif
