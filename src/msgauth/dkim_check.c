@@ -147,7 +147,7 @@ dkim_check_hash_sigfield(EVP_MD_CTX *md, enum dkim_canon c, const char *raw,
 
 void
 dkim_check_header_hash(const struct msg_header *h, const struct dkim_sig *s,
-    size_t sigfield, unsigned char *out)
+    const char *sigraw, size_t siglen, unsigned char *out)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char used[MSG_HEADER_FIELDS_MAX];
@@ -171,8 +171,7 @@ dkim_check_header_hash(const struct msg_header *h, const struct dkim_sig *s,
 		raw = msg_field_raw(h, j - 1, &len);
 		dkim_check_hash_field(md, s->hcanon, raw, len, 1);
 	}
-	raw = msg_field_raw(h, sigfield, &len);
-	dkim_check_hash_sigfield(md, s->hcanon, raw, len);
+	dkim_check_hash_sigfield(md, s->hcanon, sigraw, siglen);
 	EVP_DigestFinal_ex(md, out, &olen);
 	EVP_MD_CTX_free(md);
 }

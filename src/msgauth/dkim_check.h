@@ -51,13 +51,15 @@ void	dkim_check_hash_field(EVP_MD_CTX *md, enum dkim_canon c,
 void	dkim_check_hash_sigfield(EVP_MD_CTX *md, enum dkim_canon c,
 	    const char *raw, size_t len);
 /*
- * The header hash of the DKIM-Signature or ARC-Message-Signature s in
- * field sigfield of h: the fields of h= chosen from the bottom up (a name
- * listed more often than present adds nothing: over-signing), then field
- * sigfield.  SHA-256 into out (32 bytes).
+ * The header hash of the DKIM-Signature or ARC-Message-Signature s whose
+ * raw field (as in the message) is sigraw: the fields of h= chosen from h
+ * bottom up (a name listed more often than present adds nothing:
+ * over-signing), then the signature field.  SHA-256 into out (32 bytes).
+ * Only s's h= and header canonicalization are read.
  */
 void	dkim_check_header_hash(const struct msg_header *h,
-	    const struct dkim_sig *s, size_t sigfield, unsigned char *out);
+	    const struct dkim_sig *s, const char *sigraw, size_t siglen,
+	    unsigned char *out);
 
 /* Does s's signature b= verify over the header hash with key? */
 int	dkim_check_signature(const struct dkim_sig *s, EVP_PKEY *key,

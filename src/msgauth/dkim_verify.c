@@ -228,7 +228,11 @@ check(struct dkim_verify *v, size_t i, const struct dns_rrset *rs)
 	    memcmp(hh->digest, vs->sig.bh, hh->dlen) != 0)
 		decide(v, i, DKIM_FAIL, "body hash did not verify");
 	else {
-		dkim_check_header_hash(v->h, &vs->sig, vs->field, hash);
+		const char *raw;
+		size_t len;
+
+		raw = msg_field_raw(v->h, vs->field, &len);
+		dkim_check_header_hash(v->h, &vs->sig, raw, len, hash);
 		if (dkim_check_signature(&vs->sig, key, hash, sizeof(hash)))
 			decide(v, i, DKIM_PASS, NULL);
 		else

@@ -7,9 +7,8 @@
  *
  *   dkim_tool verify ZONEFILE [NOW] < message
  *	one line per signature: "RESULT d=D s=S detail"; "none" if none
- *   dkim_tool sign KEYFILE DOMAIN SELECTOR HEADER... < message
- *	the signed message (several keys: KEYFILE,DOMAIN,SELECTOR triples
- *	separated by "+")
+ *   dkim_tool sign KEYFILE DOMAIN SELECTOR [HEADER...] [+ KEYFILE ...]
+ *	the signed message: one signature per key, in order
  *   dkim_tool arc ZONEFILE [NOW] < message
  *	"RESULT instances=N sealer=D aar=... detail"
  *
@@ -22,6 +21,8 @@
 #include <time.h>
 
 #include "fake_dns.h"
+#include "dkim_key.h"
+#include "dkim_sign.h"
 #include "dkim_verify.h"
 #include "msg_header.h"
 
@@ -160,11 +161,79 @@ cmd_verify(int argc, char **argv)
 	return printed ? 0 : 1;
 }
 
+static void
+s_header(void *arg, const struct msg_header *h)
+{
+	(void)arg;
+	(void)h;
+}
+
+static void
+s_body(void *arg, const char *p, size_t n)
+{
+	dkim_signer_body(arg, p, n);
+}
+
+#define TOOL_KEYS_MAX	8
+
+static int
+cmd_sign(int argc, char **argv)
+{
+	struct dkim_sign_key keys[TOOL_KEYS_MAX];
+	const struct dkim_sign_key *kp[TOOL_KEYS_MAX];
+	struct dkim_signer *s;
+	struct msg_header h;
+	size_t nk = 0, len, slen;
+	char err[256], *msg, *sig;
+	int i = 2;
+
+	while (i + 2 < argc && nk < TOOL_KEYS_MAX) {
+		struct dkim_sign_key *k = &keys[nk];
+
+		if ((k->pkey = dkim_key_load(argv[i], err, sizeof(err))) ==
+		    NULL) {
+			fprintf(stderr, "dkim_tool: %s\n", err);
+			return 2;
+		}
+		k->domain = argv[i + 1];
+		k->selector = argv[i + 2];
+		k->headers = (const char *const *)&argv[i + 3];
+		for (i += 3; i < argc && strcmp(argv[i], "+") != 0; i++)
+			;
+		k->nheaders = (size_t)((const char *const *)&argv[i] -
+		    k->headers);
+		kp[nk] = k;
+		nk++;
+		i++;
+	}
+	if (nk == 0)
+		return 2;
+	s = dkim_signer_new(kp, nk, time(NULL));
+	msg = read_all(stdin, &len);
+	msg_header_init(&h);
+	feed(msg, len, &h, s_header, s_body, s);
+	if ((sig = dkim_signer_end(s, &h, &slen, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "dkim_tool: %s\n", err);
+		return 1;
+	}
+	fwrite(sig, 1, slen, stdout);
+	fwrite(msg, 1, len, stdout);
+	free(sig);
+	free(msg);
+	dkim_signer_free(s);
+	msg_header_free(&h);
+	while (nk > 0)
+		EVP_PKEY_free(keys[--nk].pkey);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "sign") == 0)
+		return cmd_sign(argc, argv);
 	fprintf(stderr, "usage: dkim_tool verify|sign|arc ...\n");
 	return 2;
 }
