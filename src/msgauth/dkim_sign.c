@@ -1,0 +1,266 @@
+/*
+ * dkim_sign — the DKIM signer (dkim_sign.h).  A field is written by a
+ * small folding writer: words go on the current line while it stays
+ * within DKIM_SIGN_LINE_MAX octets, else on a new line after CRLF SP
+ * (folding whitespace is allowed between tags, around the colons of h=
+ * and inside base64, RFC 6376 3.2, 3.5).  b= starts a line of its own, so
+ * the text signed (the field with b= empty, relaxed) is exactly the text
+ * sent.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rsa.h>
+
+#include "buf.h"
+#include "dkim_canon.h"
+#include "dkim_check.h"
+#include "dkim_sig.h"
+#include "dkim_sign.h"
+#include "xmalloc.h"
+
+#define SIGN_FIELDS_MAX	(64 * 1024)	/* every signature of a message */
+
+struct dkim_signer {
+	const struct dkim_sign_key *const *keys;
+	size_t			 nkeys;
+	time_t			 now;
+	struct dkim_bodyhash	*bh;
+};
+
+struct dkim_signer *
+dkim_signer_new(const struct dkim_sign_key *const *keys, size_t nkeys,
+    time_t now)
+{
+	struct dkim_signer *s = xcalloc(1, sizeof(*s));
+
+	s->keys = keys;
+	s->nkeys = nkeys;
+	s->now = now;
+	s->bh = dkim_bodyhash_new(DKIM_CANON_RELAXED, EVP_sha256(), -1);
+	return s;
+}
+
+void
+dkim_signer_body(struct dkim_signer *s, const char *p, size_t n)
+{
+	dkim_bodyhash_update(s->bh, p, n);
+}
+
+struct fold {
+	struct buf	*b;
+	size_t		 col;		/* octets on the current line */
+	int		 full;		/* the buffer's bound was hit */
+};
+
+static void
+put(struct fold *f, const char *p, size_t n)
+{
+	if (buf_append(f->b, p, n) == -1)
+		f->full = 1;
+}
+
+/* A word, after a space (sep) or right after the text before it. */
+static void
+word(struct fold *f, const char *w, size_t n, int sep)
+{
+	if (f->col + (size_t)sep + n > DKIM_SIGN_LINE_MAX && f->col > 1) {
+		put(f, "\r\n ", 3);
+		f->col = 1;
+	} else if (sep) {
+		put(f, " ", 1);
+		f->col++;
+	}
+	put(f, w, n);
+	f->col += n;
+}
+
+static void
+wordf(struct fold *f, const char *fmt, const char *arg)
+{
+	char w[320];
+	int n = snprintf(w, sizeof(w), fmt, arg);
+
+	word(f, w, n < (int)sizeof(w) ? (size_t)n : sizeof(w) - 1, 1);
+}
+
+/* Base64 that fills each line and goes on after CRLF SP. */
+static void
+b64(struct fold *f, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t room = DKIM_SIGN_LINE_MAX - f->col, k;
+
+		if (room == 0) {
+			put(f, "\r\n ", 3);
+			f->col = 1;
+			continue;
+		}
+		k = n < room ? n : room;
+		put(f, p, k);
+		f->col += k;
+		p += k;
+		n -= k;
+	}
+}
+
+static char *
+base64(const unsigned char *p, size_t n)
+{
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return out;
+}
+
+/* h=: each configured field as often as present, From (always signed)
+ * once more; in s (only h[] and nh are set). */
+static int
+choose(const struct dkim_sign_key *k, const struct msg_header *h,
+    struct dkim_sig *s)
+{
+	size_t i, j, n, from = msg_header_count(h, "from") + 1;
+
+	s->nh = 0;
+	for (j = 0; j < from; j++)
+		s->h[s->nh++] = "from";
+	for (i = 0; i < k->nheaders; i++) {
+		const char *name = k->headers[i];
+
+		if (strcmp(name, "from") == 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (strcmp(k->headers[j], name) == 0)
+				break;
+		if (j < i)
+			continue;		/* listed twice */
+		n = msg_header_count(h, name);
+		for (j = 0; j < n; j++) {
+			if (s->nh == DKIM_SIG_H_MAX)
+				return -1;
+			s->h[s->nh++] = name;
+		}
+	}
+	return s->nh <= DKIM_SIG_H_MAX ? 0 : -1;
+}
+
+static char *
+sign_digest(EVP_PKEY *key, const unsigned char *d, size_t dl)
+{
+	unsigned char sig[1024];
+	size_t sl = sizeof(sig);
+	int ok = 0;
+
+	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
+		/* RFC 8463 3: Ed25519 over the SHA-256 of the header data */
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+		ok = md != NULL && EVP_DigestSignInit(md, NULL, NULL, NULL,
+		    key) == 1 && EVP_DigestSign(md, sig, &sl, d, dl) == 1;
+		EVP_MD_CTX_free(md);
+	} else {
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(key, NULL);
+
+		ok = c != NULL && EVP_PKEY_sign_init(c) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1 &&
+		    EVP_PKEY_sign(c, sig, &sl, d, dl) == 1;
+		EVP_PKEY_CTX_free(c);
+	}
+	return ok ? base64(sig, sl) : NULL;
+}
+
+/* One DKIM-Signature field for key k, appended to out. */
+static int
+sign_one(struct dkim_signer *s, const struct dkim_sign_key *k,
+    const struct msg_header *h, const char *bh64, struct buf *out,
+    char *err, size_t errlen)
+{
+	struct dkim_sig *sig = xcalloc(1, sizeof(*sig));	/* h= only */
+	struct fold f = { out, 0, 0 };
+	int rc = -1;
+	unsigned char hash[32];
+	size_t start = out->len, i;
+	int ed = EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_ED25519;
+	char t[32], *b;
+
+	sig->hcanon = DKIM_CANON_RELAXED;
+	if (choose(k, h, sig) == -1) {
+		snprintf(err, errlen, "more than %d fields to sign",
+		    DKIM_SIG_H_MAX);
+		goto done;
+	}
+	word(&f, "DKIM-Signature:", 15, 0);
+	word(&f, "v=1;", 4, 1);
+	wordf(&f, "a=%s;", ed ? "ed25519-sha256" : "rsa-sha256");
+	word(&f, "c=relaxed/relaxed;", 18, 1);
+	wordf(&f, "d=%s;", k->domain);
+	wordf(&f, "s=%s;", k->selector);
+	snprintf(t, sizeof(t), "%lld", (long long)s->now);
+	wordf(&f, "t=%s;", t);
+	for (i = 0; i < sig->nh; i++) {
+		char w[128];
+		int n = snprintf(w, sizeof(w), "%s%s%s", i == 0 ? "h=" : "",
+		    sig->h[i], i + 1 < sig->nh ? ":" : ";");
+
+		word(&f, w, (size_t)n < sizeof(w) ? (size_t)n : sizeof(w) - 1,
+		    i == 0);
+	}
+	wordf(&f, "bh=%s;", bh64);
+	put(&f, "\r\n b=", 5);
+	f.col = 3;
+	if (f.full) {
+		snprintf(err, errlen, "signature field too long");
+		goto done;
+	}
+	dkim_check_header_hash(h, sig, out->p + start, out->len - start,
+	    hash);
+	if ((b = sign_digest(k->pkey, hash, sizeof(hash))) == NULL) {
+		snprintf(err, errlen, "signing with %s failed", k->selector);
+		goto done;
+	}
+	b64(&f, b, strlen(b));
+	put(&f, "\r\n", 2);
+	free(b);
+	if (f.full)
+		snprintf(err, errlen, "signature field too long");
+	else
+		rc = 0;
+done:
+	free(sig);
+	return rc;
+}
+
+char *
+dkim_signer_end(struct dkim_signer *s, const struct msg_header *h,
+    size_t *len, char *err, size_t errlen)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	struct buf out;
+	size_t i, dl;
+	char *bh64;
+
+	dl = dkim_bodyhash_final(s->bh, d);
+	bh64 = base64(d, dl);
+	buf_init(&out, SIGN_FIELDS_MAX);
+	for (i = 0; i < s->nkeys; i++) {
+		if (sign_one(s, s->keys[i], h, bh64, &out, err, errlen) ==
+		    -1) {
+			buf_free(&out);
+			free(bh64);
+			return NULL;
+		}
+	}
+	free(bh64);
+	return buf_release(&out, len);
+}
+
+void
+dkim_signer_free(struct dkim_signer *s)
+{
+	if (s == NULL)
+		return;
+	dkim_bodyhash_free(s->bh);
+	free(s);
+}
