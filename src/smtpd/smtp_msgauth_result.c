@@ -75,8 +75,8 @@ add_dmarc(struct authres_builder *b, const struct smtp_msgauth_results *r)
 	if (!r->have_dmarc)
 		return;
 	if (r->arc_override)
-		snprintf(comment, sizeof(comment), "%s; overridden by the "
-		    "ARC chain of trusted sealer %s", r->dmarc.detail,
+		snprintf(comment, sizeof(comment), "%.150s; overridden by the "
+		    "ARC chain of trusted sealer %.100s", r->dmarc.detail,
 		    r->arc.sealer);
 	else
 		snprintf(comment, sizeof(comment), "%s", r->dmarc.detail);
@@ -99,8 +99,8 @@ add_arc(struct authres_builder *b, const struct smtp_msgauth_results *r)
 	if (r->arc.result == ARC_NONE)
 		comment[0] = '\0';
 	else
-		snprintf(comment, sizeof(comment), "%d instance%s, sealer %s%s"
-		    "%s", r->arc.instances, r->arc.instances == 1 ? "" : "s",
+		snprintf(comment, sizeof(comment), "%d instance%s, sealer "
+		    "%.60s%s%.100s", r->arc.instances, r->arc.instances == 1 ? "" : "s",
 		    r->arc.sealer[0] ? r->arc.sealer : "?",
 		    r->arc.detail[0] ? "; " : "", r->arc.detail);
 	authres_addl(b, "arc", arc_result_name(r->arc.result),

@@ -3,6 +3,8 @@
  */
 #include "smtp_spf.h"
 
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
