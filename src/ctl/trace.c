@@ -11,6 +11,7 @@
  */
 #include "trace.h"
 #include "addr.h"
+#include "authdns_resolver.h"
 #include "conf.h"
 #include "directory.h"
 #include "dnsbl.h"
@@ -21,6 +22,7 @@
 #include "router.h"
 #include "senderlist.h"
 #include "smtp_check.h"
+#include "smtp_spf.h"
 #include "xmalloc.h"
 
 #include <arpa/inet.h>
@@ -52,6 +54,9 @@ struct trace {
 	struct dnsbl_check		*dnsbl;
 	char				*note;		/* for every result */
 	struct smtp_check_rcpt		*rcptchk;
+	struct smtp_spf			*spf;		/* or NULL */
+	int				 spf_waiting;
+	int				 spf_skipped;	/* no DNS */
 	char				 domain[ADDR_DOMAIN_MAX + 1];
 	int				 waiting;
 	int				 in_step;
@@ -295,6 +300,8 @@ check_rcpt(struct trace *t, struct trace_result *r)
 	addr_format_key(&a, key, sizeof(key));
 	snprintf(t->domain, sizeof(t->domain), "%s", a.domain);
 	trace_client(t, &cl);
+	cl.spf = t->spf;
+	cl.spf_enforce = t->vs->auth.spf == CONF_AUTH_ENFORCE;
 	t->waiting = 1;
 	t->rcptchk = smtp_check_rcpt(&cl, &a, key, t->accepted, &t->unknown,
 	    rcpt_checked, t);
@@ -309,6 +316,7 @@ trace_free(struct trace *t)
 	free(t->rcpts);
 	free(t->note);
 	free(t->sender_copy);
+	smtp_spf_free(t->spf);
 	conf_unref(t->conf);
 	if (t->dir)
 		directory_unref(t->dir);
@@ -316,8 +324,64 @@ trace_free(struct trace *t)
 	free(t);
 }
 
+/* Add to the note every result carries (note is taken). */
 static void
+add_note(struct trace *t, char *note)
+{
+	if (t->note != NULL) {
+		char *both = xasprintf("%s; %s", t->note, note);
+
+		free(note);
+		note = both;
+	}
+	free(t->note);
+	t->note = note;
+}
+
+/* What SPF answered. */
+static void
+note_spf(struct trace *t, const struct spf_outcome *o)
+{
+	add_note(t, xasprintf("SPF %s for %s%s%s%s",
+	    spf_result_name(o->result), o->domain[0] ? o->domain :
+	    "(no domain)", o->detail[0] ? " (" : "", o->detail,
+	    o->detail[0] ? ")" : ""));
+}
+
+static void	finish_now(struct trace *t);
+
+static void
+spf_answered(void *arg, const struct spf_outcome *o)
+{
+	struct trace *t = arg;
+
+	t->spf_waiting = 0;
+	note_spf(t, o);
+	finish_now(t);
+}
+
+/* Every recipient is answered: SPF's answer for the note, then the
+ * results.  1 when finished (t is gone), 0 when waiting for SPF. */
+static int
 finish(struct trace *t)
+{
+	const struct spf_outcome *o;
+
+	if (t->spf_skipped)
+		add_note(t, xstrdup("SPF not asked"));
+	if (t->spf != NULL) {
+		if (smtp_spf_wait(t->spf, &o, spf_answered, t) == 1) {
+			t->spf_waiting = 1;
+			return 0;
+		}
+		note_spf(t, o);
+	}
+	finish_now(t);
+	return 1;
+}
+
+static void
+finish_now(struct trace *t)
 {
 	struct trace_result *res = t->res;
 	size_t n = t->nrcpts;
@@ -353,8 +417,7 @@ step(struct trace *t)
 		}
 	}
 	t->in_step = 0;
-	finish(t);
-	return 1;
+	return finish(t);
 }
 
 /*
@@ -458,6 +521,31 @@ dnsbl_done(void *arg, const struct dnsbl_result *res)
 	step(t);
 }
 
+/* SPF as the server would ask it (authentication { spf }), for the
+ * client and the sender; not for an authenticated client, nor without
+ * DNS.  A trace has no HELO: the null sender's check says none. */
+static void
+trace_spf(struct trace *t, struct resolver_set *rs)
+{
+	const struct conf_vserver *vs = t->vs;
+	const char *sender = t->sender;
+	struct authdns dns;
+
+	if (!vs->auth.enabled || vs->auth.spf == CONF_AUTH_OFF ||
+	    (t->flags & TRACE_F_AUTH))
+		return;
+	if (rs == NULL || (t->flags & TRACE_F_NO_DNS)) {
+		t->spf_skipped = 1;
+		return;
+	}
+	if (strcmp(sender, "<>") == 0)
+		sender = "";
+	dns = authdns_resolver(resolver_get(rs, vs->auth.dns ? vs->auth.dns :
+	    vs->dns));
+	t->spf = smtp_spf_new(&dns, (const struct sockaddr *)&t->peer, sender,
+	    "", vs->hostname ? vs->hostname : t->conf->hostname);
+}
+
 struct trace *
 trace_start(const struct trace_request *rq, trace_cb cb, void *arg)
 {
@@ -495,6 +583,7 @@ trace_start(const struct trace_request *rq, trace_cb cb, void *arg)
 		t->res[i].recipient = xstrdup(rq->rcpts[i]);
 	}
 	t->sender = t->sender_copy = xstrdup(rq->sender);
+	trace_spf(t, rq->rs);
 	if (check_connect(t, rq->rs))
 		return t;	/* dnsbl_done goes on */
 	check_mail(t);
@@ -508,6 +597,8 @@ trace_cancel(struct trace *t)
 		return;
 	smtp_check_rcpt_cancel(t->rcptchk);
 	dnsbl_check_cancel(t->dnsbl);
+	if (t->spf_waiting)
+		smtp_spf_unwait(t->spf, t);
 	trace_results_free(t->res, t->nrcpts);
 	trace_free(t);
 }

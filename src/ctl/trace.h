@@ -11,8 +11,11 @@
  * (router_connectors, router_connector_dns).  The only DNS questions are
  * the DNSBL lookups of the client, asked as the session asks them (every
  * zone, through the virtual server's own `dns` profile), so that a listed
- * client gets the 554 the server would give; TRACE_F_NO_DNS (or no
- * resolver) skips them and says so in a note.  Next hops are reported as
+ * client gets the 554 the server would give, and SPF's for the client
+ * and sender where the server checks SPF (`authentication`: its answer
+ * in the note, and under `spf enforce` a fail refuses the recipients as
+ * the session would); TRACE_F_NO_DNS (or no resolver) skips them and says
+ * so in a note.  Next hops are reported as
  * written ("MX example.org", a mailbox server, a smart host), not
  * resolved.
  *
