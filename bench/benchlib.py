@@ -300,7 +300,7 @@ class Postern:
 
     def __init__(self, tmp, posternd, addr=POSTERN_ADDR, port=GW_PORT,
                  sink=(POSTERN_SINK, SINK_PORT), log_file=None,
-                 wrapper=(), extra_vs="", user=USER):
+                 wrapper=(), extra_vs="", user=USER, extra_top=""):
         if wrapper or os.geteuid() != 0:
             user = None
         if user:
@@ -326,6 +326,7 @@ hostname        postern-bench.example
 spool           {spool}
 log             stderr
 log-level       info
+{extra_top}
 virtual-server relay {{
 	listen                  {addr}:{port}
 	relay                   allow 127.0.0.0/8
@@ -346,7 +347,7 @@ queue {{
 }}
 """.format(user="user            " + user if user else "",
            spool=self.spool, addr=addr, port=port, saddr=sink[0],
-           sport=sink[1], extra_vs=extra_vs))
+           sport=sink[1], extra_vs=extra_vs, extra_top=extra_top))
 
     def check(self):
         r = subprocess.run([self.posternd, "-n", "-f", self.conf],
