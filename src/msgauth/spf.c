@@ -326,7 +326,11 @@ record_answer(struct spf_check *c, const struct dns_rrset *rs)
 				which = i;
 			}
 	if (n == 0) {
-		frame_done(c, SPF_NONE, "no SPF record");
+		char detail[sizeof(c->out.detail)];
+
+		snprintf(detail, sizeof(detail), "%s: no SPF record",
+		    f->domain);
+		frame_done(c, SPF_NONE, detail);
 		return;
 	}
 	if (n > 1) {
