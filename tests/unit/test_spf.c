@@ -174,6 +174,21 @@ t_at_once(void **state)
 	assert_int_equal(g.o.result, SPF_NONE);
 	assert_true(g.o.helo_identity);
 	assert_string_equal(g.o.domain, "OEMCOMPUTER");
+	/* a domain longer than 253 octets is none, never cut to fit */
+	{
+		char sender[400];
+		int i;
+
+		strcpy(sender, "a@");
+		/* 5 x 50 + 4 = 254 octets without the final dot */
+		for (i = 0; i < 5; i++)
+			strcat(sender, "abcdefghijabcdefghijabcdefghijabcdefghij"
+			    "abcdefghi.");
+		strcat(sender, "comm.");
+		run(&w, "192.0.2.1", sender, "x.example.org", &g);
+		assert_int_equal(g.calls, 0);
+		assert_int_equal(g.o.result, SPF_NONE);
+	}
 	/* ask() refused at once: temperror, at once */
 	w.left = 0;
 	run(&w, "192.0.2.1", "a@example.com", "helo.example.org", &g);
@@ -202,6 +217,24 @@ t_identities(void **state)
 	assert_false(g.o.helo_identity);
 	assert_string_equal(g.o.domain, "example.com");
 	assert_string_equal(g.o.explanation, "");
+	/* the HELO identity on request, whatever the sender */
+	{
+		struct authdns dns = { wrap_ask, wrap_cancel, &w };
+		struct spf_request req;
+		struct spf_outcome now;
+
+		memset(&req, 0, sizeof(req));
+		memset(&g, 0, sizeof(g));
+		req.client = client("192.0.2.1");
+		req.sender = "kim@example.com";
+		req.helo = "helo.example.org.";
+		req.helo_identity = 1;
+		assert_non_null(spf_check_start(&dns, &req, &now, got_cb, &g));
+		fake_dns_run(fd);
+		assert_int_equal(g.o.result, SPF_PASS);
+		assert_true(g.o.helo_identity);
+		assert_string_equal(g.o.domain, "helo.example.org");
+	}
 	/* IPv4-mapped IPv6 is IPv4 */
 	run(&w, "::ffff:192.0.2.1", "", "helo.example.org", &g);
 	assert_int_equal(g.o.result, SPF_PASS);
