@@ -100,6 +100,17 @@ spf_result_name(enum spf_result r)
 	return names[r];
 }
 
+/* Copy src into dst of size octets, cut if longer (names are checked for
+ * length before they get here). */
+static void
+copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static struct spf_frame *
 top(struct spf_check *c)
 {
@@ -157,7 +168,7 @@ set_result(struct spf_check *c, enum spf_result r, const char *fmt, ...)
 static int
 ask(struct spf_check *c, enum wait w, const char *name, int type)
 {
-	snprintf(c->asked, sizeof(c->asked), "%s", name);
+	copy(c->asked, sizeof(c->asked), name);
 	c->wait = w;
 	c->q = c->dns.ask(c->dns.ctx, name, type, answer, c);
 	if (c->q == NULL) {
@@ -326,7 +337,11 @@ record_answer(struct spf_check *c, const struct dns_rrset *rs)
 				which = i;
 			}
 	if (n == 0) {
-		frame_done(c, SPF_NONE, "no SPF record");
+		char detail[sizeof(c->out.detail)];
+
+		snprintf(detail, sizeof(detail), "%s: no SPF record",
+		    f->domain);
+		frame_done(c, SPF_NONE, detail);
 		return;
 	}
 	if (n > 1) {
@@ -711,7 +726,7 @@ spf_check_start(const struct authdns *dns, const struct spf_request *req,
 	struct spf_check *c = xcalloc(1, sizeof(*c));
 	const char *sender = req->sender ? req->sender : "";
 	const char *helo = req->helo ? req->helo : "";
-	const char *at;
+	const char *at, *dom;
 	int helo_id = req->helo_identity || sender[0] == '\0';
 
 	memset(at_once, 0, sizeof(*at_once));
@@ -725,22 +740,23 @@ spf_check_start(const struct authdns *dns, const struct spf_request *req,
 	c->out.helo_identity = helo_id;
 	if (helo_id) {
 		/* <sender> = postmaster@HELO (2.3, 2.4) */
+		dom = helo;
 		snprintf(c->local, sizeof(c->local), "postmaster");
-		snprintf(c->sdomain, sizeof(c->sdomain), "%.*s",
-		    (int)(sizeof(c->sdomain) - 1), helo);
 	} else {
 		at = strrchr(sender, '@');
-		if (at == NULL)
-			at = sender - 1;	/* a bare domain */
+		dom = at != NULL ? at + 1 : sender;	/* a bare domain */
 		/* no local-part: "postmaster" (4.3) */
-		snprintf(c->local, sizeof(c->local), "%.*s",
-		    (int)(at - sender), at > sender ? sender : "postmaster");
-		if (at <= sender)
+		if (at == NULL || at == sender)
 			snprintf(c->local, sizeof(c->local), "postmaster");
-		snprintf(c->sdomain, sizeof(c->sdomain), "%.*s",
-		    (int)(sizeof(c->sdomain) - 1), at + 1);
+		else
+			snprintf(c->local, sizeof(c->local), "%.*s",
+			    (int)(at - sender < SPF_MACRO_VALUE_MAX ?
+			    at - sender : SPF_MACRO_VALUE_MAX), sender);
 	}
-	snprintf(c->out.domain, sizeof(c->out.domain), "%s", c->sdomain);
+	/* a longer one is no domain: never cut it to fit */
+	if (strlen(dom) < sizeof(c->sdomain))
+		memcpy(c->sdomain, dom, strlen(dom) + 1);
+	copy(c->out.domain, sizeof(c->out.domain), dom);
 	if (client_addr(c, req->client) == -1) {
 		*at_once = c->out;
 		at_once->result = SPF_NONE;
@@ -749,7 +765,8 @@ spf_check_start(const struct authdns *dns, const struct spf_request *req,
 		free(c);
 		return NULL;
 	}
-	if (strlen(c->sdomain) > SPF_DOMAIN_MAX + 1 || !spf_macro_domain_ok(c->sdomain)) {
+	if (strlen(dom) >= sizeof(c->sdomain) ||
+	    !spf_macro_domain_ok(c->sdomain)) {
 		*at_once = c->out;
 		at_once->result = SPF_NONE;
 		snprintf(at_once->detail, sizeof(at_once->detail),
@@ -757,15 +774,14 @@ spf_check_start(const struct authdns *dns, const struct spf_request *req,
 		free(c);
 		return NULL;
 	}
-	snprintf(c->out.domain, sizeof(c->out.domain), "%s", c->sdomain);
+	copy(c->out.domain, sizeof(c->out.domain), c->sdomain);
 	c->depth = 1;
-	snprintf(c->frame[0].domain, sizeof(c->frame[0].domain), "%s",
-	    c->sdomain);
+	copy(c->frame[0].domain, sizeof(c->frame[0].domain), c->sdomain);
 	if (ask(c, W_RECORD, c->sdomain, DNS_T_TXT) == -1) {
 		*at_once = c->out;
 		at_once->result = SPF_TEMPERROR;
 		snprintf(at_once->detail, sizeof(at_once->detail),
-		    "DNS query for %s failed", c->sdomain);
+		    "DNS query for %.160s failed", c->sdomain);
 		free(c);
 		return NULL;
 	}
