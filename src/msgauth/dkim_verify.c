@@ -214,7 +214,8 @@ check(struct dkim_verify *v, size_t i, const struct dns_rrset *rs)
 	char detail[160];
 	enum dkim_check c;
 
-	c = dkim_check_key(&vs->sig, rs, &key, detail, sizeof(detail));
+	c = dkim_check_key(&vs->sig, rs, &key, &v->res[i].testing, detail,
+	    sizeof(detail));
 	if (c != DKIM_CHECK_OK) {
 		decide(v, i, c == DKIM_CHECK_TEMPERROR ? DKIM_TEMPERROR :
 		    c == DKIM_CHECK_FAIL ? DKIM_FAIL : DKIM_PERMERROR, "%s",
