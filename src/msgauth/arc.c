@@ -79,24 +79,34 @@ arc_verify_new(time_t now)
 	return a;
 }
 
-/* The instance of an ARC-Authentication-Results value: "i=N;" first
- * (RFC 8617 4.1.1); 0 if malformed.  *rest: what follows the ';'. */
+static size_t
+skip_fws(const char *v, size_t len, size_t i)
+{
+	while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' ||
+	    v[i] == '\n'))
+		i++;
+	return i;
+}
+
+/* The instance of an ARC-Authentication-Results value: "i=N;" first,
+ * blanks allowed around the '=' (RFC 8617 4.1.1); 0 if malformed.
+ * *rest: what follows the ';'. */
 static int
 aar_instance(const char *v, size_t len, size_t *rest)
 {
 	size_t i = 0;
 	int n = 0, digits = 0;
 
-	while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' ||
-	    v[i] == '\n'))
-		i++;
-	if (i + 1 >= len || v[i] != 'i' || v[i + 1] != '=')
+	i = skip_fws(v, len, i);
+	if (i == len || (v[i] != 'i' && v[i] != 'I'))
 		return 0;
-	for (i += 2; i < len && v[i] >= '0' && v[i] <= '9' && digits < 3;
-	    i++, digits++)
+	i = skip_fws(v, len, i + 1);
+	if (i == len || v[i] != '=')
+		return 0;
+	for (i = skip_fws(v, len, i + 1); i < len && v[i] >= '0' &&
+	    v[i] <= '9' && digits < 3; i++, digits++)
 		n = n * 10 + (v[i] - '0');
-	while (i < len && (v[i] == ' ' || v[i] == '\t'))
-		i++;
+	i = skip_fws(v, len, i);
 	if (digits == 0 || i == len || v[i] != ';')
 		return 0;
 	*rest = i + 1;
