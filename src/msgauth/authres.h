@@ -8,6 +8,9 @@
  * [local-part]@domain, becomes a quoted-string), escapes comments, turns
  * control characters (CR, LF...) into "?" so no input can start a header
  * line of its own, and folds at 78 octets (RFC 5322 2.1.1) with CRLF TAB.
+ * A single word longer than that (a long helo name) cannot be folded and
+ * stays whole on a line of its own; the bounds below keep every line
+ * under the 998-octet limit of RFC 5322 2.1.1.
  *
  * Bounds: AUTHRES_RESULTS_MAX results, AUTHRES_PROPS_MAX properties each;
  * a comment is cut at AUTHRES_COMMENT_MAX octets; a property whose value
@@ -22,7 +25,7 @@
 
 #define AUTHRES_RESULTS_MAX	32
 #define AUTHRES_PROPS_MAX	8
-#define AUTHRES_VALUE_MAX	512
+#define AUTHRES_VALUE_MAX	400
 #define AUTHRES_COMMENT_MAX	256
 #define AUTHRES_LINE_MAX	78
 
