@@ -206,16 +206,24 @@ parse_domain(struct hf_parse *hp)
 	}
 }
 
-/* addr-spec = local-part "@" domain; the local part is any run of words,
- * quoted strings and dots (obs-local-part). */
+/* addr-spec = local-part "@" domain; the local part is words (atoms,
+ * quoted strings) joined by dots (obs-local-part), two words never side
+ * by side ("Kim kimy@example.com" is no address); runs of dots, seen in
+ * the wild, are let through. */
 static int
 parse_addr_spec(struct hf_parse *hp)
 {
 	size_t words = 0;
+	int after_word = 0;
 
 	while (cur_is(hp, T_WORD) || cur_is(hp, T_QSTR) || cur_is(hp, T_DOT)) {
+		if (!cur_is(hp, T_DOT)) {
+			if (after_word)
+				return -1;
+			words++;
+		}
+		after_word = !cur_is(hp, T_DOT);
 		hp->i++;
-		words++;
 	}
 	if (words == 0 || !cur_is(hp, T_AT))
 		return -1;

@@ -53,6 +53,8 @@ t_forms(void **state)
 	expect(" <@relay.example,@b.example:kimy@example.com>",
 	    HEADER_FROM_OK, "example.com");
 	expect(" kimy . y @ example . com", HEADER_FROM_OK, "example.com");
+	expect(" kimy..y.@example.com", HEADER_FROM_OK, "example.com");
+	expect(" \"kimy\".y@example.com", HEADER_FROM_OK, "example.com");
 	expect(" ,, kimy@example.com ,", HEADER_FROM_OK, "example.com");
 	expect(" kimy@mail_1.example.com", HEADER_FROM_OK,
 	    "mail_1.example.com");
@@ -99,6 +101,9 @@ t_outcomes(void **state)
 	expect(" T: a@example.com", HEADER_FROM_SYNTAX, NULL);
 	expect(" a@example.com\x01", HEADER_FROM_SYNTAX, NULL);
 	expect(" a@b@example.com", HEADER_FROM_SYNTAX, NULL);
+	expect(" Kim Y kimy@example.com", HEADER_FROM_SYNTAX, NULL);
+	expect(" Kim <Y kimy@example.com>", HEADER_FROM_SYNTAX, NULL);
+	expect(" \"a\" b@example.com", HEADER_FROM_SYNTAX, NULL);
 	expect(" a@example.com; b@example.com", HEADER_FROM_SYNTAX, NULL);
 }
 
