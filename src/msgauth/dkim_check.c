@@ -45,7 +45,7 @@ make_key(const struct dkim_keyrec *k)
 
 enum dkim_check
 dkim_check_key(const struct dkim_sig *s, const struct dns_rrset *rs,
-    EVP_PKEY **key, char *detail, size_t dlen)
+    EVP_PKEY **key, int *testing, char *detail, size_t dlen)
 {
 	struct dkim_keyrec k;
 	char err[128] = "";
@@ -73,6 +73,8 @@ dkim_check_key(const struct dkim_sig *s, const struct dns_rrset *rs,
 			snprintf(detail, dlen, "no key record");
 		return DKIM_CHECK_PERMERROR;
 	}
+	if (testing != NULL)
+		*testing = k.testing;
 	if (k.plen == 0) {
 		snprintf(detail, dlen, "key revoked");
 		return DKIM_CHECK_PERMERROR;

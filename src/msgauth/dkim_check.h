@@ -37,10 +37,11 @@ void	dkim_check_qname(const struct dkim_sig *s, char *out);
  * it), or TEMPERROR (the lookup failed), PERMERROR (no record, none that
  * parses, revoked, of another type than a=, t=s and i= in a subdomain)
  * or FAIL (an RSA key under DKIM_CHECK_RSA_MIN bits), with why in detail.
+ * *testing (if not NULL): the record says t=y.
  */
 enum dkim_check dkim_check_key(const struct dkim_sig *s,
-	    const struct dns_rrset *rs, EVP_PKEY **key, char *detail,
-	    size_t dlen);
+	    const struct dns_rrset *rs, EVP_PKEY **key, int *testing,
+	    char *detail, size_t dlen);
 
 /* One field canonicalized into the digest (the scratch space is the
  * function's own). */

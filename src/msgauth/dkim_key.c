@@ -31,8 +31,10 @@ dkim_key_load(const char *path, char *err, size_t errlen)
 	if (type == EVP_PKEY_ED25519)
 		return k;
 	if (type != EVP_PKEY_RSA) {
+		const char *name = EVP_PKEY_get0_type_name(k);
+
 		snprintf(err, errlen, "%s: key type %s (RSA or Ed25519 needed)",
-		    path, OBJ_nid2sn(type));
+		    path, name != NULL ? name : "unknown");
 	} else if (EVP_PKEY_get_bits(k) < DKIM_KEY_RSA_MIN) {
 		snprintf(err, errlen, "%s: RSA key of %d bits, at least %d "
 		    "needed", path, EVP_PKEY_get_bits(k), DKIM_KEY_RSA_MIN);

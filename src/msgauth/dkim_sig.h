@@ -59,8 +59,8 @@ enum dkim_sig_kind {
 enum dkim_cv { DKIM_CV_NONE, DKIM_CV_PASS, DKIM_CV_FAIL };
 
 #define DKIM_SIG_B_MAX	1024		/* an 8192-bit RSA signature */
-#define DKIM_SIG_H_MAX	64		/* names in h= */
-#define DKIM_SIG_HLIST_MAX 1024		/* h= as text */
+#define DKIM_SIG_H_MAX	128		/* names in h= */
+#define DKIM_SIG_HLIST_MAX 2048		/* h= as text */
 
 struct dkim_sig {
 	enum dkim_sig_kind kind;

@@ -21,6 +21,7 @@
 #include "xmalloc.h"
 
 #define SIGN_FIELDS_MAX	(64 * 1024)	/* every signature of a message */
+#define SIGN_NAME_MAX	100		/* a header name to sign */
 
 struct dkim_signer {
 	const struct dkim_sign_key *const *keys;
@@ -123,11 +124,15 @@ choose(const struct dkim_sign_key *k, const struct msg_header *h,
 	size_t i, j, n, from = msg_header_count(h, "from") + 1;
 
 	s->nh = 0;
+	if (from > DKIM_SIG_H_MAX)
+		return -1;
 	for (j = 0; j < from; j++)
 		s->h[s->nh++] = "from";
 	for (i = 0; i < k->nheaders; i++) {
 		const char *name = k->headers[i];
 
+		if (strlen(name) > SIGN_NAME_MAX)
+			return -1;
 		if (strcmp(name, "from") == 0)
 			continue;
 		for (j = 0; j < i; j++)
@@ -135,14 +140,14 @@ choose(const struct dkim_sign_key *k, const struct msg_header *h,
 				break;
 		if (j < i)
 			continue;		/* listed twice */
+		/* Past the bound, fewer instances are listed than present:
+		 * still valid, the bottom ones are signed (RFC 6376
+		 * 5.4.2). */
 		n = msg_header_count(h, name);
-		for (j = 0; j < n; j++) {
-			if (s->nh == DKIM_SIG_H_MAX)
-				return -1;
+		for (j = 0; j < n && s->nh < DKIM_SIG_H_MAX; j++)
 			s->h[s->nh++] = name;
-		}
 	}
-	return s->nh <= DKIM_SIG_H_MAX ? 0 : -1;
+	return 0;
 }
 
 static char *
@@ -187,8 +192,8 @@ sign_one(struct dkim_signer *s, const struct dkim_sign_key *k,
 
 	sig->hcanon = DKIM_CANON_RELAXED;
 	if (choose(k, h, sig) == -1) {
-		snprintf(err, errlen, "more than %d fields to sign",
-		    DKIM_SIG_H_MAX);
+		snprintf(err, errlen, "%d From fields or more, or a header "
+		    "name longer than %d", DKIM_SIG_H_MAX, SIGN_NAME_MAX);
 		goto done;
 	}
 	word(&f, "DKIM-Signature:", 15, 0);

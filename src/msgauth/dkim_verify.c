@@ -36,8 +36,10 @@ struct dkim_vhash {
 
 struct dkim_verify {
 	time_t			 now;
-	struct dkim_vsig	 s[DKIM_VERIFY_MAX];
-	struct dkim_sig_result	 res[DKIM_VERIFY_MAX];
+	struct dkim_vsig	*s;		/* ns of them (at most
+						   DKIM_VERIFY_MAX), made
+						   when the header is seen */
+	struct dkim_sig_result	*res;
 	size_t			 ns;
 	size_t			 ignored;
 	struct dkim_vhash	 hash[DKIM_VERIFY_MAX];
@@ -54,6 +56,8 @@ static const char *const names[] = {
 	[DKIM_NEUTRAL] = "neutral", [DKIM_POLICY] = "policy",
 	[DKIM_TEMPERROR] = "temperror", [DKIM_PERMERROR] = "permerror",
 };
+
+static const struct dkim_sig_result no_result;
 
 const char *
 dkim_result_name(enum dkim_result r)
@@ -182,8 +186,16 @@ add_sig(struct dkim_verify *v, const struct msg_header *h, size_t field)
 void
 dkim_verify_header(struct dkim_verify *v, const struct msg_header *h)
 {
-	size_t i;
+	size_t i, n = msg_header_count(h, "dkim-signature");
 
+	if (n == 0 || v->s != NULL)
+		return;
+	/* Only as much as there are signatures: most messages have one
+	 * or two, and every session in DATA holds a verifier. */
+	if (n > DKIM_VERIFY_MAX)
+		n = DKIM_VERIFY_MAX;
+	v->s = xcalloc(n, sizeof(*v->s));
+	v->res = xcalloc(n, sizeof(*v->res));
 	for (i = 0; i < h->nf; i++) {
 		if (!msg_field_is(h, i, "dkim-signature"))
 			continue;
@@ -214,7 +226,8 @@ check(struct dkim_verify *v, size_t i, const struct dns_rrset *rs)
 	char detail[160];
 	enum dkim_check c;
 
-	c = dkim_check_key(&vs->sig, rs, &key, detail, sizeof(detail));
+	c = dkim_check_key(&vs->sig, rs, &key, &v->res[i].testing, detail,
+	    sizeof(detail));
 	if (c != DKIM_CHECK_OK) {
 		decide(v, i, c == DKIM_CHECK_TEMPERROR ? DKIM_TEMPERROR :
 		    c == DKIM_CHECK_FAIL ? DKIM_FAIL : DKIM_PERMERROR, "%s",
@@ -283,7 +296,8 @@ dkim_verify_end(struct dkim_verify *v, const struct msg_header *h,
 	}
 	if (v->pending > 0)
 		return 1;
-	*res = v->res;
+	/* never NULL, even with no result, so callers may copy it */
+	*res = v->res != NULL ? v->res : &no_result;
 	*nres = v->ns;
 	return 0;
 }
@@ -306,5 +320,7 @@ dkim_verify_free(struct dkim_verify *v)
 			v->dns.cancel(v->dns.ctx, v->s[i].q);
 	for (i = 0; i < v->nhash; i++)
 		dkim_bodyhash_free(v->hash[i].bh);
+	free(v->s);
+	free(v->res);
 	free(v);
 }

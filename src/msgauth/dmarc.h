@@ -98,7 +98,8 @@ struct dmarc_check;
 struct dmarc_check *dmarc_check_start(const struct authdns *dns,
 	    const struct dmarc_input *in, dmarc_cb cb, void *arg,
 	    struct dmarc_outcome *now);
-/* Stop a running check: cb will not be called; NULL is ignored. */
+/* Stop a running check: cb will not be called; NULL is ignored.  Not
+ * from inside cb, nor after it ran (the check is gone by then). */
 void	dmarc_check_cancel(struct dmarc_check *c);
 
 #endif

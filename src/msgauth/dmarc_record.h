@@ -14,6 +14,7 @@
  *              tag-list rule, RFC 6376 3.2, that RFC 7489 6.3 adopts);
  *   OK         a policy: an invalid p or sp with a valid rua has become
  *              p=none (6.6.3), flagged by `defaulted`.
+ * p may come anywhere after v (6.3 wants it second: tolerated).
  * Unknown tags are ignored (6.3); a known optional tag with a value out
  * of its grammar keeps its default (documented in
  * docs/authentication-dmarc.md); segments without "=" are skipped.

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "fake_dns.h"
+#include "arc.h"
 #include "dkim_key.h"
 #include "dkim_sign.h"
 #include "dkim_verify.h"
@@ -227,9 +228,64 @@ cmd_sign(int argc, char **argv)
 	return 0;
 }
 
+static void
+a_header(void *arg, const struct msg_header *h)
+{
+	arc_verify_header(arg, h);
+}
+
+static void
+a_body(void *arg, const char *p, size_t n)
+{
+	arc_verify_body(arg, p, n);
+}
+
+static void
+print_arc(void *arg, const struct arc_outcome *o)
+{
+	(void)arg;
+	printed = 1;
+	printf("%s instances=%d sealer=%s aar=%s %s\n",
+	    arc_result_name(o->result), o->instances, o->sealer,
+	    o->aar ? o->aar : "", o->detail);
+}
+
+static int
+cmd_arc(int argc, char **argv)
+{
+	struct fake_dns *fd = fake_dns_new();
+	struct authdns dns = fake_dns_authdns(fd);
+	const struct arc_outcome *o;
+	struct msg_header h;
+	struct arc_verify *a;
+	size_t len;
+	char *msg;
+
+	if (argc < 3)
+		return 2;
+	load_zone(fd, argv[2]);
+	a = arc_verify_new(argc > 3 ? (time_t)atoll(argv[3]) : time(NULL));
+	msg = read_all(stdin, &len);
+	msg_header_init(&h);
+	feed(msg, len, &h, a_header, a_body, a);
+	if (arc_verify_end(a, &h, &dns, print_arc, NULL, &o) == 0)
+		print_arc(NULL, o);
+	else
+		fake_dns_run(fd);
+	if (!printed)
+		fprintf(stderr, "dkim_tool: no result\n");
+	arc_verify_free(a);
+	msg_header_free(&h);
+	fake_dns_free(fd);
+	free(msg);
+	return printed ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "arc") == 0)
+		return cmd_arc(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "sign") == 0)

@@ -21,6 +21,7 @@
 #include "fake_dns.h"
 #include "dkim_fixture.h"
 #include "dkim_key.h"
+#include "dkim_sig.h"
 #include "dkim_sign.h"
 #include "dkim_verify.h"
 
@@ -201,6 +202,47 @@ t_format(void **state)
 	free(m);
 }
 
+static void
+t_many_fields(void **state)
+{
+	static const char *const to[] = { "to", "subject" };
+	struct dkim_sign_key kr = { rsa, "example.org", "rsa", to, 2 };
+	const struct dkim_sign_key *one[] = { &kr };
+	struct dkim_signer *s;
+	struct msg_header h;
+	char *m = xstrdup(msg), *t, err[128];
+	size_t len;
+	int i;
+
+	(void)state;
+	/* more To: fields than h= holds: it lists the bottom ones that
+	 * fit, and verifies */
+	for (i = 0; i < DKIM_SIG_H_MAX + 10; i++) {
+		t = xasprintf("To: r%d@example.net\r\n%s", i, m);
+		free(m);
+		m = t;
+	}
+	t = sign(m, one, 1, 4096);
+	verify(t);
+	assert_int_equal(nresults, 1);
+	assert_int_equal(results[0].result, DKIM_PASS);
+	free(t);
+	/* as many From: fields as h= holds cannot be over-signed: an
+	 * error, not a crash */
+	for (i = 0; i < DKIM_SIG_H_MAX; i++) {
+		t = xasprintf("From: f%d@example.org\r\n%s", i, m);
+		free(m);
+		m = t;
+	}
+	s = dkim_signer_new(one, 1, 1800000000);
+	fx_feed(m, 4096, &h, NULL, on_body, s);
+	assert_null(dkim_signer_end(s, &h, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "From"));
+	dkim_signer_free(s);
+	msg_header_free(&h);
+	free(m);
+}
+
 static char *
 keyfile(EVP_PKEY *k, const char *text)
 {
@@ -247,7 +289,7 @@ t_key_load(void **state)
 	free(p);
 	p = keyfile(ec, NULL);
 	assert_null(dkim_key_load(p, err, sizeof(err)));
-	assert_non_null(strstr(err, "RSA or Ed25519 needed"));
+	assert_non_null(strstr(err, ": key type EC (RSA or Ed25519 needed)"));
 	unlink(p);
 	free(p);
 	p = keyfile(NULL, "not a key\n");
@@ -286,6 +328,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_sign_verify),
 		cmocka_unit_test(t_format),
+		cmocka_unit_test(t_many_fields),
 		cmocka_unit_test(t_key_load),
 	};
 

@@ -4,7 +4,8 @@
  * breaks a signature (a signed header, the body, over-signing, the key);
  * RFC 8301 (rsa-sha1, short keys); x=; l=; the limits; and the calling
  * rule (at once without DNS, otherwise the callback once, later, never
- * after free).  Signatures are made by dkim_fixture.h.
+ * after free).  Signatures are made by dkim_fixture.h, except the
+ * RFC 8463 example, verified as published.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,6 +144,72 @@ expect(const char *m, enum dkim_result want, const char *detail)
 		    dkim_result_name(want), R.r[0].detail);
 	if (detail != NULL && strstr(R.r[0].detail, detail) == NULL)
 		fail_msg("detail \"%s\" lacks \"%s\"", R.r[0].detail, detail);
+}
+
+/* RFC 8463 Appendix A.3: the example message signed with both of
+ * Appendix A.2's keys (an RSA key of 1024 bits: still accepted). */
+static const char rfc8463[] =
+    "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
+    " d=football.example.com; i=@football.example.com;\r\n"
+    " q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n"
+    " subject : date : message-id : from : subject : date;\r\n"
+    " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
+    " b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n"
+    " Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n"
+    "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
+    " d=football.example.com; i=@football.example.com;\r\n"
+    " q=dns/txt; s=test; t=1528637909; h=from : to : subject :\r\n"
+    " date : message-id : from : subject : date;\r\n"
+    " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
+    " b=F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3\r\n"
+    " DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9mPYQTnGdaSGsgeefOsk2Jz\r\n"
+    " dA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8=\r\n"
+    "From: Joe SixPack <joe@football.example.com>\r\n"
+    "To: Suzie Q <suzie@shopping.example.net>\r\n"
+    "Subject: Is dinner ready?\r\n"
+    "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
+    "Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n"
+    "\r\n"
+    "Hi.\r\n"
+    "\r\n"
+    "We lost the game.  Are you hungry yet?\r\n"
+    "\r\n"
+    "Joe.\r\n"
+    "\r\n";
+
+static void
+t_rfc8463(void **state)
+{
+	struct fake_dns *fd = fake_dns_new();
+	struct authdns dns = fake_dns_authdns(fd);
+	struct dkim_verify *v = dkim_verify_new(NOW);
+	const struct dkim_sig_result *res;
+	struct msg_header h;
+	struct run R;
+	size_t nres;
+
+	(void)state;
+	memset(&R, 0, sizeof(R));
+	fake_dns_add_txt(fd, "brisbane._domainkey.football.example.com",
+	    "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+	fake_dns_add_txt(fd, "test._domainkey.football.example.com",
+	    "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWR"
+	    "iGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutAC"
+	    "DfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3"
+	    "Ip3G+2kryOTIKT+l/K4w3QIDAQAB");
+	fx_feed(rfc8463, 13, &h, on_header, on_body, v);
+	assert_int_equal(dkim_verify_end(v, &h, &dns, done, &R, &res, &nres),
+	    1);
+	fake_dns_run(fd);
+	assert_int_equal(R.nr, 2);
+	assert_int_equal(R.r[0].result, DKIM_PASS);
+	assert_int_equal(R.r[1].result, DKIM_PASS);
+	assert_string_equal(R.r[0].algorithm, "ed25519-sha256");
+	assert_string_equal(R.r[0].b_prefix, "/gCrinpc");
+	assert_string_equal(R.r[1].identity, "@football.example.com");
+	dkim_verify_free(v);
+	msg_header_free(&h);
+	fake_dns_free(fd);
 }
 
 static void
@@ -457,6 +524,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_rfc8463),
 		cmocka_unit_test(t_none),
 		cmocka_unit_test(t_pass_each_canon),
 		cmocka_unit_test(t_every_chunking),
