@@ -284,6 +284,35 @@ flush_msg(struct out *o)
 	o->cur = NULL;
 }
 
+/*
+ * One counter into the --json object: a plain one as "name": value, a
+ * labelled one nested by its label values in order
+ * (postern_refused_total{rule="relay"} is ["postern_refused_total"]
+ * ["relay"], {method="spf",result="pass"} is [...]["spf"]["pass"]).
+ */
+static void
+stat_json(json_t *all, const char *name, const char *label, json_t *v)
+{
+	json_t *cur = all;
+	const char *key = name, *p = label, *q1, *q2;
+	size_t keylen = strlen(name);
+
+	while ((q1 = strchr(p, '"')) != NULL &&
+	    (q2 = strchr(q1 + 1, '"')) != NULL) {
+		json_t *next = json_object_getn(cur, key, keylen);
+
+		if (!json_is_object(next)) {
+			next = json_object();
+			json_object_setn_new(cur, key, keylen, next);
+		}
+		cur = next;
+		key = q1 + 1;
+		keylen = (size_t)(q2 - q1 - 1);
+		p = q2 + 1;
+	}
+	json_object_setn_new(cur, key, keylen, v);
+}
+
 /* The header lines acceptance put on the message, one per line,
  * indented (their CRLFs and folding kept readable). */
 static void
@@ -383,22 +412,11 @@ on_record(struct out *o, const struct control_msg *m)
 		break;
 	case CTL_REC_STAT:
 		if (o->json) {
-			const char *name = fstr(m, 0), *label = fstr(m, 1);
-			char *q1, *q2;
 			json_t *v = strchr(fstr(m, 2), '.') ?
 			    json_real(strtod(fstr(m, 2), NULL)) :
 			    json_integer(fnum(m, 2));
 
-			if (label[0] == '\0' || (q1 = strchr(label, '"')) ==
-			    NULL || (q2 = strrchr(label, '"')) == q1) {
-				json_object_set_new(o->all, name, v);
-				break;
-			}
-			if (json_object_get(o->all, name) == NULL)
-				json_object_set_new(o->all, name,
-				    json_object());
-			json_object_setn_new(json_object_get(o->all, name),
-			    q1 + 1, (size_t)(q2 - q1 - 1), v);
+			stat_json(o->all, fstr(m, 0), fstr(m, 1), v);
 			break;
 		}
 		printf("%s%s%s%s %s\n", fstr(m, 0), fstr(m, 1)[0] ? "{" : "",

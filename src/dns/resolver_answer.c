@@ -93,7 +93,19 @@ resolver_make_sa(struct sockaddr_storage *ss, int af, const void *addr,
 const char *
 resolver_qtype_name(int qtype)
 {
-	return qtype == ns_t_mx ? "MX" : qtype == ns_t_a ? "A" : "AAAA";
+	switch (qtype) {
+	case ns_t_mx:
+		return "MX";
+	case ns_t_a:
+		return "A";
+	case ns_t_aaaa:
+		return "AAAA";
+	case ns_t_txt:
+		return "TXT";
+	case ns_t_ptr:
+		return "PTR";
+	}
+	return "?";
 }
 
 const char *

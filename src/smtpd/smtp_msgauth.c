@@ -50,7 +50,7 @@ struct msgauth {
 	struct dkim_verify		*dv;
 	struct arc_verify		*av;
 	struct dkim_signer		*sg;
-	int				 body_started;
+	struct smtp_msgauth_keyset	 keys;		/* sg's */
 
 	/* the end of the data */
 	struct smtp_msgauth_results	 r;	/* what was learnt */
@@ -104,8 +104,9 @@ header_done(struct msgauth *m)
 	char from[256];
 
 	if (m->s->vs->ndkim_sign > 0 &&
-	    header_from_domain(&m->h, from, sizeof(from)) == HEADER_FROM_OK)
-		m->sg = smtp_msgauth_keys_signer(m->s->vs, from, time(NULL));
+	    header_from_get(&m->h, from, sizeof(from)) == HEADER_FROM_OK)
+		m->sg = smtp_msgauth_keys_signer(m->s->vs, from, time(NULL),
+		    &m->keys);
 	if (m->dv)
 		dkim_verify_header(m->dv, &m->h);
 	if (m->av)
@@ -203,7 +204,7 @@ phase_verify(struct msgauth *m)
 	const struct spf_outcome *so;
 	const struct dkim_sig_result *dr;
 	size_t ndr;
-	struct arc_outcome ao;
+	const struct arc_outcome *ao;
 
 	m->pending = 1;		/* held while starting */
 	if (m->s->spf != NULL) {
@@ -227,7 +228,7 @@ phase_verify(struct msgauth *m)
 		    &ao) == 1)
 			m->pending++;
 		else
-			keep_arc(m, &ao);
+			keep_arc(m, ao);
 	}
 	if (--m->pending == 0)
 		phase_dmarc(m);
@@ -250,16 +251,16 @@ phase_dmarc(struct msgauth *m)
 	const char *pass[DKIM_VERIFY_MAX];
 	struct dmarc_input in;
 	char from[256];
-	int st;
+	enum header_from_status st;
 
 	if (m->au == NULL || m->au->dmarc == CONF_AUTH_OFF) {
 		conclude(m);
 		return;
 	}
 	memset(&in, 0, sizeof(in));
-	st = header_from_domain(&m->h, from, sizeof(from));
+	st = header_from_get(&m->h, from, sizeof(from));
 	in.from_domain = st == HEADER_FROM_OK ? from : NULL;
-	in.from_ambiguous = st == HEADER_FROM_AMBIGUOUS;
+	in.from_ambiguous = header_from_ambiguous(st);
 	if (m->r.have_spf) {
 		in.spf_domain = m->r.spf.domain;
 		in.spf_pass = m->r.spf.result == SPF_PASS;

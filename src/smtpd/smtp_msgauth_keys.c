@@ -13,7 +13,6 @@
 
 #include "conf.h"
 #include "dkim_key.h"
-#include "dkim_sign.h"
 
 int
 smtp_msgauth_keys_load(struct conf *c, char *err, size_t errlen)
@@ -48,14 +47,16 @@ covers(const char *keydom, const char *from)
 
 struct dkim_signer *
 smtp_msgauth_keys_signer(const struct conf_vserver *vs,
-    const char *from_domain, time_t now)
+    const char *from_domain, time_t now, struct smtp_msgauth_keyset *ks)
 {
-	struct dkim_sign_key keys[8], *kp[8];
+	struct dkim_sign_key *keys = ks->k;
 	size_t n = 0;
 
+	ks->n = 0;
 	if (from_domain == NULL)
 		return NULL;
-	for (size_t i = 0; i < vs->ndkim_sign && n < 8; i++) {
+	for (size_t i = 0; i < vs->ndkim_sign && n < SMTP_SIGN_KEYS_MAX;
+	    i++) {
 		const struct conf_dkim_key *k = vs->dkim_sign_keys[i];
 
 		if (k->pkey == NULL || !covers(k->domain, from_domain))
@@ -65,11 +66,11 @@ smtp_msgauth_keys_signer(const struct conf_vserver *vs,
 		keys[n].selector = k->selector;
 		keys[n].headers = (const char *const *)k->headers;
 		keys[n].nheaders = k->nheaders;
-		kp[n] = &keys[n];
+		ks->kp[n] = &keys[n];
 		n++;
 	}
+	ks->n = n;
 	if (n == 0)
 		return NULL;
-	return dkim_signer_new((const struct dkim_sign_key *const *)kp, n,
-	    now);
+	return dkim_signer_new(ks->kp, n, now);
 }

@@ -54,9 +54,10 @@ def keypair(tmp, name, kind="rsa"):
 
 
 def txt(name, text):
-    """A dnsmasq TXT record, split in strings of at most 255 octets."""
+    """A dnsmasq TXT record, split in strings of at most 255 octets (no
+    commas in text: dnsmasq splits there)."""
     parts = [text[i:i + 255] for i in range(0, len(text), 255)]
-    return "--txt-record=%s,%s" % (name, ",".join('"%s"' % p for p in parts))
+    return "--txt-record=%s,%s" % (name, ",".join(parts))
 
 
 class World:
@@ -225,8 +226,8 @@ def test_good_message_gets_authentication_results(world):
     assert method(ar, "dmarc")[0].result == "pass"
     assert b"the wine is ready" in raw
     stats = ctl_json(world.gw, "stats")
-    assert stats["postern_auth_results_total"]['method="spf",result="pass"'] \
-        >= 1
+    assert stats["postern_auth_results_total"]["spf"]["pass"] == 1
+    assert stats["postern_auth_results_total"]["dmarc"]["pass"] == 1
 
 
 def test_unsigned_good_spf_passes_dmarc_by_spf(world):
