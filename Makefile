@@ -166,8 +166,11 @@ fuzz:
 layering:
 	@/usr/bin/python3 scripts/layering.py
 
+# The gateway runs in both builds; the test drivers (tests/tools) in the
+# ASan+UBSan one, where a leak or an overflow fails the test.
 integration:
 	POSTERND_BINS="$(CURDIR)/build/posternd $(CURDIR)/build/asan/posternd" \
+	POSTERN_TOOLS="$(CURDIR)/build/asan/tests/tools" \
 		$(PYTEST) -q -p no:cacheprovider tests/integration
 
 # The integration runner's summary line stays the last line of check.

@@ -345,6 +345,7 @@ main(int argc, char *argv[])
 	directory_unref(d.dir);
 	conf_unref(d.conf);
 	event_base_free(d.base);
+	orgdomain_free();
 	log_info("posternd stopped");
 	return 0;
 }

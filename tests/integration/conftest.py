@@ -28,6 +28,10 @@ import pytest
 import spool
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# The test drivers of tests/tools (POSTERN_TOOLS: another build of them;
+# `make check` runs them from the ASan+UBSan build).
+TOOLS = os.environ.get("POSTERN_TOOLS",
+                       os.path.join(ROOT, "build", "tests", "tools"))
 BINS = os.environ.get("POSTERND_BINS", os.path.join(ROOT, "build", "posternd")).split()
 
 INTERNET = "127.0.0.2"

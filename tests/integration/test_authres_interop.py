@@ -19,9 +19,9 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, TOOLS
 
-TOOL = os.path.join(ROOT, "build", "tests", "tools", "dmarc_tool")
+TOOL = os.path.join(TOOLS, "dmarc_tool")
 
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
 authres = pytest.importorskip("authres")

@@ -24,10 +24,8 @@ import pytest
 
 import dkim
 
-from conftest import ROOT, free_port
+from conftest import TOOLS, free_port
 
-TOOLS = os.environ.get("POSTERN_TOOLS",
-                       os.path.join(ROOT, "build", "tests", "tools"))
 TOOL = os.path.join(TOOLS, "dkim_tool")
 DOMAIN = "example.org"
 

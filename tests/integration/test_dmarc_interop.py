@@ -28,10 +28,10 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, free_port
+from conftest import ROOT, TOOLS, free_port
 from netfix import DNS
 
-TOOL = os.path.join(ROOT, "build", "tests", "tools", "dmarc_tool")
+TOOL = os.path.join(TOOLS, "dmarc_tool")
 PSL = "/usr/share/publicsuffix/public_suffix_list.dat"
 
 pytestmark = [

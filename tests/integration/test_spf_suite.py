@@ -10,8 +10,8 @@ of time out (so a name with TXT records and TIMEOUT still answers TXT);
 a CNAME is followed here (a loop times out).  The driver runs every case
 of a section and prints one line each.
 
-SPF_SUITE_TOOL names another build of the driver (the ASan+UBSan one:
-build/asan/tests/tools/spf_suite).
+POSTERN_TOOLS names another build of the drivers (`make check` uses the
+ASan+UBSan one, build/asan/tests/tools).
 
 The same zone, served to python3-spf (pyspf) through its DNSLookup hook,
 cross-checks every case against an independent implementation (ids
@@ -25,11 +25,10 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, TOOLS
 
 SUITE = os.path.join(ROOT, "tests", "data", "spf", "rfc7208-tests.yml")
-TOOL = os.environ.get("SPF_SUITE_TOOL",
-                      os.path.join(ROOT, "build", "tests", "tools", "spf_suite"))
+TOOL = os.path.join(TOOLS, "spf_suite")
 
 # Cases postern deliberately treats otherwise (docs/authentication-spf.md).
 XFAIL = {
