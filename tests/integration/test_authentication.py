@@ -15,6 +15,7 @@ senders' records), the intranet server signs what it sends out.
   what happened.
 """
 import os
+import re
 import subprocess
 
 import pytest
@@ -69,6 +70,7 @@ class World:
         # with the gateway's.
         self.ex_key, ex_p = keypair(tmp, "example")
         self.win_key, win_p = keypair(tmp, "winery")
+        self.list_key, list_p = keypair(tmp, "lists")
         readable_by_run_user(self.win_key)
         self.win_p = win_p
         client = CLIENT_INTERNET
@@ -90,6 +92,10 @@ class World:
             txt("enforce.example", "v=spf1 ip4:192.0.2.1 -all"),
             txt("s2026._domainkey.winery-co.co",
                 "v=DKIM1; k=rsa; p=" + win_p),
+            # a mailing list that forwards example.org's mail and seals it
+            "--local=/lists.example/",
+            txt("lists.example", "v=spf1 ip4:%s -all" % client),
+            txt("arc._domainkey.lists.example", "v=DKIM1; k=rsa; p=" + list_p),
             # SERVFAIL for the SPF record of broken.example
             "--server=/broken.example/127.0.0.1#9",
         ]
@@ -301,6 +307,63 @@ def test_dns_failure_tempfails_when_told(world):
     assert code == 451 and b"4.7.5" in text, (code, text)
 
 
+def forwarded(world):
+    """example.org's message as the list lists.example sends it on: the
+    list checked it (dmarc=pass, in its Authentication-Results), changed
+    the subject, and sealed the chain with python3-dkim's ARC signer."""
+    msg = message("Alice <alice@example.org>", subject="[list] hello")
+    msg = (b"Authentication-Results: lists.example; spf=pass "
+           b"smtp.mailfrom=alice@example.org; dmarc=pass "
+           b"header.from=example.org\r\n" + msg)
+    seal = dkim.arc_sign(msg, b"arc", b"lists.example",
+                         open(world.list_key, "rb").read(), b"lists.example")
+    assert len(seal) == 3
+    return b"".join(seal) + msg
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_arc_trusted_sealer_overrides_dmarc_fail(world, trusted):
+    mbx1 = world.sink("127.0.0.31")
+    world.gateway(internet_auth="    dmarc enforce\n" +
+                  ("    arc-trusted lists.example\n" if trusted else ""))
+    c = world.gw.smtp("internet")
+    c.ehlo("mail.lists.example")
+    c.mail("bounces@lists.example")       # SPF passes, not aligned
+    c.rcpt("ericm@winery-co.co")
+    code, text = c.data(forwarded(world))
+    c.quit()
+    if not trusted:
+        assert code == 550 and b"5.7.1" in text, (code, text)
+        return
+    assert code == 250, (code, text)
+    assert wait_for(lambda: mbx1.messages)
+    ours = [a for a in results(mbx1.messages[0][2])
+            if a.authserv_id == AUTHSERV]
+    assert len(ours) == 1
+    ar = ours[0]
+    assert method(ar, "arc")[0].result == "pass"
+    assert method(ar, "dmarc")[0].result == "fail"
+    head = mbx1.messages[0][2].split(b"\r\n\r\n")[0]
+    unfolded = b" ".join(re.sub(rb"\r\n[ \t]+", b" ", head).split())
+    assert b"overridden by the ARC chain of trusted sealer lists.example" \
+        in unfolded, head
+
+
+def test_trace_says_what_spf_answers(world):
+    world.gateway(internet_auth="    spf enforce\n")
+    out = ctl_json(world.gw, "trace", "--server", "internet", "--client",
+                   CLIENT_INTERNET, "--sender", "bob@enforce.example",
+                   "ericm@winery-co.co")
+    assert out[0]["accepted"] is False, out
+    assert out[0]["reply"].startswith("550 5.7.23"), out
+    assert "SPF fail for enforce.example" in out[0]["note"], out
+    out = ctl_json(world.gw, "trace", "--server", "internet", "--client",
+                   CLIENT_INTERNET, "--sender", "alice@example.org",
+                   "ericm@winery-co.co")
+    assert out[0]["accepted"] is True, out
+    assert "SPF pass for example.org" in out[0]["note"], out
+
+
 def test_weak_or_missing_key_is_a_configuration_error(world, tmp_path):
     world.gateway()
     world.gw.stop()
@@ -314,4 +377,15 @@ def test_weak_or_missing_key_is_a_configuration_error(world, tmp_path):
         r = subprocess.run([world.binary, "-n", "-f", world.gw.conf],
                            capture_output=True, text=True)
         assert r.returncode == 1 and why in r.stderr, r.stderr
+    # A reload to a weak key is refused; the running key still signs.
     open(world.gw.conf, "w").write(text)
+    world.gw.start()
+    readable_by_run_user(weak)
+    open(world.gw.conf, "w").write(text.replace(world.win_key, weak))
+    r = ctl(world.gw, "reload", check=False)
+    assert r.returncode != 0 and "2048" in r.stdout + r.stderr, r
+    mx = world.sink("127.0.0.61")
+    world.send("intranet", "ericm@winery-co.co", ["someone@example.org"],
+               message("ericm@winery-co.co", to="someone@example.org"))
+    assert wait_for(lambda: mx.messages)
+    assert mx.messages[0][2].startswith(b"DKIM-Signature:")
