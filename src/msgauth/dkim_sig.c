@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "dkim_sig.h"
+#include "base64.h"
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -115,22 +116,6 @@ dkim_sig_tag(const struct dkim_tag *t, size_t nt, const char *name)
 	return NULL;
 }
 
-static int
-b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 long
 dkim_sig_base64(const char *s, size_t len, unsigned char *out, size_t cap)
 {
@@ -147,7 +132,7 @@ dkim_sig_base64(const char *s, size_t len, unsigned char *out, size_t cap)
 			pad++;
 			continue;
 		}
-		if (pad > 0 || (v = b64val(s[i])) < 0)
+		if (pad > 0 || (v = base64_value((unsigned char)s[i])) < 0)
 			return -1;		/* text after padding */
 		nchar++;
 		acc = (acc << 6) | (unsigned long)v;

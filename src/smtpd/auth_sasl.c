@@ -8,28 +8,13 @@
  * message, which holds the password) is wiped before returning.
  */
 #include "auth.h"
+#include "base64.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
 
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 long
 auth_base64_decode(const char *in, size_t len, unsigned char *out,
@@ -48,8 +33,8 @@ auth_base64_decode(const char *in, size_t len, unsigned char *out,
 			if (in[i + k] == '=' && i + 4 == len &&
 			    k >= 4 - (int)pad)
 				v[k] = 0;
-			else if ((v[k] = b64_value((unsigned char)in[i + k])) <
-			    0)
+			else if ((v[k] = base64_value(
+			    (unsigned char)in[i + k])) < 0)
 				return -1;
 		}
 		if (i + 4 == len && pad > 0) {

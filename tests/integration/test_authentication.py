@@ -25,11 +25,10 @@ import dkim
 
 from conftest import (Gateway, free_port, gateway_config, INTERNET,
                       CLIENT_INTERNET, readable_by_run_user)
-from netfix import DNS, Sink, wait_for
+import test_delivery as delivery
+from netfix import wait_for
 from test_ctl import ctl, ctl_json
-
-INTERNAL_DNS = "127.0.0.53"
-EXTERNAL_DNS = "127.0.0.54"
+from test_delivery import EXTERNAL_DNS, INTERNAL_DNS
 AUTHSERV = "gateway.winery-co.co"
 
 
@@ -61,11 +60,8 @@ def txt(name, text):
     return "--txt-record=%s,%s" % (name, ",".join(parts))
 
 
-class World:
+class World(delivery.World):
     def __init__(self, tmp, binary):
-        self.tmp, self.binary = tmp, binary
-        self.dport = free_port(INTERNAL_DNS)
-        self.sport = free_port("127.0.0.31")
         # The sender example.org signs with its own key; winery signs
         # with the gateway's.
         self.ex_key, ex_p = keypair(tmp, "example")
@@ -99,18 +95,7 @@ class World:
             # SERVFAIL for the SPF record of broken.example
             "--server=/broken.example/127.0.0.1#9",
         ]
-        self.internal = DNS(tmp, "internal", INTERNAL_DNS, self.dport,
-                            ["--local=/winery.local/",
-                             "--host-record=mbx1.winery.local,127.0.0.31"])
-        self.external = DNS(tmp, "external", EXTERNAL_DNS, self.dport,
-                            external)
-        self.sinks = []
-        self.gw = None
-
-    def sink(self, addr):
-        s = Sink(addr, self.sport).start()
-        self.sinks.append(s)
-        return s
+        super().__init__(tmp, binary, external=external)
 
     def gateway(self, internet_auth="    dmarc enforce\n", extra_top=""):
         port = free_port(INTERNET)
@@ -136,32 +121,10 @@ dkim-key winery {
         self.gw.port = port
         return self.gw.start()
 
-    def send(self, server, sender, rcpts, msg):
-        c = self.gw.smtp(server)
-        try:
-            return c.sendmail(sender, rcpts, msg)
-        finally:
-            c.quit()
-
-    def close(self):
-        if self.gw:
-            self.gw.stop()
-        for s in self.sinks:
-            s.stop()
-        self.internal.stop()
-        self.external.stop()
-
 
 @pytest.fixture
 def world(tmp_path, posternd_bin):
-    w = World(str(tmp_path), posternd_bin)
-    w.internal.start()
-    w.external.start()
-    yield w
-    w.close()
-    log = w.gw.log() if w.gw else ""
-    assert "ERROR: AddressSanitizer" not in log, log
-    assert "runtime error:" not in log, log
+    yield from delivery.running(World(str(tmp_path), posternd_bin))
 
 
 def message(frm, to="ericm@winery-co.co", subject="hello", extra=b""):

@@ -68,13 +68,17 @@ EXTERNAL_RECORDS = [
 
 
 class World:
-    def __init__(self, tmp, binary):
+    """The two DNS servers, the sinks and the gateway of a test (other
+    tests give their own records and gateway: test_authentication.py)."""
+
+    def __init__(self, tmp, binary, internal=INTERNAL_RECORDS,
+                 external=EXTERNAL_RECORDS):
         self.tmp = tmp
         self.binary = binary
         self.dport = free_port(INTERNAL_DNS)
         self.sport = free_port("127.0.0.31")
-        self.internal = DNS(tmp, "internal", INTERNAL_DNS, self.dport, INTERNAL_RECORDS)
-        self.external = DNS(tmp, "external", EXTERNAL_DNS, self.dport, EXTERNAL_RECORDS)
+        self.internal = DNS(tmp, "internal", INTERNAL_DNS, self.dport, internal)
+        self.external = DNS(tmp, "external", EXTERNAL_DNS, self.dport, external)
         self.sinks = {}
         self.gw = None
 
@@ -110,9 +114,8 @@ class World:
         self.external.stop()
 
 
-@pytest.fixture
-def world(tmp_path, posternd_bin):
-    w = World(str(tmp_path), posternd_bin)
+def running(w):
+    """A world's servers for the length of a test, then its checks."""
     w.internal.start()
     w.external.start()
     yield w
@@ -120,6 +123,11 @@ def world(tmp_path, posternd_bin):
     log = w.gw.log() if w.gw else ""
     assert "ERROR: AddressSanitizer" not in log, log
     assert "runtime error:" not in log, log
+
+
+@pytest.fixture
+def world(tmp_path, posternd_bin):
+    yield from running(World(str(tmp_path), posternd_bin))
 
 
 def test_internet_to_local_user_reaches_mailbox_server(world):
