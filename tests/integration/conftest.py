@@ -210,11 +210,15 @@ class Gateway(Daemon):
         with open(self.conf, "w") as f:
             f.write(text)
 
+    def command(self):
+        """How posternd is run (a subclass may run it elsewhere)."""
+        return [self.binary, "-f", self.conf]
+
     def start(self, port_check=True):
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-        return self.spawn([self.binary, "-f", self.conf],
+        return self.spawn(self.command(),
                           lambda log: "posternd started" in log, env=env)
 
     def messages(self):
