@@ -396,15 +396,6 @@ h_route(struct conf_pctx *p, const struct conf_param *pp, void *base,
 }
 
 static int
-h_cn_dns(struct conf_pctx *p, const struct conf_param *pp, void *base,
-    const struct conf_stmt *st)
-{
-	(void)pp;
-	return conf_dns_ref(p, st, &((struct conf_connector *)base)->dns,
-	    "external");
-}
-
-static int
 h_source(struct conf_pctx *p, const struct conf_param *pp, void *base,
     const struct conf_stmt *st)
 {
@@ -541,7 +532,7 @@ static const struct conf_param connector_params[] = {
 	{ "home", FN(h_home), .doc = "the bridgehead virtual server" },
 	{ "route", FN(h_route),
 	  .doc = "dns | smarthost HOST[:PORT]... (default: dns)" },
-	{ "dns", FN(h_cn_dns),
+	{ "dns", CONF_T_DNSREF, .off = CN(dns), .role = "external",
 	  .doc = "DNS list (default: the home's external-dns, else internal)" },
 	{ "port", CONF_T_UINT, .min = 1, .max = 65535, .def = "25",
 	  .off = CN(port), .doc = "TCP port for deliveries" },

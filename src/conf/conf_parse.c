@@ -391,6 +391,9 @@ set_value(struct conf_pctx *p, const struct conf_param *pp, void *base,
 
 	if (pp->type == CONF_T_FN)
 		return pp->fn(p, pp, base, st);
+	if (pp->type == CONF_T_DNSREF)
+		return conf_dns_ref(p, st, (struct conf_dnslist **)field,
+		    pp->role);
 	if (pp->type == CONF_T_DURLIST || pp->type == CONF_T_CIDRLIST ||
 	    pp->type == CONF_T_DOMAINLIST) {
 		if (conf_need_args(p, st, 1, SIZE_MAX) == -1)

@@ -44,6 +44,7 @@ enum conf_ptype {
 	CONF_T_DURLIST,		/* unsigned * + size_t: durations */
 	CONF_T_CIDRLIST,	/* struct cidr * + size_t, appended to */
 	CONF_T_DOMAINLIST,	/* char ** + size_t, appended to */
+	CONF_T_DNSREF,		/* struct conf_dnslist *: conf_dns_ref */
 	CONF_T_FN,		/* a grammar of its own: fn */
 	CONF_T_BLOCK,		/* opens a block: fn sets p->newbase */
 };
@@ -84,6 +85,8 @@ struct conf_param {
 	size_t			 off;	/* the field in the block's struct */
 	size_t			 noff;	/* its count, for lists */
 	const struct conf_word	*words;	/* CONF_T_ENUM, ends with NULL */
+	const char		*role;	/* CONF_T_DNSREF: the name of a list
+					   given by its servers */
 	conf_setter		 fn;	/* CONF_T_FN, CONF_T_BLOCK */
 	const struct conf_block	*block;	/* CONF_T_BLOCK: the block it opens */
 	const char		*doc;

@@ -94,24 +94,6 @@ h_relay(struct conf_pctx *p, const struct conf_param *pp, void *base,
 }
 
 static int
-h_vs_dns(struct conf_pctx *p, const struct conf_param *pp, void *base,
-    const struct conf_stmt *st)
-{
-	(void)pp;
-	return conf_dns_ref(p, st, &((struct conf_vserver *)base)->dns,
-	    "internal");
-}
-
-static int
-h_vs_extdns(struct conf_pctx *p, const struct conf_param *pp, void *base,
-    const struct conf_stmt *st)
-{
-	(void)pp;
-	return conf_dns_ref(p, st, &((struct conf_vserver *)base)->external_dns,
-	    "external");
-}
-
-static int
 h_tls(struct conf_pctx *p, const struct conf_param *pp, void *base,
     const struct conf_stmt *st)
 {
@@ -184,31 +166,51 @@ mailbox(const char *s)
 	return r;
 }
 
+/* A block-sender entry: an address, @domain or <>; lowercased copy. */
+static char *
+sender_entry(const char *s)
+{
+	char *v;
+
+	if (strcmp(s, "<>") == 0)
+		return xstrdup(s);
+	if (s[0] != '@' || !conf_is_domain(s + 1))
+		return mailbox(s);
+	v = xstrdup(s);
+	for (char *q = v; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return v;
+}
+
+/* Every word through `entry` into the list; `what` and `hint` name a bad
+ * one. */
+static int
+add_entries(struct conf_pctx *p, const struct conf_stmt *st,
+    char *(*entry)(const char *), char ***list, size_t *n, const char *what,
+    const char *hint)
+{
+	char *v;
+
+	if (conf_need_args(p, st, 1, SIZE_MAX) == -1)
+		return -1;
+	for (size_t i = 0; i < st->ac; i++) {
+		if ((v = entry(st->av[i].s)) == NULL)
+			return conf_perr(p, st->line, "bad %s \"%s\"%s", what,
+			    st->av[i].s, hint);
+		conf_strv_add(list, n, v);
+	}
+	return 0;
+}
+
 static int
 h_block_sender(struct conf_pctx *p, const struct conf_param *pp,
     void *base, const struct conf_stmt *st)
 {
 	struct conf_filter *f = base;
-	char *v = NULL;
 
 	(void)pp;
-	if (conf_need_args(p, st, 1, SIZE_MAX) == -1)
-		return -1;
-	for (size_t i = 0; i < st->ac; i++) {
-		const char *s = st->av[i].s;
-
-		if (strcmp(s, "<>") == 0)
-			v = xstrdup(s);
-		else if (s[0] == '@' && conf_is_domain(s + 1)) {
-			v = xstrdup(s);
-			for (char *q = v; *q; q++)
-				*q = (char)tolower((unsigned char)*q);
-		} else if ((v = mailbox(s)) == NULL)
-			return conf_perr(p, st->line, "bad sender \"%s\" (an "
-			    "address, @domain or <>)", s);
-		conf_strv_add(&f->block_sender, &f->nblock_sender, v);
-	}
-	return 0;
+	return add_entries(p, st, sender_entry, &f->block_sender,
+	    &f->nblock_sender, "sender", " (an address, @domain or <>)");
 }
 
 static int
@@ -216,18 +218,10 @@ h_block_recipient(struct conf_pctx *p, const struct conf_param *pp,
     void *base, const struct conf_stmt *st)
 {
 	struct conf_filter *f = base;
-	char *v = NULL;
 
 	(void)pp;
-	if (conf_need_args(p, st, 1, SIZE_MAX) == -1)
-		return -1;
-	for (size_t i = 0; i < st->ac; i++) {
-		if ((v = mailbox(st->av[i].s)) == NULL)
-			return conf_perr(p, st->line, "bad recipient address "
-			    "\"%s\"", st->av[i].s);
-		conf_strv_add(&f->block_recipient, &f->nblock_recipient, v);
-	}
-	return 0;
+	return add_entries(p, st, mailbox, &f->block_recipient,
+	    &f->nblock_recipient, "recipient address", "");
 }
 
 /* N/m; N/s and N/h are turned into messages per minute. */
@@ -283,9 +277,10 @@ static const struct conf_param vs_params[] = {
 	  "authenticated (default: deny)" },
 	{ "anonymous", CONF_T_BOOL, .def = "yes", .off = VS(anonymous),
 	  .doc = "no: AUTH required before MAIL" },
-	{ "dns", FN(h_vs_dns),
+	{ "dns", CONF_T_DNSREF, .off = VS(dns), .role = "internal",
 	  .doc = "DNS list of this server's own lookups (default: internal)" },
-	{ "external-dns", FN(h_vs_extdns),
+	{ "external-dns", CONF_T_DNSREF, .off = VS(external_dns),
+	  .role = "external",
 	  .doc = "DNS list of the connectors homed here (default: none)" },
 	{ "hostname", CONF_T_HOST, .off = VS(hostname),
 	  .doc = "this server's own name (default: the top-level one)" },

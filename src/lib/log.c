@@ -47,6 +47,8 @@ log_emit(int prio, const char *fmt, va_list ap, int with_errno)
 	int saved = errno;
 	size_t n;
 
+	if (prio == LOG_DEBUG && !log_verbose)
+		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	if (with_errno) {
 		n = strlen(line);
@@ -76,7 +78,11 @@ log_emit(int prio, const char *fmt, va_list ap, int with_errno)
 	errno = saved;
 }
 
-#define LOG_FN(name, prio, errflag)			\
+/*
+ * The entry points differ only in their priority, whether strerror(errno)
+ * is appended, and what follows (fatal and fatalx exit).
+ */
+#define LOG_FN(name, prio, errflag, then)		\
 void							\
 name(const char *fmt, ...)				\
 {							\
@@ -84,42 +90,12 @@ name(const char *fmt, ...)				\
 	va_start(ap, fmt);				\
 	log_emit(prio, fmt, ap, errflag);		\
 	va_end(ap);					\
+	then;						\
 }
 
-LOG_FN(log_info, LOG_INFO, 0)
-LOG_FN(log_warn, LOG_WARNING, 1)
-LOG_FN(log_warnx, LOG_WARNING, 0)
-
-void
-log_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!log_verbose)
-		return;
-	va_start(ap, fmt);
-	log_emit(LOG_DEBUG, fmt, ap, 0);
-	va_end(ap);
-}
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_emit(LOG_CRIT, fmt, ap, 1);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_emit(LOG_CRIT, fmt, ap, 0);
-	va_end(ap);
-	exit(1);
-}
+LOG_FN(log_info, LOG_INFO, 0, (void)0)
+LOG_FN(log_debug, LOG_DEBUG, 0, (void)0)
+LOG_FN(log_warn, LOG_WARNING, 1, (void)0)
+LOG_FN(log_warnx, LOG_WARNING, 0, (void)0)
+LOG_FN(fatal, LOG_CRIT, 1, exit(1))
+LOG_FN(fatalx, LOG_CRIT, 0, exit(1))

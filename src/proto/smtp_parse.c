@@ -271,18 +271,101 @@ enum {
 };
 
 /*
- * Parameters are judged left to right and the first fault decides the
- * result, so "FOO=1 SIZE=x" is UNKNOWN and "SIZE=x FOO=1" SYNTAX.
+ * One parameter of a verb: the verb's handler sets *bit to the parameter's
+ * flag (a repeat is a syntax error) and returns OK, or the fault.
  */
+typedef enum smtp_param_status (*param_fn)(const struct param *p,
+    void *ctx, unsigned *bit);
+
+/*
+ * The parameters after the path.  They are judged left to right and the
+ * first fault decides the result, so "FOO=1 SIZE=x" is UNKNOWN and
+ * "SIZE=x FOO=1" SYNTAX.
+ */
+static enum smtp_param_status
+parse_params(const char *arg, size_t len, size_t pos, param_fn fn,
+    void *ctx)
+{
+	enum smtp_param_status st;
+	struct param p;
+	unsigned seen = 0, bit = 0;
+	int r;
+
+	while ((r = next_param(arg, len, &pos, &p)) == 1) {
+		if ((st = fn(&p, ctx, &bit)) != SMTP_PARAM_OK)
+			return st;
+		if (seen & bit)
+			return SMTP_PARAM_SYNTAX;
+		seen |= bit;
+	}
+	return r == -1 ? SMTP_PARAM_SYNTAX : SMTP_PARAM_OK;
+}
+
+struct mail_ctx {
+	struct smtp_mail_args	*out;
+	int			 utf8_ok;
+};
+
+static enum smtp_param_status
+mail_param(const struct param *p, void *ctx, unsigned *bit)
+{
+	struct smtp_mail_args *out = ((struct mail_ctx *)ctx)->out;
+
+	if (word_eq(p->key, p->klen, "SIZE")) {
+		*bit = P_SIZE;
+		if (parse_size(p, &out->size) == -1)
+			return SMTP_PARAM_SYNTAX;
+	} else if (word_eq(p->key, p->klen, "BODY")) {
+		*bit = P_BODY;
+		if (p->val == NULL)
+			return SMTP_PARAM_SYNTAX;
+		if (word_eq(p->val, p->vlen, "7BIT"))
+			out->body = SMTP_BODY_7BIT;
+		else if (word_eq(p->val, p->vlen, "8BITMIME"))
+			out->body = SMTP_BODY_8BITMIME;
+		else if (word_eq(p->val, p->vlen, "BINARYMIME"))
+			out->body = SMTP_BODY_BINARYMIME;
+		else
+			return SMTP_PARAM_SYNTAX;
+	} else if (word_eq(p->key, p->klen, "SMTPUTF8") &&
+	    ((struct mail_ctx *)ctx)->utf8_ok) {
+		*bit = P_SMTPUTF8;
+		if (p->val != NULL)
+			return SMTP_PARAM_SYNTAX;
+		out->smtputf8 = 1;
+	} else if (word_eq(p->key, p->klen, "RET")) {
+		*bit = P_RET;
+		if (p->val == NULL)
+			return SMTP_PARAM_SYNTAX;
+		if (word_eq(p->val, p->vlen, "FULL"))
+			out->ret = SMTP_RET_FULL;
+		else if (word_eq(p->val, p->vlen, "HDRS"))
+			out->ret = SMTP_RET_HDRS;
+		else
+			return SMTP_PARAM_SYNTAX;
+	} else if (word_eq(p->key, p->klen, "ENVID")) {
+		*bit = P_ENVID;
+		if (p->val == NULL || !param_xtext_ok(p->val, p->vlen))
+			return SMTP_PARAM_SYNTAX;
+		copy_value(out->envid, p);
+	} else if (word_eq(p->key, p->klen, "AUTH")) {
+		/* RFC 4954 5: xtext, "<>" included */
+		*bit = P_AUTH;
+		if (p->val == NULL || !param_xtext_ok(p->val, p->vlen))
+			return SMTP_PARAM_SYNTAX;
+		copy_value(out->auth, p);
+	} else
+		return SMTP_PARAM_UNKNOWN;
+	return SMTP_PARAM_OK;
+}
+
 enum smtp_param_status
 smtp_parse_mail(const char *arg, size_t len, int utf8_ok,
     struct smtp_mail_args *out)
 {
+	struct mail_ctx ctx = { out, utf8_ok };
 	enum smtp_param_status st;
-	struct param p;
-	unsigned seen = 0, bit;
 	size_t pos;
-	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->body = SMTP_BODY_7BIT;
@@ -293,60 +376,10 @@ smtp_parse_mail(const char *arg, size_t len, int utf8_ok,
 	st = parse_path_part(arg, len, "FROM:", ADDR_F_ALLOW_NULL |
 	    (utf8_ok ? ADDR_F_UTF8 : 0), &out->sender, &out->addr_status,
 	    &pos);
+	if (st == SMTP_PARAM_OK)
+		st = parse_params(arg, len, pos, mail_param, &ctx);
 	if (st != SMTP_PARAM_OK)
 		return st;
-
-	while ((r = next_param(arg, len, &pos, &p)) == 1) {
-		if (word_eq(p.key, p.klen, "SIZE")) {
-			bit = P_SIZE;
-			if (parse_size(&p, &out->size) == -1)
-				return SMTP_PARAM_SYNTAX;
-		} else if (word_eq(p.key, p.klen, "BODY")) {
-			bit = P_BODY;
-			if (p.val == NULL)
-				return SMTP_PARAM_SYNTAX;
-			if (word_eq(p.val, p.vlen, "7BIT"))
-				out->body = SMTP_BODY_7BIT;
-			else if (word_eq(p.val, p.vlen, "8BITMIME"))
-				out->body = SMTP_BODY_8BITMIME;
-			else if (word_eq(p.val, p.vlen, "BINARYMIME"))
-				out->body = SMTP_BODY_BINARYMIME;
-			else
-				return SMTP_PARAM_SYNTAX;
-		} else if (word_eq(p.key, p.klen, "SMTPUTF8") && utf8_ok) {
-			bit = P_SMTPUTF8;
-			if (p.val != NULL)
-				return SMTP_PARAM_SYNTAX;
-			out->smtputf8 = 1;
-		} else if (word_eq(p.key, p.klen, "RET")) {
-			bit = P_RET;
-			if (p.val == NULL)
-				return SMTP_PARAM_SYNTAX;
-			if (word_eq(p.val, p.vlen, "FULL"))
-				out->ret = SMTP_RET_FULL;
-			else if (word_eq(p.val, p.vlen, "HDRS"))
-				out->ret = SMTP_RET_HDRS;
-			else
-				return SMTP_PARAM_SYNTAX;
-		} else if (word_eq(p.key, p.klen, "ENVID")) {
-			bit = P_ENVID;
-			if (p.val == NULL || !param_xtext_ok(p.val, p.vlen))
-				return SMTP_PARAM_SYNTAX;
-			copy_value(out->envid, &p);
-		} else if (word_eq(p.key, p.klen, "AUTH")) {
-			/* RFC 4954 5: xtext, "<>" included */
-			bit = P_AUTH;
-			if (p.val == NULL || !param_xtext_ok(p.val, p.vlen))
-				return SMTP_PARAM_SYNTAX;
-			copy_value(out->auth, &p);
-		} else
-			return SMTP_PARAM_UNKNOWN;
-		if (seen & bit)
-			return SMTP_PARAM_SYNTAX;
-		seen |= bit;
-	}
-	if (r == -1)
-		return SMTP_PARAM_SYNTAX;
 	if (out->sender.utf8 && !out->smtputf8) {
 		out->addr_status = ADDR_ERR_UTF8;
 		return SMTP_PARAM_ADDR;
@@ -411,15 +444,31 @@ orcpt_valid(const struct param *p)
 	return param_xtext_ok(p->val + i + 1, p->vlen - i - 1);
 }
 
+static enum smtp_param_status
+rcpt_param(const struct param *p, void *ctx, unsigned *bit)
+{
+	struct smtp_rcpt_args *out = ctx;
+
+	if (word_eq(p->key, p->klen, "NOTIFY")) {
+		*bit = P_NOTIFY;
+		if (parse_notify(p, &out->notify) == -1)
+			return SMTP_PARAM_SYNTAX;
+	} else if (word_eq(p->key, p->klen, "ORCPT")) {
+		*bit = P_ORCPT;
+		if (!orcpt_valid(p))
+			return SMTP_PARAM_SYNTAX;
+		copy_value(out->orcpt, p);
+	} else
+		return SMTP_PARAM_UNKNOWN;
+	return SMTP_PARAM_OK;
+}
+
 enum smtp_param_status
 smtp_parse_rcpt(const char *arg, size_t len, int utf8,
     struct smtp_rcpt_args *out)
 {
 	enum smtp_param_status st;
-	struct param p;
-	unsigned seen = 0, bit;
 	size_t pos;
-	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->addr_status = ADDR_OK;
@@ -427,24 +476,5 @@ smtp_parse_rcpt(const char *arg, size_t len, int utf8,
 	    (utf8 ? ADDR_F_UTF8 : 0), &out->rcpt, &out->addr_status, &pos);
 	if (st != SMTP_PARAM_OK)
 		return st;
-
-	while ((r = next_param(arg, len, &pos, &p)) == 1) {
-		if (word_eq(p.key, p.klen, "NOTIFY")) {
-			bit = P_NOTIFY;
-			if (parse_notify(&p, &out->notify) == -1)
-				return SMTP_PARAM_SYNTAX;
-		} else if (word_eq(p.key, p.klen, "ORCPT")) {
-			bit = P_ORCPT;
-			if (!orcpt_valid(&p))
-				return SMTP_PARAM_SYNTAX;
-			copy_value(out->orcpt, &p);
-		} else
-			return SMTP_PARAM_UNKNOWN;
-		if (seen & bit)
-			return SMTP_PARAM_SYNTAX;
-		seen |= bit;
-	}
-	if (r == -1)
-		return SMTP_PARAM_SYNTAX;
-	return SMTP_PARAM_OK;
+	return parse_params(arg, len, pos, rcpt_param, out);
 }

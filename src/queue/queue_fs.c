@@ -225,15 +225,21 @@ queue_open_dir(const char *spool, const char *sub)
 	return fd;
 }
 
-/* Remove every entry of the directory fd (SPOOL/sub, for messages; a
- * symbolic link is removed, never followed): how many, or -1 with err. */
+typedef int (*dir_entry_fn)(int fd, const char *spool, const char *sub,
+    const char *name, void *arg);
+
+/*
+ * Call fn for each entry of the directory fd (SPOOL/sub) but "." and "..",
+ * through a duplicate, so fd stays open and usable.  Returns how many
+ * calls returned 1, or -1 with err when the directory cannot be read.
+ */
 static int
-purge_dir(int fd, const char *spool, const char *sub, char *err,
-    size_t errlen)
+dir_each(int fd, const char *spool, const char *sub, dir_entry_fn fn,
+    void *arg, char *err, size_t errlen)
 {
 	struct dirent *de;
 	DIR *dir;
-	int purged = 0, dfd;
+	int n = 0, dfd;
 
 	if ((dfd = dup(fd)) == -1 || (dir = fdopendir(dfd)) == NULL) {
 		snprintf(err, errlen, "%s/%s: %s", spool, sub,
@@ -247,14 +253,8 @@ purge_dir(int fd, const char *spool, const char *sub, char *err,
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		/* A leftover we cannot remove is harmless: nothing reads
-		 * these directories, and new ids never collide with old
-		 * ones. */
-		if (unlinkat(fd, de->d_name, 0) == 0)
-			purged++;
-		else if (errno != ENOENT)
-			log_warn("queue: cannot remove %s/%s/%s", spool, sub,
-			    de->d_name);
+		if (fn(fd, spool, sub, de->d_name, arg) == 1)
+			n++;
 	}
 	if (errno != 0) {
 		snprintf(err, errlen, "%s/%s: %s", spool, sub,
@@ -263,7 +263,23 @@ purge_dir(int fd, const char *spool, const char *sub, char *err,
 		return -1;
 	}
 	closedir(dir);
-	return purged;
+	return n;
+}
+
+/* Remove an entry of SPOOL/sub (a symbolic link is removed, never
+ * followed): 1 if it went. */
+static int
+purge_entry(int fd, const char *spool, const char *sub, const char *name,
+    void *arg)
+{
+	(void)arg;
+	/* A leftover we cannot remove is harmless: nothing reads these
+	 * directories, and new ids never collide with old ones. */
+	if (unlinkat(fd, name, 0) == 0)
+		return 1;
+	if (errno != ENOENT)
+		log_warn("queue: cannot remove %s/%s/%s", spool, sub, name);
+	return 0;
 }
 
 static void
@@ -303,9 +319,10 @@ queue_init(const char *spool, char *err, size_t errlen)
 	/* What is in incoming/ was never renamed into queue/, so never
 	 * acknowledged: it goes.  free/ holds files of messages that are
 	 * done (queue_recycle.h): they go too. */
-	if ((purged = purge_dir(fds[inc], spool, "incoming", err,
-	    errlen)) == -1 ||
-	    purge_dir(fds[fre], spool, "free", err, errlen) == -1)
+	if ((purged = dir_each(fds[inc], spool, "incoming", purge_entry,
+	    NULL, err, errlen)) == -1 ||
+	    dir_each(fds[fre], spool, "free", purge_entry, NULL, err,
+	    errlen) == -1)
 		goto done;
 	if (purged)
 		log_info("queue: removed %d uncommitted file%s from %s/incoming",
@@ -317,6 +334,11 @@ done:
 	return rc;
 }
 
+struct owner {
+	uid_t	uid;
+	gid_t	gid;
+};
+
 /*
  * Hand the files of a subdirectory to uid:gid (a spool a root run left
  * behind would otherwise be unreadable).  Only a regular file with one
@@ -324,43 +346,25 @@ done:
  * outside the spool is never given away.
  */
 static int
-chown_files(int fd, const char *spool, const char *sub, uid_t uid,
-    gid_t gid, char *err, size_t errlen)
+chown_entry(int fd, const char *spool, const char *sub, const char *name,
+    void *arg)
 {
-	struct dirent *de;
+	const struct owner *o = arg;
 	struct stat st;
-	DIR *dir;
-	int dfd, f;
+	int f;
 
-	if ((dfd = dup(fd)) == -1 || (dir = fdopendir(dfd)) == NULL) {
-		snprintf(err, errlen, "%s/%s: %s", spool, sub,
-		    strerror(errno));
-		if (dfd != -1)
-			close(dfd);
-		return -1;
-	}
-	while ((errno = 0, de = readdir(dir)) != NULL) {
-		if (de->d_name[0] == '.' ||
-		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    !S_ISREG(st.st_mode) ||
-		    (st.st_uid == uid && st.st_gid == gid))
-			continue;
-		if ((f = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW |
-		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) == -1)
-			continue;
-		if (fstat(f, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_nlink == 1 && fchown(f, uid, gid) == -1)
-			log_warn("queue: chown %s/%s/%s", spool, sub,
-			    de->d_name);
-		close(f);
-	}
-	if (errno != 0) {
-		snprintf(err, errlen, "%s/%s: %s", spool, sub,
-		    strerror(errno));
-		closedir(dir);
-		return -1;
-	}
-	closedir(dir);
+	if (name[0] == '.' ||
+	    fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode) ||
+	    (st.st_uid == o->uid && st.st_gid == o->gid))
+		return 0;
+	if ((f = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(f, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+	    fchown(f, o->uid, o->gid) == -1)
+		log_warn("queue: chown %s/%s/%s", spool, sub, name);
+	close(f);
 	return 0;
 }
 
@@ -368,6 +372,7 @@ int
 queue_chown(const char *spool, uid_t uid, gid_t gid, char *err,
     size_t errlen)
 {
+	struct owner o = { uid, gid };
 	int sfd, fd, rc = -1;
 	size_t i;
 
@@ -389,8 +394,8 @@ queue_chown(const char *spool, uid_t uid, gid_t gid, char *err,
 			close(fd);
 			goto done;
 		}
-		if (chown_files(fd, spool, spool_subdirs[i], uid, gid, err,
-		    errlen) == -1) {
+		if (dir_each(fd, spool, spool_subdirs[i], chown_entry, &o,
+		    err, errlen) == -1) {
 			close(fd);
 			goto done;
 		}
@@ -434,66 +439,78 @@ moved:
 	    spool, name, why);
 }
 
+/* The names of a directory, to sort before reading any. */
+struct names {
+	char	**v;
+	size_t	  n, cap;
+};
+
+static int
+add_name(int fd, const char *spool, const char *sub, const char *name,
+    void *arg)
+{
+	struct names *nm = arg;
+
+	(void)fd;
+	(void)spool;
+	(void)sub;
+	if (name[0] == '.')
+		return 0;
+	if (nm->n == nm->cap) {
+		nm->cap = nm->cap ? nm->cap * 2 : 256;
+		nm->v = xreallocarray(nm->v, nm->cap, sizeof(*nm->v));
+	}
+	nm->v[nm->n++] = xstrdup(name);
+	return 1;
+}
+
 long
 queue_scan(const char *spool, void (*cb)(void *arg,
     struct queue_envelope *env), void *arg)
 {
 	struct queue_envelope *env;
-	struct dirent *de;
 	char qpath[PATH_MAX], path[PATH_MAX], err[256];
-	char **names = NULL;
-	size_t n = 0, cap = 0, i;
+	struct names nm = { NULL, 0, 0 };
+	size_t i;
 	long valid = 0;
 	int moved = 0, cfd, qfd;
-	DIR *dir;
 
 	snprintf(qpath, sizeof(qpath), "%s/queue", spool);
 	if ((cfd = queue_open_dir(spool, "corrupt")) == -1) {
 		log_warn("queue: %s/corrupt", spool);
 		return -1;
 	}
-	if ((qfd = queue_open_dir(spool, "queue")) == -1 ||
-	    (dir = fdopendir(qfd)) == NULL) {
+	if ((qfd = queue_open_dir(spool, "queue")) == -1) {
 		log_warn("queue: %s", qpath);
-		if (qfd != -1)
-			close(qfd);
 		close(cfd);
 		return -1;
 	}
-	/* Oldest first: ids sort by time. */
-	while ((errno = 0, de = readdir(dir)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			names = xreallocarray(names, cap, sizeof(*names));
-		}
-		names[n++] = xstrdup(de->d_name);
-	}
-	if (errno != 0) {
-		log_warn("queue: %s", qpath);
+	if (dir_each(qfd, spool, "queue", add_name, &nm, err,
+	    sizeof(err)) == -1) {
+		log_warnx("queue: %s", err);
 		valid = -1;
 		goto done;
 	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), name_cmp);
+	/* Oldest first: ids sort by time. */
+	if (nm.n > 1)
+		qsort(nm.v, nm.n, sizeof(*nm.v), name_cmp);
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < nm.n; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", qpath,
-		    names[i]) >= sizeof(path)) {
+		    nm.v[i]) >= sizeof(path)) {
 			log_warnx("queue: %s/%s: path too long", qpath,
-			    names[i]);
+			    nm.v[i]);
 			continue;
 		}
 		env = queue_read_envelope(path, NULL, err, sizeof(err));
-		if (env != NULL && strcmp(env->id, names[i]) != 0) {
+		if (env != NULL && strcmp(env->id, nm.v[i]) != 0) {
 			snprintf(err, sizeof(err), "id %s differs from the "
 			    "file name", env->id);
 			queue_envelope_free(env);
 			env = NULL;
 		}
 		if (env == NULL) {
-			quarantine(spool, dirfd(dir), cfd, names[i], err);
+			quarantine(spool, qfd, cfd, nm.v[i], err);
 			moved = 1;
 			continue;
 		}
@@ -502,13 +519,13 @@ queue_scan(const char *spool, void (*cb)(void *arg,
 	}
 	/* A quarantine that a crash undoes is only done again; syncing keeps
 	 * the two directories consistent for whoever looks. */
-	if (moved && (fsync(dirfd(dir)) == -1 || fsync(cfd) == -1))
+	if (moved && (fsync(qfd) == -1 || fsync(cfd) == -1))
 		log_warn("queue: fsync after moving files to corrupt/");
 done:
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(dir);
+	for (i = 0; i < nm.n; i++)
+		free(nm.v[i]);
+	free(nm.v);
+	close(qfd);
 	close(cfd);
 	return valid;
 }

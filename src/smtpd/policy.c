@@ -21,86 +21,85 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *rule_names[POLICY_RULE_COUNT] = {
-	[POLICY_RULE_BLOCK_CLIENT] = "block-client",
-	[POLICY_RULE_DNSBL] = "dnsbl",
-	[POLICY_RULE_PREGREET] = "pregreet",
-	[POLICY_RULE_MAX_CONNECTIONS] = "max-connections",
-	[POLICY_RULE_MAX_CONNECTIONS_PER_IP] = "max-connections-per-ip",
-	[POLICY_RULE_RATE_LIMIT] = "rate-limit",
-	[POLICY_RULE_MAX_ERRORS] = "max-errors",
-	[POLICY_RULE_BLOCK_SENDER] = "block-sender",
-	[POLICY_RULE_BLOCK_SENDERS_FILE] = "block-senders-file",
-	[POLICY_RULE_TLS_REQUIRED] = "tls-required",
-	[POLICY_RULE_AUTH_REQUIRED] = "auth-required",
-	[POLICY_RULE_RELAY] = "relay",
-	[POLICY_RULE_NO_ROUTE] = "no-route",
-	[POLICY_RULE_BLOCK_RECIPIENT] = "block-recipient",
-	[POLICY_RULE_UNKNOWN_USER] = "unknown-user",
-	[POLICY_RULE_MAX_UNKNOWN] = "max-unknown-recipients",
-	[POLICY_RULE_DIRECTORY_TEMPFAIL] = "directory-tempfail",
-	[POLICY_RULE_EXPANSION_LIMIT] = "expansion-limit",
-	[POLICY_RULE_MAX_RECIPIENTS] = "max-recipients",
-	[POLICY_RULE_SIZE] = "size",
-	[POLICY_RULE_LINE_LENGTH] = "line-length",
-	[POLICY_RULE_MAIL_LOOP] = "mail-loop",
-	[POLICY_RULE_BARE_NEWLINE] = "bare-newline",
-	[POLICY_RULE_DATA_TIME] = "max-data-time",
-	[POLICY_RULE_CHECK_TEMPFAIL] = "check-tempfail",
-	[POLICY_RULE_SPF] = "spf",
-	[POLICY_RULE_DMARC] = "dmarc",
-	[POLICY_RULE_AUTH_DNS] = "auth-dns-failure",
-};
-
-/* One text per rule, so that the session, trace and flow say the same. */
-static const char *const rule_replies[POLICY_RULE_COUNT] = {
-	[POLICY_RULE_MAX_CONNECTIONS] = "421 4.7.0 Too many connections, "
-	    "try again later",
-	[POLICY_RULE_MAX_CONNECTIONS_PER_IP] = "421 4.7.0 Too many "
-	    "connections, try again later",
-	[POLICY_RULE_RATE_LIMIT] = "421 4.7.0 Rate limit exceeded: too many "
-	    "messages from your address, try again later",
-	[POLICY_RULE_MAX_ERRORS] = "421 4.7.0 Too many errors, closing "
-	    "connection",
-	[POLICY_RULE_TLS_REQUIRED] = "530 5.7.0 Must issue a STARTTLS "
-	    "command first",
-	[POLICY_RULE_AUTH_REQUIRED] = "530 5.7.0 Authentication required",
-	[POLICY_RULE_UNKNOWN_USER] = "550 5.1.1 Recipient address rejected: "
-	    "user unknown",
-	[POLICY_RULE_MAX_UNKNOWN] = "421 4.7.0 Too many unknown recipients, "
-	    "closing connection",
-	[POLICY_RULE_DIRECTORY_TEMPFAIL] = "451 4.3.0 Directory temporarily "
-	    "unavailable, try again later",
-	[POLICY_RULE_EXPANSION_LIMIT] = "550 5.4.6 List expansion limit "
-	    "exceeded",
-	[POLICY_RULE_MAX_RECIPIENTS] = "452 4.5.3 Too many recipients",
-	[POLICY_RULE_SIZE] = "552 5.3.4 Message size exceeds fixed limit",
-	[POLICY_RULE_LINE_LENGTH] = "554 5.6.0 Message has a line longer "
-	    "than 998 octets",
-	[POLICY_RULE_MAIL_LOOP] = "554 5.4.6 Too many Received headers: "
-	    "mail loop",
-	[POLICY_RULE_DATA_TIME] = "421 4.4.2 Message data time limit "
-	    "exceeded, closing connection",
-	[POLICY_RULE_CHECK_TEMPFAIL] = "451 4.3.0 Temporary failure checking "
-	    "the message, try again later",
-	[POLICY_RULE_SPF] = "550 5.7.23 SPF validation failed",
-	[POLICY_RULE_DMARC] = "550 5.7.1 Message rejected by the DMARC "
-	    "policy of the From domain",
-	[POLICY_RULE_AUTH_DNS] = "451 4.7.5 Temporary DNS failure checking "
-	    "message authentication, try again later",
+/*
+ * One row per rule: its stable name, and its reply where the reply never
+ * varies, so that the session, trace and flow say the same.
+ */
+static const struct {
+	const char	*name;
+	const char	*reply;
+} rules[POLICY_RULE_COUNT] = {
+	[POLICY_RULE_BLOCK_CLIENT] = { "block-client",
+	    "554 5.7.1 Client host rejected: access denied" },
+	[POLICY_RULE_DNSBL] = { "dnsbl", NULL },
+	[POLICY_RULE_PREGREET] = { "pregreet", NULL },
+	[POLICY_RULE_MAX_CONNECTIONS] = { "max-connections",
+	    "421 4.7.0 Too many connections, try again later" },
+	[POLICY_RULE_MAX_CONNECTIONS_PER_IP] = { "max-connections-per-ip",
+	    "421 4.7.0 Too many connections, try again later" },
+	[POLICY_RULE_RATE_LIMIT] = { "rate-limit",
+	    "421 4.7.0 Rate limit exceeded: too many messages from your "
+	    "address, try again later" },
+	[POLICY_RULE_MAX_ERRORS] = { "max-errors",
+	    "421 4.7.0 Too many errors, closing connection" },
+	[POLICY_RULE_BLOCK_SENDER] = { "block-sender",
+	    "550 5.7.1 Sender address rejected: blocked" },
+	[POLICY_RULE_BLOCK_SENDERS_FILE] = { "block-senders-file",
+	    "550 5.7.1 Sender address rejected: blocked" },
+	[POLICY_RULE_TLS_REQUIRED] = { "tls-required",
+	    "530 5.7.0 Must issue a STARTTLS command first" },
+	[POLICY_RULE_AUTH_REQUIRED] = { "auth-required",
+	    "530 5.7.0 Authentication required" },
+	[POLICY_RULE_RELAY] = { "relay",
+	    "550 5.7.1 Relay access denied" },
+	[POLICY_RULE_NO_ROUTE] = { "no-route",
+	    "550 5.1.2 No route to the recipient's domain" },
+	[POLICY_RULE_BLOCK_RECIPIENT] = { "block-recipient",
+	    "550 5.7.1 Recipient address rejected: not accepted from this "
+	    "server" },
+	[POLICY_RULE_UNKNOWN_USER] = { "unknown-user",
+	    "550 5.1.1 Recipient address rejected: user unknown" },
+	[POLICY_RULE_MAX_UNKNOWN] = { "max-unknown-recipients",
+	    "421 4.7.0 Too many unknown recipients, closing connection" },
+	[POLICY_RULE_DIRECTORY_TEMPFAIL] = { "directory-tempfail",
+	    "451 4.3.0 Directory temporarily unavailable, try again later" },
+	[POLICY_RULE_EXPANSION_LIMIT] = { "expansion-limit",
+	    "550 5.4.6 List expansion limit exceeded" },
+	[POLICY_RULE_MAX_RECIPIENTS] = { "max-recipients",
+	    "452 4.5.3 Too many recipients" },
+	[POLICY_RULE_SIZE] = { "size",
+	    "552 5.3.4 Message size exceeds fixed limit" },
+	[POLICY_RULE_LINE_LENGTH] = { "line-length",
+	    "554 5.6.0 Message has a line longer than 998 octets" },
+	[POLICY_RULE_MAIL_LOOP] = { "mail-loop",
+	    "554 5.4.6 Too many Received headers: mail loop" },
+	[POLICY_RULE_BARE_NEWLINE] = { "bare-newline", NULL },
+	[POLICY_RULE_DATA_TIME] = { "max-data-time",
+	    "421 4.4.2 Message data time limit exceeded, closing connection" },
+	[POLICY_RULE_CHECK_TEMPFAIL] = { "check-tempfail",
+	    "451 4.3.0 Temporary failure checking the message, try again "
+	    "later" },
+	[POLICY_RULE_SPF] = { "spf",
+	    "550 5.7.23 SPF validation failed" },
+	[POLICY_RULE_DMARC] = { "dmarc",
+	    "550 5.7.1 Message rejected by the DMARC policy of the From "
+	    "domain" },
+	[POLICY_RULE_AUTH_DNS] = { "auth-dns-failure",
+	    "451 4.7.5 Temporary DNS failure checking message "
+	    "authentication, try again later" },
 };
 
 const char *
 policy_reply(enum policy_rule r)
 {
-	return (unsigned)r < POLICY_RULE_COUNT ? rule_replies[r] : NULL;
+	return (unsigned)r < POLICY_RULE_COUNT ? rules[r].reply : NULL;
 }
 
 const char *
 policy_rule_name(enum policy_rule r)
 {
-	return (unsigned)r < POLICY_RULE_COUNT && rule_names[r] ?
-	    rule_names[r] : "?";
+	return (unsigned)r < POLICY_RULE_COUNT && rules[r].name ?
+	    rules[r].name : "?";
 }
 
 int
@@ -127,13 +126,13 @@ policy_rcpt(const struct conf *c, const struct conf_vserver *vs,
 	if (!policy_may_relay(vs, cl) &&
 	    (rcpt->literal || !router_is_relay_domain(c, rcpt->domain))) {
 		out->verdict = POLICY_RCPT_REFUSE;
-		out->reply = "550 5.7.1 Relay access denied";
+		out->reply = rules[POLICY_RULE_RELAY].reply;
 		out->rule = POLICY_RULE_RELAY;
 		return;
 	}
 	if (router_connectors(c, rcpt->domain, best, 1) == 0) {
 		out->verdict = POLICY_RCPT_REFUSE;
-		out->reply = "550 5.1.2 No route to the recipient's domain";
+		out->reply = rules[POLICY_RULE_NO_ROUTE].reply;
 		out->rule = POLICY_RULE_NO_ROUTE;
 		return;
 	}
@@ -165,10 +164,10 @@ policy_sender(const struct conf_vserver *vs, const struct addr *sender,
 	*rule = POLICY_RULE_BLOCK_SENDER;
 	for (size_t i = 0; i < f->nblock_sender; i++)
 		if (sender_matches(f->block_sender[i], sender, key))
-			return "550 5.7.1 Sender address rejected: blocked";
+			return rules[*rule].reply;
 	*rule = POLICY_RULE_BLOCK_SENDERS_FILE;
 	if (senderlist_match(file, sender))
-		return "550 5.7.1 Sender address rejected: blocked";
+		return rules[*rule].reply;
 	return NULL;
 }
 
@@ -179,8 +178,7 @@ policy_rcpt_blocked(const struct conf_vserver *vs, const char *rcpt_key)
 
 	for (size_t i = 0; i < f->nblock_recipient; i++)
 		if (strcasecmp(f->block_recipient[i], rcpt_key) == 0)
-			return "550 5.7.1 Recipient address rejected: "
-			    "not accepted from this server";
+			return rules[POLICY_RULE_BLOCK_RECIPIENT].reply;
 	return NULL;
 }
 
@@ -194,7 +192,7 @@ policy_client(const struct conf_vserver *vs, const struct sockaddr *sa,
 	if (netaddr_cidr_match_any(f->allow_client, f->nallow_client, sa))
 		return POLICY_CLIENT_EXEMPT;
 	if (netaddr_cidr_match_any(f->block_client, f->nblock_client, sa)) {
-		*reply = "554 5.7.1 Client host rejected: access denied";
+		*reply = rules[POLICY_RULE_BLOCK_CLIENT].reply;
 		return POLICY_CLIENT_BLOCKED;
 	}
 	return POLICY_CLIENT_OK;

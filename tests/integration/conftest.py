@@ -17,15 +17,14 @@ makes 0600 stay root's, as they may (they are read before the drop).
 """
 import os
 import pwd
-import signal
 import smtplib
 import socket
 import subprocess
-import time
 
 import pytest
 
 import spool
+from procfix import Daemon
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # The test drivers of tests/tools (POSTERN_TOOLS: another build of them;
@@ -180,7 +179,25 @@ def base_config(tmp, port, extra_internet="", extra_intranet="", extra_top=""):
         connector="    address-space partner.example cost 1 relay")
 
 
-class Gateway:
+def assert_clean_exit(daemon, rc, ok=(0, None)):
+    """No sanitizer report in a stopped posternd's log, and an exit status
+    the test expects."""
+    log = daemon.log()
+    # Sanitizer reports fail the test that caused them.
+    assert "ERROR: AddressSanitizer" not in log, log
+    assert "runtime error:" not in log, log
+    assert "LeakSanitizer" not in log, log
+    assert rc in ok, "posternd exit status %r\n%s" % (rc, log)
+
+
+class Gateway(Daemon):
+    """A posternd with its configuration and spool under tmp, serving the
+    Internet-facing virtual server on self.internet and the intranet one
+    on self.intranet."""
+
+    what = "posternd"
+    internet, intranet = INTERNET, INTRANET
+
     def __init__(self, binary, tmp, config, directory=DIRECTORY):
         self.binary = binary
         self.tmp = tmp
@@ -197,57 +214,32 @@ class Gateway:
         with open(self.conf, "w") as f:
             f.write(text)
 
+    def command(self):
+        """How posternd is run (a subclass may run it elsewhere)."""
+        return [self.binary, "-f", self.conf]
+
     def start(self, port_check=True):
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-        self.logf = open(self.logpath, "ab")
-        mark = self.logf.tell()
-        self.proc = subprocess.Popen([self.binary, "-f", self.conf],
-                                     stdout=self.logf, stderr=self.logf, env=env)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("posternd exited: " + self.log())
-            if "posternd started" in self.log()[mark:]:
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("posternd did not start: " + self.log())
-
-    def log(self):
-        with open(self.logpath, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.logf.close()
-        return rc
-
-    def kill(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.logf.close()
+        return self.spawn(self.command(),
+                          lambda log: "posternd started" in log, env=env)
 
     def messages(self):
         return spool.messages(self.spool)
 
+    def _peer(self, server, source):
+        """(the virtual server's address, the client's source address)."""
+        if server == "internet":
+            return self.internet, source or CLIENT_INTERNET
+        return self.intranet, source or CLIENT_INTRANET
+
     def smtp(self, server="internet", source=None):
-        addr = INTERNET if server == "internet" else INTRANET
-        if source is None:
-            source = CLIENT_INTERNET if server == "internet" else CLIENT_INTRANET
+        addr, source = self._peer(server, source)
         return smtplib.SMTP(addr, self.port, source_address=(source, 0), timeout=30)
 
     def raw(self, server="internet", source=None):
-        addr = INTERNET if server == "internet" else INTRANET
-        if source is None:
-            source = CLIENT_INTERNET if server == "internet" else CLIENT_INTRANET
+        addr, source = self._peer(server, source)
         s = socket.create_connection((addr, self.port), timeout=30,
                                      source_address=(source, 0))
         return RawClient(s)
@@ -334,13 +326,7 @@ def make_gateway(posternd_bin, tmp_path):
 
     yield make
     for gw in made:
-        rc = gw.stop()
-        log = gw.log()
-        # Sanitizer reports fail the test that caused them.
-        assert "ERROR: AddressSanitizer" not in log, log
-        assert "runtime error:" not in log, log
-        assert "LeakSanitizer" not in log, log
-        assert rc in (0, None, -9), "posternd exit status %r\n%s" % (rc, log)
+        assert_clean_exit(gw, gw.stop(), ok=(0, None, -9))
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ the PID it was started with.  Nothing here reads or touches a system
 slapd, its configuration or its database.
 """
 import os
-import signal
 import socket
 import subprocess
-import time
+
+from procfix import Daemon
 
 SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
@@ -162,9 +162,12 @@ def make_cert(d, addr):
     return cert, key
 
 
-class Slapd:
+class Slapd(Daemon):
     """tls=True adds TLS: StartTLS on the ldap:// port and an ldaps://
-    port, with a self-signed certificate (self.cafile)."""
+    port, with a self-signed certificate (self.cafile).  Started and
+    stopped as posternd is (procfix.py); ready when its port answers."""
+
+    what = "slapd"
 
     def __init__(self, tmp, name, addr, data, port=None, tls=False,
                  loglevel="stats"):
@@ -198,38 +201,18 @@ class Slapd:
             raise RuntimeError("slapadd: " + r.stderr)
 
     def start(self):
-        logf = open(self.logpath, "ab")
-        self.proc = subprocess.Popen(
-            [SLAPD, "-f", self.conf, "-h", " ".join(self.listen), "-d",
-             self.loglevel],
-            stdout=logf, stderr=logf)
-        logf.close()
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("slapd exited: " + self.log())
-            try:
-                socket.create_connection((self.addr, self.port), 0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("slapd did not start: " + self.log())
+        return self.spawn([SLAPD, "-f", self.conf, "-h", " ".join(self.listen),
+                           "-d", self.loglevel], lambda log: self.answers())
+
+    def answers(self):
+        try:
+            socket.create_connection((self.addr, self.port), 0.2).close()
+            return True
+        except OSError:
+            return False
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def log(self):
-        try:
-            with open(self.logpath, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        super().stop(timeout=10)
 
     def filters(self):
         """The filter of every search slapd was asked, in order."""

@@ -11,7 +11,6 @@ this slapd.  Searches are counted in slapd's `stats` log.
 import os
 import shutil
 import signal
-import smtplib
 import socket
 import subprocess
 import tempfile
@@ -19,8 +18,8 @@ import time
 
 import pytest
 
-from conftest import (CLIENT_INTERNET, CLIENT_INTRANET, INTERNET, INTRANET,
-                      Gateway, free_port, gateway_config)
+from conftest import (INTERNET, INTRANET, Gateway, assert_clean_exit,
+                      free_port, gateway_config)
 from ldapfix import BASE, BIND_DN, PASSWORD, Slapd, ldif
 from netfix import wait_for
 from test_delivery import EXTERNAL_DNS, INTERNAL_DNS, world  # noqa: F401
@@ -77,13 +76,6 @@ class LdapGateway(Gateway):
         self.port = port
         self.internet, self.intranet = internet, intranet
 
-    def smtp(self, server="internet", source=None):
-        addr = self.internet if server == "internet" else self.intranet
-        if source is None:
-            source = CLIENT_INTERNET if server == "internet" else CLIENT_INTRANET
-        return smtplib.SMTP(addr, self.port, source_address=(source, 0),
-                            timeout=30)
-
     def send(self, rcpts, sender="someone@example.org", server="internet",
              body="Subject: test\r\n\r\nhello\r\n"):
         c = self.smtp(server)
@@ -107,10 +99,15 @@ class LdapGateway(Gateway):
         return not os.listdir(os.path.join(self.spool, "queue"))
 
 
+def winery_slapd(world, name, **kw):
+    """The winery's directory (ldapfix.ldif) on LDAP_ADDR, started."""
+    return Slapd(world.tmp, name, LDAP_ADDR,
+                 ldif("[%s]:%d" % (KIMY, world.sport)), **kw).start()
+
+
 @pytest.fixture
 def slapd(world):
-    s = Slapd(world.tmp, "a", LDAP_ADDR,
-              ldif("[%s]:%d" % (KIMY, world.sport))).start()
+    s = winery_slapd(world, "a")
     yield s
     s.stop()
 
@@ -133,12 +130,7 @@ def gateways(world):
 
     yield make
     for gw in made:
-        rc = gw.stop()
-        log = gw.log()
-        assert "ERROR: AddressSanitizer" not in log, log
-        assert "runtime error:" not in log, log
-        assert "LeakSanitizer" not in log, log
-        assert rc in (0, None), "posternd exit status %r\n%s" % (rc, log)
+        assert_clean_exit(gw, gw.stop())
 
 
 def test_recipients_routed_through_ldap(world, slapd, gateways):
@@ -249,8 +241,7 @@ def test_hung_first_server_times_out_to_the_second(world, slapd, gateways):
 
 def test_starttls_and_ldaps_check_the_certificate(world, gateways,
                                                   monkeypatch):
-    s = Slapd(world.tmp, "tls", LDAP_ADDR,
-              ldif("[%s]:%d" % (KIMY, world.sport)), tls=True).start()
+    s = winery_slapd(world, "tls", tls=True)
     try:
         mbx1 = world.sink(MBX1)
         # libldap's own variable names the CA (docs/ldap.md).

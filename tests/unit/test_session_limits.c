@@ -17,7 +17,6 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <crypt.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
@@ -25,34 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
 #include "buf.h"
-#include "conf.h"
 #include "postern_limits.h"
 #include "ratelimit.h"
-#include "smtp_session.h"
-
-static const char *config =
-    "hostname gw.test\n"
-    "spool /nonexistent\n"
-    "local-domain winery-co.co\n"
-    "directory file /nonexistent\n"
-    "virtual-server internet {\n"
-    "  listen 127.0.0.2:25\n"
-    "  tls certificate /nonexistent key /nonexistent\n"
-    "  auth /nonexistent\n"
-    "  max-auth-failures 3\n"
-    "  max-connections-per-ip 1000\n"
-    "  filter {\n"
-    "    rate-limit 2/m\n"
-    "  }\n"
-    "}\n"
-    "virtual-server submission {\n"
-    "  listen 127.0.0.3:587\n"
-    "  tls certificate /nonexistent key /nonexistent\n"
-    "  auth /nonexistent\n"
-    "  max-auth-failures 1000\n"
-    "}\n";
+#include "session_fake.h"
 
 #define PASSWORD	"s3cret"
 /* base64 of "\0ericm\0s3cret" and of "\0ericm\0wrong" */
@@ -64,34 +39,13 @@ static const char *config =
 #define RATE_LIMITED	"421 4.7.0 Rate limit exceeded: too many messages " \
 			"from your address, try again later\r\n"
 
-static const struct smtp_session_ops ops = { .commit = NULL };
-static struct conf *conf;
-static struct auth_db *db;
 
 static int
 setup(void **state)
 {
-	char err[CONF_ERR_MAX], setting[CRYPT_GENSALT_OUTPUT_SIZE], text[256];
-	struct crypt_data cd;
-
 	(void)state;
-	if (conf_load_string("test.conf", config, &conf, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
+	if (fake_load_auth("ericm", PASSWORD) == -1)
 		return -1;
-	}
-	/* the cheapest SHA-512 crypt: these tests count, they do not time */
-	memset(&cd, 0, sizeof(cd));
-	if (crypt_gensalt_rn("$6$", 1000, NULL, 0, setting,
-	    sizeof(setting)) == NULL)
-		return -1;
-	snprintf(text, sizeof(text), "ericm:%s\n",
-	    crypt_r(PASSWORD, setting, &cd));
-	if (auth_db_parse("auth", text, strlen(text), &db, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
 	evthread_use_pthreads();
 	return 0;
 }
@@ -100,8 +54,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	auth_db_unref(db);
-	conf_unref(conf);
+	fake_free();
 	return 0;
 }
 
@@ -127,7 +80,7 @@ start(const char *vsname, const char *peer, const struct smtp_session_env *env)
 		assert_int_equal(inet_pton(AF_INET, peer, &sin->sin_addr), 1);
 	}
 	s = smtp_session_new_env(1, conf, conf_vserver_find(conf, vsname),
-	    NULL, (struct sockaddr *)&ss, &ops, NULL, env);
+	    dir, (struct sockaddr *)&ss, &ops, NULL, env);
 	assert_non_null(s);
 	smtp_session_tls_started(s, "TLSv1.3 test");
 	buf_reset(&s->out);
@@ -194,32 +147,32 @@ test_rate_limit_counts_ipv6_by_64(void **state)
 	(void)state;
 	env.ratelimit = ratelimit_new(0);
 	/* Two addresses of one /64 share the budget of 2 a minute. */
-	s = start("internet", "2001:db8:1:2::a", &env);
+	s = start("limited", "2001:db8:1:2::a", &env);
 	expect(s, mail, "250 gw.test\r\n250 2.1.0 Ok\r\n");
 	smtp_session_free(s);
-	s = start("internet", "2001:db8:1:2:ffff:1:2:3", &env);
+	s = start("limited", "2001:db8:1:2:ffff:1:2:3", &env);
 	expect(s, mail, "250 gw.test\r\n250 2.1.0 Ok\r\n");
 	smtp_session_free(s);
-	s = start("internet", "2001:db8:1:2::b", &env);
+	s = start("limited", "2001:db8:1:2::b", &env);
 	expect(s, mail, "250 gw.test\r\n" RATE_LIMITED);
 	smtp_session_free(s);
 	assert_int_equal(ratelimit_count(env.ratelimit,
-	    "internet 2001:db8:1:2::/64", ratelimit_now()), 2);
+	    "limited 2001:db8:1:2::/64", ratelimit_now()), 2);
 	/* The next /64 is another client. */
-	s = start("internet", "2001:db8:1:3::a", &env);
+	s = start("limited", "2001:db8:1:3::a", &env);
 	expect(s, mail, "250 gw.test\r\n250 2.1.0 Ok\r\n");
 	smtp_session_free(s);
 	/* IPv4 counts by address; a mapped peer is its IPv4 address. */
-	s = start("internet", "192.0.2.1", &env);
+	s = start("limited", "192.0.2.1", &env);
 	expect(s, mail, "250 gw.test\r\n250 2.1.0 Ok\r\n");
 	smtp_session_free(s);
-	s = start("internet", "::ffff:192.0.2.1", &env);
+	s = start("limited", "::ffff:192.0.2.1", &env);
 	expect(s, mail, "250 gw.test\r\n250 2.1.0 Ok\r\n");
 	smtp_session_free(s);
-	s = start("internet", "192.0.2.1", &env);
+	s = start("limited", "192.0.2.1", &env);
 	expect(s, mail, "250 gw.test\r\n" RATE_LIMITED);
 	smtp_session_free(s);
-	s = start("internet", "192.0.2.2", &env);
+	s = start("limited", "192.0.2.2", &env);
 	expect(s, mail, "250 gw.test\r\n250 2.1.0 Ok\r\n");
 	smtp_session_free(s);
 	ratelimit_free(env.ratelimit);
@@ -238,31 +191,31 @@ test_auth_failures_count_ipv6_by_64(void **state)
 	(void)state;
 	env.authguard = auth_guard_new();	/* no verifier: checked here */
 	for (size_t i = 0; i < 3; i++) {
-		s = start("internet", peers[i], &env);
+		s = start("limited", peers[i], &env);
 		expect_auth(s, AUTH_BAD,
 		    "535 5.7.8 Authentication credentials invalid\r\n");
 		smtp_session_free(s);
 	}
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "2001:db8:5:6::/64"), 3);
 	/* Another address of that /64: refused, its password unchecked. */
-	s = start("internet", "2001:db8:5:6::99", &env);
+	s = start("limited", "2001:db8:5:6::99", &env);
 	expect_auth(s, AUTH_GOOD, TOO_MANY);
 	assert_true(smtp_session_closing(s));
 	smtp_session_free(s);
 	/* The next /64, and an IPv4 client, are not affected. */
-	s = start("internet", "2001:db8:5:7::1", &env);
+	s = start("limited", "2001:db8:5:7::1", &env);
 	expect_auth(s, AUTH_GOOD, "235 2.7.0 Authentication successful\r\n");
 	smtp_session_free(s);
 	/* A mapped peer and the IPv4 one are one client. */
 	for (int i = 0; i < 3; i++) {
-		s = start("internet", i % 2 ? "192.0.2.9" : "::ffff:192.0.2.9",
+		s = start("limited", i % 2 ? "192.0.2.9" : "::ffff:192.0.2.9",
 		    &env);
 		expect_auth(s, AUTH_BAD,
 		    "535 5.7.8 Authentication credentials invalid\r\n");
 		smtp_session_free(s);
 	}
-	s = start("internet", "192.0.2.9", &env);
+	s = start("limited", "192.0.2.9", &env);
 	expect_auth(s, AUTH_GOOD, TOO_MANY);
 	smtp_session_free(s);
 	auth_guard_free(env.authguard);
@@ -287,7 +240,7 @@ test_parallel_auth_capped_before_verdicts(void **state)
 	env.verifier = auth_verifier_new(base);
 	for (int i = 0; i < 10; i++) {
 		snprintf(peer, sizeof(peer), "2001:db8:9:9::%x", i + 1);
-		s[i] = start("internet", peer, &env);
+		s[i] = start("limited", peer, &env);
 		char *got = ehlo_auth(s[i], i % 2 ? AUTH_BAD : AUTH_GOOD);
 
 		if (s[i]->authreq != NULL) {
@@ -308,14 +261,14 @@ test_parallel_auth_capped_before_verdicts(void **state)
 	assert_int_equal(auth_verifier_pending(env.verifier), 3);
 	assert_int_equal(auth_verifier_client_pending(env.verifier,
 	    "2001:db8:9:9::/64"), 3);
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "2001:db8:9:9::/64"), 3);
 	/* Clients that leave with their password sent: still counted. */
 	for (int i = 0; i < 10; i++)
 		smtp_session_free(s[i]);
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "2001:db8:9:9::/64"), 3);
-	s[0] = start("internet", "2001:db8:9:9::77", &env);
+	s[0] = start("limited", "2001:db8:9:9::77", &env);
 	expect_auth(s[0], AUTH_GOOD, TOO_MANY);
 	smtp_session_free(s[0]);
 	auth_verifier_free(env.verifier);
@@ -334,37 +287,37 @@ test_auth_count_taken_back(void **state)
 	(void)state;
 	env.authguard = auth_guard_new();
 	for (int i = 0; i < 5; i++) {
-		s[0] = start("internet", "198.51.100.7", &env);
+		s[0] = start("limited", "198.51.100.7", &env);
 		expect_auth(s[0], AUTH_GOOD,
 		    "235 2.7.0 Authentication successful\r\n");
 		smtp_session_free(s[0]);
 	}
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "198.51.100.7"), 0);
 	/* Three exchanges open (prompts answered later) hold the budget. */
 	for (int i = 0; i < 3; i++) {
-		s[i] = start("internet", "198.51.100.7", &env);
+		s[i] = start("limited", "198.51.100.7", &env);
 		expect_auth(s[i], "AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n");
 	}
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "198.51.100.7"), 3);
-	s[3] = start("internet", "198.51.100.7", &env);
+	s[3] = start("limited", "198.51.100.7", &env);
 	expect_auth(s[3], "AUTH PLAIN\r\n", TOO_MANY);
 	smtp_session_free(s[3]);
 	expect(s[0], "*\r\n", "501 5.7.0 Authentication aborted\r\n");
 	expect(s[1], "not base64!\r\n", "501 5.5.2 Invalid base64 data\r\n");
 	smtp_session_free(s[2]);		/* gone at the prompt */
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "198.51.100.7"), 0);
 	/* A wrong password stays counted; the right one is taken back. */
 	expect(s[0], AUTH_BAD,
 	    "535 5.7.8 Authentication credentials invalid\r\n");
 	expect(s[1], "AUTH LOGIN ZXJpY20=\r\n", "334 UGFzc3dvcmQ6\r\n");
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "198.51.100.7"), 2);
 	expect(s[1], "czNjcmV0\r\n",
 	    "235 2.7.0 Authentication successful\r\n");
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "198.51.100.7"), 1);
 	smtp_session_free(s[0]);
 	smtp_session_free(s[1]);
@@ -382,27 +335,27 @@ test_abandoned_exchange_count_taken_over(void **state)
 
 	(void)state;
 	env.authguard = auth_guard_new();
-	s[0] = start("internet", "2001:db8:c::1", &env);
+	s[0] = start("limited", "2001:db8:c::1", &env);
 	expect_auth(s[0], "AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n");
 	memset(line, 'A', sizeof(line) - 3);
 	memcpy(line + sizeof(line) - 3, "\r\n", 3);
 	expect(s[0], line, "500 5.5.2 Line too long\r\n");
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "2001:db8:c::/64"), 1);
 	/* Two more attempts of the client in progress: 3 of 3 counted. */
 	for (int i = 1; i < 3; i++) {
-		s[i] = start("internet", "2001:db8:c::2", &env);
+		s[i] = start("limited", "2001:db8:c::2", &env);
 		expect_auth(s[i], "AUTH PLAIN\r\n", "334 \r\n");
 	}
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "2001:db8:c::/64"), 3);
 	/* The first session may try again: its count is its own. */
 	expect(s[0], AUTH_GOOD, "235 2.7.0 Authentication successful\r\n");
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "2001:db8:c::/64"), 2);
 	for (int i = 0; i < 3; i++)
 		smtp_session_free(s[i]);
-	assert_int_equal(guard_count(env.authguard, "internet",
+	assert_int_equal(guard_count(env.authguard, "limited",
 	    "2001:db8:c::/64"), 0);
 	auth_guard_free(env.authguard);
 }
