@@ -39,9 +39,10 @@ CORE_SRC = $(filter-out $(MAINS),$(wildcard src/*.c)) \
 OBJS	 = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC))
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-# Test drivers: small programs the integration tests run against an
+# Test drivers: small programs the integration tests run, against an
 # independent implementation (python3-dkim, Mail::DKIM, Mail::DMARC, the
-# RFC 7208 suite), on the fixtures of tests/unit (fake_dns.h).
+# RFC 7208 suite) on the fixtures of tests/unit (fake_dns.h), or against
+# real peers (resolver_probe and dnsmasq).
 TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)

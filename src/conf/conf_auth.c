@@ -42,15 +42,6 @@ conf_h_authentication(struct conf_pctx *p, const struct conf_param *pp,
 	    st->line);
 }
 
-static int
-h_auth_dns(struct conf_pctx *p, const struct conf_param *pp, void *base,
-    const struct conf_stmt *st)
-{
-	(void)pp;
-	return conf_dns_ref(p, st,
-	    &((struct conf_authentication *)base)->dns, "authentication");
-}
-
 /* ---- dkim-key NAME (top level) ---- */
 
 int
@@ -236,7 +227,7 @@ static const struct conf_word dnsfail_words[] = {
 };
 
 static const struct conf_param auth_params[] = {
-	{ "dns", FN(h_auth_dns),
+	{ "dns", CONF_T_DNSREF, .off = AU(dns), .role = "authentication",
 	  .doc = "DNS list of these lookups (default: the server's dns)" },
 	{ "spf", CONF_T_ENUM, .words = mode_words, .def = "on", .off = AU(spf),
 	  .doc = "on | enforce (550 5.7.23 to fail) | off" },
