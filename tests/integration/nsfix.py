@@ -1,5 +1,5 @@
-"""Network namespaces for test_topology.py: the seed deployment of SPEC
-section 1 built with `ip netns` and veth pairs.
+"""Network namespaces for test_topology.py: the seed deployment
+(docs/deployment.md) built with `ip netns` and veth pairs.
 
 Three namespaces per topology, named `pt-<pid>-<n>-internet`, `-gateway`
 and `-intranet` (pid of the pytest process, n a counter), so that parallel

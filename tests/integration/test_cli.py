@@ -1,4 +1,4 @@
-"""posternd's command line (SPEC section 4) and SIGHUP reload."""
+"""posternd's command line (posternd(8)) and SIGHUP reload."""
 import os
 import signal
 import subprocess

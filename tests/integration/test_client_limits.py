@@ -1,4 +1,4 @@
-"""Per-client limits (SPEC 6): an IPv6 client is counted by its /64, and
+"""Per-client limits (docs/architecture.md, isolation): an IPv6 client is counted by its /64, and
 parallel AUTH attempts of one client get no more than max-auth-failures
 guesses checked.
 

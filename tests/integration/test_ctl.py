@@ -1,4 +1,4 @@
-"""posternctl against a running posternd (SPEC 4): every command, its effect
+"""posternctl against a running posternd (posternctl(8)): every command, its effect
 on the spool and on delivery, trace against what a real SMTP client gets,
 the flow table of the example configuration, reload under load, the
 Prometheus endpoint, and a control socket fed garbage."""
@@ -266,7 +266,7 @@ def test_flow_example_configuration(posternd_bin, tmp_path):
     table = {(r["vserver"], r["flow"]): r for r in rows}
     inet = lambda f: table[("internet", f)]
     intra = lambda f: table[("intranet", f)]
-    # SPEC section 1, row by row.
+    # the canonical mail flows of README.md, row by row.
     assert inet("Internet -> Internet")["reply"].startswith("550 5.7.1")
     assert inet("Internet -> local user")["accepted"]
     assert inet("Internet -> local user")["next_hop"] == "mbx1.winery.local"

@@ -1,4 +1,4 @@
-"""The delivering side end to end (SPEC 1, 3, 5): split DNS served by two
+"""The delivering side end to end (README.md, postern.conf(5), docs/smtp.md): split DNS served by two
 real dnsmasq instances, aiosmtpd sinks standing in for mailbox servers
 and Internet MX hosts, retries, DSNs, the Maildir store."""
 import email

@@ -1,5 +1,5 @@
-"""Message filtering on the Internet-facing virtual server (SPEC 3 `filter`,
-SPEC 5; docs/filtering.md), with a real SMTP client against posternd:
+"""Message filtering on the Internet-facing virtual server (postern.conf(5) `filter`,
+docs/smtp.md; docs/filtering.md), with a real SMTP client against posternd:
 connection filtering (CIDR lists in IPv4 and IPv6, allow-client
 exceptions, DNSBL zones served by a test dnsmasq, a DNSBL server that is
 down), the block-senders-file and its reload, blocked recipients, rate

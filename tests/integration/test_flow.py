@@ -1,4 +1,4 @@
-"""The receive-side rows of SPEC section 1's flow table, on two virtual
+"""The receive-side rows of the canonical mail-flow table (README.md, `posternctl flow`), on two virtual
 servers, plus the address tricks that must never open a relay."""
 import smtplib
 import time

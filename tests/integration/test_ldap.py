@@ -1,4 +1,4 @@
-"""The directory on LDAP, and scaling out to several gateways (SPEC 3,
+"""The directory on LDAP, and scaling out to several gateways (postern.conf(5),
 docs/ldap.md, docs/scale-out.md), end to end against a real slapd.
 
 Each test starts its own slapd (ldapfix.py: a test-only slapd.conf and mdb

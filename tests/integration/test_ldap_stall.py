@@ -1,5 +1,5 @@
 """A directory server that stalls never stalls the gateway (issue #14;
-SPEC 6: nothing the gateway asks of another program blocks the event loop;
+docs/architecture.md, isolation: nothing the gateway asks of another program blocks the event loop;
 docs/ldap.md, "Connections").
 
 The directory is a StallingLdap (ldapfix.py) on 127.0.0.42: it takes any

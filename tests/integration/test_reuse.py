@@ -1,7 +1,7 @@
 """Outbound connection reuse (issue #4, docs/delivery.md): a burst to one
 next hop shares SMTP sessions (RSET between transactions), a peer that
 takes only some recipients gets the rest in a second transaction on the
-same connection (SPEC 5: "up to the peer's limit"), and a kept connection
+same connection (docs/delivery.md: "up to the peer's limit"), and a kept connection
 that died meanwhile costs nothing: the message goes out on a new one,
 exactly once.  The next hop is a scripted SMTP server in this file, so
 every connection and command it saw can be counted."""

@@ -1,4 +1,4 @@
-"""SMTP behaviour of SPEC section 5 seen by a real client: reply codes,
+"""SMTP behaviour of docs/smtp.md seen by a real client: reply codes,
 limits, pipelining, DATA handling and the SMTP smuggling class."""
 import signal
 import socket

@@ -1,6 +1,6 @@
 """A next hop that never answers (issue #6): the outbound SMTP client's
 waits are bounded by `queue { connect-timeout command-timeout data-timeout }`
-(SPEC 3, RFC 5321 4.5.3.2).
+(postern.conf(5), RFC 5321 4.5.3.2).
 
 Each stalling next hop is a small Python server on its own loopback
 address, written into the directory as a mailbox server `[127.0.0.x]:PORT`:

@@ -1,4 +1,4 @@
-"""One tarpit next hop must not stop other mail (issue #14 point 2, SPEC 6:
+"""One tarpit next hop must not stop other mail (issue #14 point 2, docs/architecture.md, isolation:
 "a failed or slow next hop delays only its own mail").
 
 The MX of tarpit.example accepts TCP and never greets.  600 messages from

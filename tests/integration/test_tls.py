@@ -1,4 +1,4 @@
-"""TLS on the receiving side (SPEC 3 `tls`, `listen ... tls`; SPEC 5):
+"""TLS on the receiving side (postern.conf(5) `tls`, `listen ... tls`; docs/smtp.md):
 STARTTLS (RFC 3207) and implicit TLS (RFC 8314) against real clients on
 loopback: Python's ssl and smtplib, and `openssl s_client -starttls smtp`.
 Certificates come from a test CA made with the openssl command."""

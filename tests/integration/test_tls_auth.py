@@ -1,5 +1,5 @@
-"""SMTP AUTH on the receiving side (SPEC 3 `auth`, `max-auth-failures`,
-`relay authenticated`, `anonymous`; SPEC 5; RFC 4954): PLAIN and LOGIN
+"""SMTP AUTH on the receiving side (postern.conf(5) `auth`, `max-auth-failures`,
+`relay authenticated`, `anonymous`; docs/smtp.md; RFC 4954): PLAIN and LOGIN
 over STARTTLS with smtplib and raw sessions, never in clear text, with a
 failure limit per client address and relay by authentication.  Password
 hashes are SHA-512 crypt made with `openssl passwd -6`."""

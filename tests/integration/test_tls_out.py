@@ -1,5 +1,5 @@
-"""TLS on the delivering side (SPEC 3 connector `tls`/`tls-ca`,
-`mailbox-tls`; SPEC 5), on the world of test_delivery.py (split DNS served
+"""TLS on the delivering side (postern.conf(5) connector `tls`/`tls-ca`,
+`mailbox-tls`; docs/smtp.md), on the world of test_delivery.py (split DNS served
 by dnsmasq): real TLS peers on loopback, aiosmtpd with STARTTLS, a
 scripted peer that injects bytes after its 220 to STARTTLS, and peers
 whose TLS side is `openssl s_server`.  Certificates come from a test CA.

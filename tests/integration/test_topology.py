@@ -1,4 +1,4 @@
-"""The seed deployment (SPEC section 1) on real interfaces: three network
+"""The seed deployment (the canonical mail flows of README.md) on real interfaces: three network
 namespaces joined by veth pairs (nsfix.py draws the picture), posternd in
 the `gateway` one with its two interfaces and IP forwarding off, dnsmasq
 as the internal DNS server (intranet) and the external one (internet),

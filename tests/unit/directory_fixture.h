@@ -131,7 +131,7 @@ has_target(const struct dir_result *res, const char *addr, const char *host)
 }
 
 static FIXTURE_UNUSED const char sample[] =
-    "# the SPEC's example, and more\n"
+    "# postern.conf(5)'s example, and more\n"
     "ericm@winery-co.co   mbx1.winery.local\n"
     "KimY@Winery-Co.CO    [10.0.0.32]:25\n"
     "postmaster@winery-co.co local   # the gateway's own store\n"

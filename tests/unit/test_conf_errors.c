@@ -1,6 +1,6 @@
 /*
  * test_conf_errors — one case per configuration error: the exact
- * FILE:LINE: prefix (the line of the statement at fault, as SPEC section 3
+ * FILE:LINE: prefix (the line of the statement at fault, as postern.conf(5)
  * says) and a recognisable message, and no snapshot returned.  Cases run
  * under ASan in `make check`, so every error path is also checked for leaks.
  */

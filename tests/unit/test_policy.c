@@ -1,5 +1,5 @@
 /*
- * The pure parts of message filtering (SPEC 3 `filter`): connection
+ * The pure parts of message filtering (postern.conf(5) `filter`): connection
  * filtering over the CIDR matcher (IPv4, IPv6, IPv4-mapped, allow-client
  * exceptions), DNSBL query names and answer classification, the rate
  * limiter over a hand-stepped clock, the block-senders-file parser, and

@@ -1,5 +1,5 @@
 /*
- * Per-client limits in the session engine (SPEC 6), driven from memory as
+ * Per-client limits in the session engine (docs/architecture.md, isolation), driven from memory as
  * in test_session.c: the rate limit and the AUTH failure guard count an
  * IPv6 client by its /64 and an IPv4-mapped client as its IPv4 address;
  * an AUTH attempt counts when it starts, so many connections of one

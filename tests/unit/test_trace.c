@@ -4,7 +4,7 @@
  * delivery would find them — relay denied, unknown user, blocked client
  * and sender, block-recipient, a list, a catch-all, a smart host, a
  * partner relay domain, MX through the external list, max-recipients —
- * and the canonical flows of SPEC section 1.
+ * and the canonical flows of the canonical mail flows of README.md.
  */
 #include <stdarg.h>
 #include <stddef.h>
