@@ -56,24 +56,6 @@ static const char *const external_domains[] = {
 	"example.org", "example.net", "example.com", "example.invalid",
 };
 
-static int
-ip_sockaddr(const char *s, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		return 0;
-	}
-	return -1;
-}
-
 /* An address that no server relays for and this server does not block. */
 static char *
 internet_client(const struct conf *c, const struct conf_vserver *vs)
@@ -85,7 +67,7 @@ internet_client(const struct conf *c, const struct conf_vserver *vs)
 		const struct sockaddr *sa = (struct sockaddr *)&ss;
 		int ok = 1;
 
-		ip_sockaddr(internet_candidates[i], &ss);
+		netaddr_parse_ip(internet_candidates[i], &ss);
 		for (size_t k = 0; k < c->nvservers; k++)
 			if (netaddr_cidr_match_any(c->vservers[k]->relay_allow,
 			    c->vservers[k]->nrelay_allow, sa))
@@ -142,7 +124,7 @@ blocked_client(const struct conf_vserver *vs)
 
 		if (ip == NULL)
 			continue;
-		ip_sockaddr(ip, &ss);
+		netaddr_parse_ip(ip, &ss);
 		if (!netaddr_cidr_match_any(f->allow_client, f->nallow_client,
 		    (struct sockaddr *)&ss))
 			return ip;

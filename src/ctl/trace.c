@@ -67,24 +67,6 @@ struct trace {
 static int	step(struct trace *);
 static void	dnsbl_done(void *, const struct dnsbl_result *);
 
-static int
-parse_ip(const char *s, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		return 0;
-	}
-	return -1;
-}
-
 /* ---- routes: the router's answers, as trace reports them ---- */
 
 static void
@@ -560,7 +542,7 @@ trace_start(const struct trace_request *rq, trace_cb cb, void *arg)
 		cb(arg, NULL, 0, err);
 		return NULL;
 	}
-	if (parse_ip(rq->client, &ss) == -1) {
+	if (netaddr_parse_ip(rq->client, &ss) == -1) {
 		snprintf(err, sizeof(err), "bad client address \"%.100s\" "
 		    "(numeric IPv4 or IPv6)", rq->client);
 		cb(arg, NULL, 0, err);

@@ -62,8 +62,8 @@ netaddr_parse_cidr(const char *s, struct cidr *out)
 	return 0;
 }
 
-static int
-prefix_match(const uint8_t *a, const uint8_t *b, int bits)
+int
+netaddr_prefix_match(const uint8_t *a, const uint8_t *b, int bits)
 {
 	int full = bits / 8, rest = bits % 8;
 
@@ -85,20 +85,20 @@ netaddr_cidr_match(const struct cidr *c, const struct sockaddr *sa)
 		a = (const uint8_t *)
 		    &((const struct sockaddr_in *)sa)->sin_addr;
 		if (c->family == AF_INET)
-			return prefix_match(a, c->addr, c->prefix);
+			return netaddr_prefix_match(a, c->addr, c->prefix);
 		/* An IPv4 peer in a block written ::ffff:a.b.c.d/96+n. */
 		if (c->prefix >= 96 &&
 		    memcmp(c->addr, mapped, sizeof(mapped)) == 0)
-			return prefix_match(a, c->addr + 12, c->prefix - 96);
+			return netaddr_prefix_match(a, c->addr + 12, c->prefix - 96);
 		return 0;
 	}
 	if (sa->sa_family != AF_INET6)
 		return 0;
 	a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
 	if (c->family == AF_INET6)
-		return prefix_match(a, c->addr, c->prefix);
+		return netaddr_prefix_match(a, c->addr, c->prefix);
 	if (memcmp(a, mapped, sizeof(mapped)) == 0)
-		return prefix_match(a + 12, c->addr, c->prefix);
+		return netaddr_prefix_match(a + 12, c->addr, c->prefix);
 	return 0;
 }
 
@@ -256,4 +256,22 @@ netaddr_equal(const struct sockaddr *a, const struct sockaddr *b)
 		    memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 	}
 	return 0;
+}
+
+int
+netaddr_parse_ip(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
 }

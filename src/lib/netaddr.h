@@ -25,6 +25,8 @@ struct cidr {
 
 /* "10.0.0.0/8", "::1/128", or a bare address (host prefix).  0 or -1. */
 int	netaddr_parse_cidr(const char *s, struct cidr *out);
+/* Do the first `bits` bits of a and b agree (network byte order)? */
+int	netaddr_prefix_match(const uint8_t *a, const uint8_t *b, int bits);
 /* Does the peer address lie within the block? */
 int	netaddr_cidr_match(const struct cidr *c, const struct sockaddr *sa);
 int	netaddr_cidr_match_any(const struct cidr *c, size_t n,
@@ -36,6 +38,9 @@ int	netaddr_cidr_match_any(const struct cidr *c, size_t n,
  */
 int	netaddr_parse_hostport(const char *s, int defport,
 	    struct sockaddr_storage *ss, socklen_t *len);
+/* A bare numeric IPv4 or IPv6 address (no port, no brackets), port 0.
+ * 0 or -1. */
+int	netaddr_parse_ip(const char *s, struct sockaddr_storage *ss);
 /* Numeric IP text of a peer (no port), into buf of NETADDR_STRLEN. */
 const char *netaddr_ntop(const struct sockaddr *sa, char *buf, size_t len);
 /* "1.2.3.4:25" / "[::1]:25". */

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "spf.h"
+#include "netaddr.h"
 #include "spf_lookup.h"
 #include "spf_macro.h"
 #include "spf_record.h"
@@ -195,7 +196,7 @@ addr_match(const struct spf_check *c, const struct dns_rrset *rs, int bits)
 		return 0;
 	for (i = 0; i < rs->nrr; i++)
 		if (rs->rr[i].family == c->family &&
-		    spf_lookup_prefix_match(rs->rr[i].addr, c->ip, bits))
+		    netaddr_prefix_match(rs->rr[i].addr, c->ip, bits))
 			return 1;
 	return 0;
 }
@@ -535,11 +536,11 @@ eval(struct spf_check *c)
 		break;
 	case SPF_MECH_IP4:
 		mech_done(c, c->family == AF_INET &&
-		    spf_lookup_prefix_match(c->ip, t->ip, t->cidr4));
+		    netaddr_prefix_match(c->ip, t->ip, t->cidr4));
 		break;
 	case SPF_MECH_IP6:
 		mech_done(c, c->family == AF_INET6 &&
-		    spf_lookup_prefix_match(c->ip, t->ip, t->cidr6));
+		    netaddr_prefix_match(c->ip, t->ip, t->cidr6));
 		break;
 	default:
 		dns_mech(c, f, t);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "spf_lookup.h"
+#include "netaddr.h"
 #include "xmalloc.h"
 
 struct slot {
@@ -36,19 +37,6 @@ struct spf_lookup {
 };
 
 static void	answer(void *, const struct dns_rrset *);
-
-int
-spf_lookup_prefix_match(const unsigned char *a, const unsigned char *b,
-    int bits)
-{
-	int full = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, (size_t)full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	return ((a[full] ^ b[full]) & (0xff << (8 - rest)) & 0xff) == 0;
-}
 
 void
 spf_lookup_reverse_name(int family, const unsigned char *ip, char *buf,
@@ -140,7 +128,7 @@ addr_match(const struct spf_lookup *lk, const struct dns_rrset *rs, int bits)
 		return 0;
 	for (i = 0; i < rs->nrr; i++)
 		if (rs->rr[i].family == lk->family &&
-		    spf_lookup_prefix_match(rs->rr[i].addr, lk->ip, bits))
+		    netaddr_prefix_match(rs->rr[i].addr, lk->ip, bits))
 			return 1;
 	return 0;
 }

@@ -59,9 +59,6 @@ struct spf_lookup *spf_lookup_ptr(const struct authdns *dns, int family,
 	    void *arg);
 void	spf_lookup_cancel(struct spf_lookup *lk);
 
-/* Helpers the evaluator shares. */
-int	spf_lookup_prefix_match(const unsigned char *a, const unsigned char *b,
-	    int bits);
 /* The client's name under in-addr.arpa or ip6.arpa, into buf (80). */
 void	spf_lookup_reverse_name(int family, const unsigned char *ip,
 	    char *buf, size_t len);
