@@ -14,9 +14,11 @@ folders listed:
     directory  conf proto lib
     queue      lib
     msgauth    dns lib
-    smtpd      conf proto tls dns directory queue msgauth lib
+    milter     lib
+    smtpd      conf proto tls dns directory queue msgauth milter lib
     deliver    conf proto tls dns directory queue lib
-    ctl        smtpd deliver conf proto tls dns directory queue msgauth lib
+    ctl        smtpd deliver conf proto tls dns directory queue msgauth milter
+               lib
     (src/)     everything: the programs and what only they use
 
 
@@ -48,11 +50,12 @@ ALLOWED = {
     "directory": {"conf", "proto", "lib"},
     "queue": {"lib"},
     "msgauth": {"dns", "lib"},
+    "milter": {"lib"},
     "smtpd": {"conf", "proto", "tls", "dns", "directory", "queue", "msgauth",
-              "lib"},
+              "milter", "lib"},
     "deliver": {"conf", "proto", "tls", "dns", "directory", "queue", "lib"},
     "ctl": {"smtpd", "deliver", "conf", "proto", "tls", "dns", "directory",
-            "queue", "msgauth", "lib"},
+            "queue", "msgauth", "milter", "lib"},
 }
 ROOT = ""       # src/ itself: the programs and the shared vocabulary
 SHARED = {"postern_limits.h", "dsn.h"}
