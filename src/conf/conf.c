@@ -78,6 +78,8 @@ vserver_free(struct conf_vserver *vs)
 	strv_free(vs->auth.arc_trusted, vs->auth.narc_trusted);
 	strv_free(vs->dkim_sign, vs->ndkim_sign);
 	free(vs->dkim_sign_keys);
+	strv_free(vs->milters, vs->nmilters);
+	free(vs->milter_confs);
 	free(vs);
 }
 
@@ -141,6 +143,12 @@ conf_free(struct conf *c)
 		free(k);
 	}
 	free(c->dkim_keys);
+	for (size_t i = 0; i < c->nmilters; i++) {
+		free(c->milters[i]->name);
+		free(c->milters[i]->socket);
+		free(c->milters[i]);
+	}
+	free(c->milters);
 	free(c);
 }
 
@@ -271,6 +279,15 @@ conf_connector_find(const struct conf *c, const char *name)
 	for (size_t i = 0; i < c->nconnectors; i++)
 		if (strcmp(c->connectors[i]->name, name) == 0)
 			return c->connectors[i];
+	return NULL;
+}
+
+struct conf_milter *
+conf_milter_find(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nmilters; i++)
+		if (strcmp(c->milters[i]->name, name) == 0)
+			return c->milters[i];
 	return NULL;
 }
 

@@ -83,6 +83,16 @@ struct conf_authentication {
 	int			 dns_tempfail;	/* on-dns-failure tempfail */
 };
 
+/* A content filter reached by the milter protocol (`milter NAME`). */
+struct conf_milter {
+	char			*name;
+	int			 line;
+	char			*socket;	/* "inet:IP:PORT" | "unix:PATH" */
+	unsigned		 timeout;	/* seconds per reply, default 30 */
+	int			 fail_accept;	/* on-failure accept (default:
+						   tempfail) */
+};
+
 /* A DKIM signing key (`dkim-key NAME { ... }`). */
 struct conf_dkim_key {
 	char			*name;
@@ -128,6 +138,10 @@ struct conf_vserver {
 	unsigned		 max_unknown_recipients; /* default 20 */
 	struct conf_filter	 filter;
 	struct conf_authentication auth;
+	char			**milters;	/* milter names, in order */
+	size_t			  nmilters;
+	int			  milters_line;
+	struct conf_milter	**milter_confs;	/* resolved, in order */
 	char			**dkim_sign;	/* key names, as written */
 	size_t			  ndkim_sign;
 	int			  dkim_sign_line;
@@ -226,6 +240,8 @@ struct conf {
 	struct conf_queue	 queue;
 	struct conf_dkim_key	**dkim_keys;
 	size_t			 ndkim_keys;
+	struct conf_milter	**milters;
+	size_t			 nmilters;
 };
 
 /*
@@ -247,6 +263,8 @@ struct conf_connector	*conf_connector_find(const struct conf *c,
 struct conf_dnslist	*conf_dnslist_find(const struct conf *c,
 			    const char *name);
 struct conf_dkim_key	*conf_dkim_key_find(const struct conf *c,
+			    const char *name);
+struct conf_milter	*conf_milter_find(const struct conf *c,
 			    const char *name);
 /* Is `domain` (lowercase, no trailing dot) a local domain? */
 int			 conf_is_local_domain(const struct conf *c,

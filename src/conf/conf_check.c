@@ -275,7 +275,7 @@ conf_check_top(struct conf_pctx *p, struct conf_frame *f)
 			ck(p, cn->home_line, "unknown virtual-server \"%s\" "
 			    "in \"home\"", cn->home_name);
 	}
-	if (conf_auth_resolve(p) == -1)
+	if (conf_auth_resolve(p) == -1 || conf_milter_resolve(p) == -1)
 		return -1;
 	if (c->nlocal_domains > 0 && c->directory == DIR_NONE)
 		ck(p, c->local_domain_line, "local domains need a directory "

@@ -524,6 +524,9 @@ static const struct conf_param top_params[] = {
 	{ "dkim-key", CONF_T_BLOCK, .flags = CONF_F_REPEAT,
 	  .fn = conf_h_dkim_key, .block = &conf_block_dkim_key,
 	  .doc = "NAME { ... }: a DKIM signing key" },
+	{ "milter", CONF_T_BLOCK, .flags = CONF_F_REPEAT,
+	  .fn = conf_h_milter, .block = &conf_block_milter,
+	  .doc = "NAME { ... }: a content filter (milter protocol)" },
 };
 
 static const struct conf_param connector_params[] = {
@@ -616,6 +619,6 @@ const struct conf_block conf_block_ldap = {
 const struct conf_block *const conf_blocks[] = {
 	&conf_block_top, &conf_block_vserver, &conf_block_filter,
 	&conf_block_connector, &conf_block_queue, &conf_block_ldap,
-	&conf_block_authentication, &conf_block_dkim_key,
+	&conf_block_authentication, &conf_block_dkim_key, &conf_block_milter,
 };
 const size_t conf_nblocks = nitems(conf_blocks);

@@ -509,14 +509,18 @@ not_here(struct conf_pctx *p, const struct conf_frame *f,
     const struct conf_stmt *st)
 {
 	char where[256] = "";
-	size_t n = 0;
+	size_t n = 0, total = 0;
 
+	for (size_t i = 0; i < conf_nblocks; i++)
+		total += conf_blocks[i] != f->block &&
+		    conf_param_find(conf_blocks[i], st->kw, NULL) != NULL;
+	/* "in a, in b or in c" */
 	for (size_t i = 0; i < conf_nblocks; i++) {
 		if (conf_blocks[i] == f->block ||
 		    conf_param_find(conf_blocks[i], st->kw, NULL) == NULL)
 			continue;
 		if (n++)
-			cat(where, " or ", sizeof(where));
+			cat(where, n == total ? " or " : ", ", sizeof(where));
 		cat(where, conf_blocks[i]->where, sizeof(where));
 	}
 	if (n == 0)

@@ -319,6 +319,8 @@ static const struct conf_param vs_params[] = {
 	  .doc = "{ ... }: SPF, DKIM, DMARC and ARC of what arrives" },
 	{ "dkim-sign", FN(conf_h_dkim_sign),
 	  .doc = "KEY...: dkim-key blocks to sign accepted mail with" },
+	{ "milters", FN(conf_h_milters),
+	  .doc = "NAME...: milter blocks every transaction goes through" },
 };
 
 static const struct conf_param filter_params[] = {

@@ -48,8 +48,8 @@ static const struct {
 	  "\"spool\" is not allowed in a virtual-server block (only at top "
 	  "level)" },
 	{ "queue {\n  timeout 5s\n}\n", 2, "\"timeout\" is not allowed in a "
-	  "queue block (only in a virtual-server block or in a directory "
-	  "ldap block)" },
+	  "queue block (only in a virtual-server block, in a directory "
+	  "ldap block or in a milter block)" },
 	{ VS "  filter {\n    listen 127.0.0.2\n  }\n}\n", 4,
 	  "\"listen\" is not allowed in a filter block" },
 	{ VS "  virtual-server b {\n", 3, "\"virtual-server\" is not allowed "
@@ -307,6 +307,28 @@ static const struct {
 	{ "metrics 10.0.0.1:25\nvirtual-server in {\n  listen 10.0.0.1\n"
 	  "  relay allow 10.0.0.0/8\n}\n", 1,
 	  "metrics address 10.0.0.1:25 is also a listen address (line 3)" },
+
+	/* message authentication and milters */
+	{ VS "  authentication {\n    spf maybe\n  }\n}\n", 4,
+	  "\"spf\" takes off, on or enforce" },
+	{ VS "  authentication {\n    dns nosuch\n  }\n}\n", 4,
+	  "unknown DNS list \"nosuch\"" },
+	{ "dkim-key k {\n  domain a.example\n  selector s\n}\n", 1,
+	  "dkim-key \"k\" needs domain, selector and key" },
+	{ "dkim-key k {\n  selector a..b\n}\n", 2, "bad selector" },
+	{ "dkim-key k {\n  headers from bad:name\n}\n", 2,
+	  "bad header field name \"bad:name\"" },
+	{ VS "  dkim-sign nokey\n}\n", 3,
+	  "unknown dkim-key \"nokey\" in \"dkim-sign\"" },
+	{ "milter m {\n  socket inet:localhost:11332\n}\n", 2,
+	  "bad milter socket \"inet:localhost:11332\"" },
+	{ "milter m {\n  socket unix:relative.sock\n}\n", 2,
+	  "bad milter socket" },
+	{ "milter m {\n  timeout 5s\n}\n", 1, "milter \"m\" needs a socket" },
+	{ "milter m {\n  socket inet:127.0.0.1:1\n  on-failure drop\n}\n", 3,
+	  "\"on-failure\" takes tempfail or accept" },
+	{ VS "  milters rspamd\n}\n", 3,
+	  "unknown milter \"rspamd\" in \"milters\"" },
 
 	/* several errors after the parse: the lowest line is reported */
 	{ "connector c {\n  address-space *\n  home nosuch\n}\n"
