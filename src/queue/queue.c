@@ -135,7 +135,7 @@ queue_envelope_free(struct queue_envelope *env)
 	free(env->envid);
 	free(env->auth_user);
 	free(env->prepend);
-	free(env->cuts);
+	queue_envelope_clear_cuts(env);
 	free(env->hold);
 	for (i = 0; i < env->nrcpts; i++) {
 		free(env->rcpts[i].addr);
@@ -258,10 +258,16 @@ queue_envelope_encode(const struct queue_envelope *env, size_t *len)
 		rc |= put_record(&b, "auth", env->auth_user);
 	if (env->prepend != NULL)
 		rc |= put_record(&b, "prepend", env->prepend);
-	for (i = 0; i < env->ncuts; i++)
-		rc |= buf_appendf(&b, "cut %llu %llu\n",
+	for (i = 0; i < env->ncuts; i++) {
+		rc |= buf_appendf(&b, "cut %llu %llu",
 		    (unsigned long long)env->cuts[i].off,
 		    (unsigned long long)env->cuts[i].len);
+		if (env->cuts[i].text != NULL) {
+			rc |= buf_appendc(&b, ' ');
+			rc |= queue_value_put(&b, env->cuts[i].text);
+		}
+		rc |= buf_appendc(&b, '\n');
+	}
 	if (env->hold != NULL)
 		rc |= put_record(&b, "hold", env->hold);
 	for (i = 0; i < env->nrcpts && rc == 0; i++) {
@@ -290,25 +296,56 @@ queue_envelope_encode(const struct queue_envelope *env, size_t *len)
 
 int
 queue_envelope_add_cut(struct queue_envelope *env, uint64_t off,
-    uint64_t len)
+    uint64_t len, const char *text)
 {
+	struct queue_cut *c;
 	size_t i;
 
-	if (len == 0 || off + len < off || env->ncuts == QUEUE_CUTS_MAX)
+	if (text != NULL && text[0] == '\0')
+		text = NULL;
+	if ((len == 0 && text == NULL) || off + len < off)
 		return -1;
 	for (i = 0; i < env->ncuts && env->cuts[i].off < off; i++)
 		;
+	/* An insertion where another one stands: one text, in order. */
+	if (len == 0 && i < env->ncuts && env->cuts[i].off == off &&
+	    env->cuts[i].len == 0) {
+		char *t = xasprintf("%s%s", env->cuts[i].text, text);
+
+		free(env->cuts[i].text);
+		env->cuts[i].text = t;
+		return 0;
+	}
+	/* A cut starting where a text is inserted goes after it. */
+	while (len > 0 && i < env->ncuts && env->cuts[i].off == off &&
+	    env->cuts[i].len == 0)
+		i++;
 	if ((i > 0 && env->cuts[i - 1].off + env->cuts[i - 1].len > off) ||
-	    (i < env->ncuts && off + len > env->cuts[i].off))
+	    (i < env->ncuts && (off + len > env->cuts[i].off ||
+	    (len > 0 && env->cuts[i].off == off))))
+		return -1;
+	if (env->ncuts == QUEUE_CUTS_MAX)
 		return -1;
 	env->cuts = xreallocarray(env->cuts, env->ncuts + 1,
 	    sizeof(*env->cuts));
 	memmove(&env->cuts[i + 1], &env->cuts[i],
 	    (env->ncuts - i) * sizeof(*env->cuts));
-	env->cuts[i].off = off;
-	env->cuts[i].len = len;
+	c = &env->cuts[i];
+	c->off = off;
+	c->len = len;
+	c->text = text ? xstrdup(text) : NULL;
 	env->ncuts++;
 	return 0;
+}
+
+void
+queue_envelope_clear_cuts(struct queue_envelope *env)
+{
+	for (size_t i = 0; i < env->ncuts; i++)
+		free(env->cuts[i].text);
+	free(env->cuts);
+	env->cuts = NULL;
+	env->ncuts = 0;
 }
 
 uint64_t
@@ -316,8 +353,11 @@ queue_envelope_out_size(const struct queue_envelope *env)
 {
 	uint64_t n = env->size;
 
-	for (size_t i = 0; i < env->ncuts; i++)
+	for (size_t i = 0; i < env->ncuts; i++) {
 		n -= env->cuts[i].len;
+		if (env->cuts[i].text != NULL)
+			n += strlen(env->cuts[i].text);
+	}
 	return n;
 }
 
@@ -325,24 +365,43 @@ ssize_t
 queue_view_pread(const struct queue_view *v, uint64_t pos, void *buf,
     size_t n)
 {
-	uint64_t phys = pos, end = v->size;
-	size_t i;
+	uint64_t at = 0, phys = 0;	/* view and file positions */
 	ssize_t r;
+	size_t i;
 
-	/* The view's position to the stored message's: add every cut
-	 * before it; the read stops at the next cut. */
-	for (i = 0; i < v->ncuts && v->cuts[i].off <= phys; i++)
-		phys += v->cuts[i].len;
-	if (i < v->ncuts)
-		end = v->cuts[i].off;
-	if (phys >= end)
-		return 0;
-	if (n > end - phys)
-		n = (size_t)(end - phys);
-	do
-		r = pread(v->fd, buf, n, (off_t)(v->offset + phys));
-	while (r == -1 && errno == EINTR);
-	return r;
+	/* Walk the segments: file bytes up to an edit, its text, then the
+	 * file again past what it cut. */
+	for (i = 0; i <= v->ncuts; i++) {
+		uint64_t end = i < v->ncuts ? v->cuts[i].off : v->size;
+		size_t tl;
+
+		if (pos < at + (end - phys)) {
+			uint64_t from = phys + (pos - at);
+
+			if (n > end - from)
+				n = (size_t)(end - from);
+			do
+				r = pread(v->fd, buf, n,
+				    (off_t)(v->offset + from));
+			while (r == -1 && errno == EINTR);
+			return r;
+		}
+		at += end - phys;
+		if (i == v->ncuts)
+			break;
+		tl = v->cuts[i].text ? strlen(v->cuts[i].text) : 0;
+		if (pos < at + tl) {
+			size_t k = (size_t)(pos - at);
+
+			if (n > tl - k)
+				n = tl - k;
+			memcpy(buf, v->cuts[i].text + k, n);
+			return (ssize_t)n;
+		}
+		at += tl;
+		phys = end + v->cuts[i].len;
+	}
+	return 0;
 }
 
 /* ---- the trailer ---- */
@@ -510,6 +569,32 @@ get_rcpt(struct queue_envelope *env, const char *v, size_t n)
 	return 0;
 }
 
+/* "OFF LEN" or "OFF LEN TEXT". */
+static int
+get_cut(struct queue_envelope *env, const char *v, size_t n)
+{
+	const char *end = v + n, *sp1, *sp2;
+	uint64_t off, len;
+	char *text = NULL;
+	int rc;
+
+	if ((sp1 = memchr(v, ' ', n)) == NULL ||
+	    get_number(v, (size_t)(sp1 - v), INT64_MAX, &off) == -1)
+		return -1;
+	sp2 = memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1));
+	if (get_number(sp1 + 1, (size_t)((sp2 ? sp2 : end) - sp1 - 1),
+	    INT64_MAX, &len) == -1)
+		return -1;
+	if (sp2 != NULL && ((text = queue_value_get(sp2 + 1,
+	    (size_t)(end - sp2 - 1))) == NULL || text[0] == '\0')) {
+		free(text);
+		return -1;
+	}
+	rc = queue_envelope_add_cut(env, off, len, text);
+	free(text);
+	return rc;
+}
+
 /* One record; -1 with a message in err. */
 static int
 get_record(struct queue_envelope *env, unsigned *seen, const char *key,
@@ -573,14 +658,7 @@ get_record(struct queue_envelope *env, unsigned *seen, const char *key,
 		if (get_rcpt(env, v, vlen) == -1)
 			goto bad;
 	} else if (strcmp(rec->key, "cut") == 0) {
-		const char *sp = memchr(v, ' ', vlen);
-		uint64_t coff, clen;
-
-		if (sp == NULL ||
-		    get_number(v, (size_t)(sp - v), INT64_MAX, &coff) == -1 ||
-		    get_number(sp + 1, vlen - (size_t)(sp - v) - 1,
-		    INT64_MAX, &clen) == -1 || clen == 0 ||
-		    queue_envelope_add_cut(env, coff, clen) == -1)
+		if (get_cut(env, v, vlen) == -1)
 			goto bad;
 	} else if (strcmp(rec->key, "smtputf8") == 0)
 		env->smtputf8 = (int)num;

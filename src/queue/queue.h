@@ -39,11 +39,17 @@ struct queue_rcpt {
 	unsigned	 notify;	/* SMTP_NOTIFY_* bits, 0 = not given */
 };
 
-/* Bytes of the stored message left out as it leaves (a forged header
- * field the acceptance checks removed): [off, off + len) of the message. */
+/*
+ * An edit of the stored message as it leaves: [off, off + len) of it is
+ * left out, and text (if any) stands in its place.  A forged header field
+ * the acceptance checks removed is a cut without text; a header field a
+ * milter changes is a cut with its new text; one it adds is an empty cut
+ * (len 0) with text.
+ */
 struct queue_cut {
-	uint64_t	off;
-	uint64_t	len;
+	uint64_t	 off;
+	uint64_t	 len;
+	char		*text;		/* or NULL; owned by the envelope */
 };
 #define QUEUE_CUTS_MAX	64
 
@@ -82,11 +88,16 @@ int	queue_id_valid(const char *id);
 
 void	queue_envelope_free(struct queue_envelope *env);
 /* Append a recipient (strings copied). */
-/* 0, or -1 when the cut overlaps one already there or is past
- * QUEUE_CUTS_MAX (kept sorted). */
+/*
+ * Add an edit (text copied; NULL or "" for none): 0, or -1 when it is
+ * empty (no length, no text), overlaps one already there, or is past
+ * QUEUE_CUTS_MAX.  Kept sorted; texts inserted at the same offset are
+ * joined in the order added.
+ */
 int	queue_envelope_add_cut(struct queue_envelope *env, uint64_t off,
-	    uint64_t len);
-/* The size of the message as it leaves: env->size less the cuts. */
+	    uint64_t len, const char *text);
+void	queue_envelope_clear_cuts(struct queue_envelope *env);
+/* The size of the message as it leaves: env->size with the edits. */
 uint64_t queue_envelope_out_size(const struct queue_envelope *env);
 /*
  * Read the message as it leaves (the cuts left out) from a queue file:

@@ -174,7 +174,7 @@ message_edits(struct smtp_session *s, struct queue_envelope *env)
 		env->prepend = xstrdup(ed.prepend);
 	for (size_t i = 0; i < ed.ncuts; i++)
 		(void)queue_envelope_add_cut(env, ed.cuts[i].off,
-		    ed.cuts[i].len);
+		    ed.cuts[i].len, ed.cuts[i].text);
 	if (ed.hold != NULL) {
 		env->hold = xstrdup(ed.hold);
 		log_info("session=%016llx queue=%s held: %s",

@@ -302,6 +302,7 @@ cut_forgeries(struct msgauth *m)
 			continue;
 		m->cuts[m->ncuts].off = m->h.f[i].stream_off;
 		m->cuts[m->ncuts].len = m->h.f[i].len;
+		m->cuts[m->ncuts].text = NULL;
 		m->ncuts++;
 		m->r.forged++;
 	}

@@ -88,7 +88,7 @@ keep_edits(struct smtp_msgcheck_run *r, const struct smtp_msgcheck_result *res,
 	}
 	for (size_t i = 0; i < res->ncuts; i++)
 		if (queue_envelope_add_cut(&r->cutenv, res->cuts[i].off,
-		    res->cuts[i].len) == -1) {
+		    res->cuts[i].len, res->cuts[i].text) == -1) {
 			log_warnx("message check %s: a cut overlaps another or "
 			    "is one too many", name);
 			return -1;
@@ -192,7 +192,7 @@ smtp_msgcheck_free(struct smtp_msgcheck_run *r)
 		if (r->defs[i]->finish)
 			r->defs[i]->finish(r->st[i]);
 	buf_free(&r->prepend);
-	free(r->cutenv.cuts);
+	queue_envelope_clear_cuts(&r->cutenv);
 	free(r->hold);
 	free(r);
 }
