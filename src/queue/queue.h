@@ -217,6 +217,10 @@ struct queue_msg;
 struct queue_msg *queue_msg_open(struct queue_writer *w, const char *id);
 int	queue_msg_write(struct queue_msg *m, const void *p, size_t n);
 uint64_t queue_msg_size(const struct queue_msg *m);
+/* Read back what was written (the content checks that need the message
+ * again at its end: milters); the bytes read, 0 past them, -1. */
+ssize_t	queue_msg_pread(const struct queue_msg *m, uint64_t off, void *buf,
+	    size_t n);
 void	queue_msg_abort(struct queue_msg *m);
 void	queue_msg_commit(struct queue_writer *w, struct queue_msg *m,
 	    struct queue_envelope *env, char *tail, size_t taillen,

@@ -174,9 +174,9 @@ open_incoming(struct queue_writer *w, const char *id, int *reused)
 {
 	*reused = queue_recycle_take(w->incoming_fd, id) == 0;
 	if (*reused)
-		return openat(w->incoming_fd, id, O_WRONLY | O_CLOEXEC);
+		return openat(w->incoming_fd, id, O_RDWR | O_CLOEXEC);
 	return openat(w->incoming_fd, id,
-	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
 /*
@@ -466,6 +466,21 @@ uint64_t
 queue_msg_size(const struct queue_msg *m)
 {
 	return m->written;
+}
+
+ssize_t
+queue_msg_pread(const struct queue_msg *m, uint64_t off, void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (off >= m->written)
+		return 0;
+	if (n > m->written - off)
+		n = (size_t)(m->written - off);
+	do
+		r = pread(m->fd, buf, n, (off_t)off);
+	while (r == -1 && errno == EINTR);
+	return r;
 }
 
 void

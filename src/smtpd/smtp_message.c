@@ -84,6 +84,27 @@ message_tap(struct smtp_session *s, size_t from)
 		    s->msg.len - from);
 }
 
+/* ---- reading back ---- */
+
+ssize_t
+smtp_message_read(struct smtp_session *s, uint64_t off, void *buf, size_t n)
+{
+	if (off < s->spooled_len) {
+		if (s->ops->spool_read == NULL)
+			return -1;
+		if (n > s->spooled_len - off)
+			n = (size_t)(s->spooled_len - off);
+		return s->ops->spool_read(s, off, buf, n);
+	}
+	off -= s->spooled_len;
+	if (off >= s->msg.len)
+		return 0;
+	if (n > s->msg.len - off)
+		n = (size_t)(s->msg.len - off);
+	memcpy(buf, s->msg.p + off, n);
+	return (ssize_t)n;
+}
+
 /* ---- reading ---- */
 
 /* Start reading a message: the Received: header first. */
@@ -119,6 +140,8 @@ message_flush(struct smtp_session *s)
 		s->spooled = 1;
 		if ((e = s->ops->spool_write(s, s->msg.p, s->msg.len)) != 0)
 			s->spool_error = e;
+		else
+			s->spooled_len += s->msg.len;
 	}
 	buf_reset(&s->msg);
 }
@@ -223,6 +246,7 @@ message_checked(void *arg, const struct smtp_msgcheck_result *res)
 	message_edits(s, env);
 	tail = buf_release(&s->msg, &len);
 	s->spooled = 0;		/* the file is the commit's now */
+	s->spooled_len = 0;
 	s->waiting = SMTP_WAIT_COMMIT;
 	s->ops->commit(s, env, tail, len);
 }

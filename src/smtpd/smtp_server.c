@@ -132,6 +132,14 @@ sess_spool_write(struct smtp_session *s, const char *p, size_t n)
 	return queue_msg_write(c->qmsg, p, n) == -1 ? errno : 0;
 }
 
+static ssize_t
+sess_spool_read(struct smtp_session *s, uint64_t off, void *buf, size_t n)
+{
+	struct conn *c = s->owner;
+
+	return c->qmsg ? queue_msg_pread(c->qmsg, off, buf, n) : 0;
+}
+
 static void
 sess_spool_abort(struct smtp_session *s)
 {
@@ -160,6 +168,7 @@ sess_wakeup(struct smtp_session *s)
 
 static const struct smtp_session_ops sess_ops = {
 	.spool_write = sess_spool_write,
+	.spool_read = sess_spool_read,
 	.spool_abort = sess_spool_abort,
 	.commit = sess_commit,
 	.wakeup = sess_wakeup,

@@ -135,6 +135,7 @@ smtp_state_tx_reset(struct smtp_session *s)
 	if (s->spooled && s->ops->spool_abort)
 		s->ops->spool_abort(s);
 	s->spooled = 0;
+	s->spooled_len = 0;
 	s->spool_error = 0;
 	strmap_free(s->rcpt_set, NULL);
 	s->rcpt_set = NULL;

@@ -63,6 +63,10 @@ struct smtp_session_ops {
 	 * temporary failure.
 	 */
 	int	(*spool_write)(struct smtp_session *s, const char *p, size_t n);
+	/* Read back what spool_write wrote: the bytes read, 0 past them, or
+	 * -1 (may be NULL: nothing can be read back). */
+	ssize_t	(*spool_read)(struct smtp_session *s, uint64_t off, void *buf,
+		    size_t n);
 	/* Forget what spool_write wrote: the message will not be committed
 	 * (refused, RSET, connection gone). */
 	void	(*spool_abort)(struct smtp_session *s);
@@ -175,6 +179,7 @@ struct smtp_session {
 	struct buf			 msg;	/* Received: + message, the
 						   part not yet spooled */
 	int				 spooled;	/* spool_write was called */
+	uint64_t			 spooled_len;	/* what it wrote */
 	int				 spool_error;	/* its errno, or 0 */
 	struct smtp_msgcheck_run	*msgchk;	/* its checks */
 	struct smtp_spf			*spf;		/* its SPF check */
