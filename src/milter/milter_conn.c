@@ -81,6 +81,12 @@ static const struct {
 	    MILTER_P_NR_UNKN, -1, 3 },
 };
 
+char
+milter_conn_stage_cmd(enum milter_conn_stage st)
+{
+	return stages[st].cmd;
+}
+
 static void	read_cb(struct bufferevent *, void *);
 static void	write_cb(struct bufferevent *, void *);
 static void	event_cb(struct bufferevent *, short, void *);
@@ -280,8 +286,8 @@ answer(struct milter_conn *mc)
 	event_active(mc->defer, EV_TIMEOUT, 1);
 }
 
-static void
-answer_local(struct milter_conn *mc, enum milter_verdict v, const char *reply)
+void
+milter_conn_answer_local(struct milter_conn *mc, enum milter_verdict v, const char *reply)
 {
 	mc->ans.verdict = v;
 	mc->ans.local = 1;
@@ -335,9 +341,8 @@ milter_conn_fail(struct milter_conn *mc, const char *fmt, ...)
 	}
 }
 
-/* Start a stage: 1 when it is answered already (locally). */
-static int
-begin(struct milter_conn *mc, enum milter_conn_stage st, milter_cb cb,
+int
+milter_conn_begin(struct milter_conn *mc, enum milter_conn_stage st, milter_cb cb,
     void *arg)
 {
 	int tx = st >= MS_MAIL && st <= MS_EOM;
@@ -366,7 +371,7 @@ begin(struct milter_conn *mc, enum milter_conn_stage st, milter_cb cb,
 		return 1;
 	}
 	if (mc->state == MC_DONE) {
-		answer_local(mc, mc->conn_verdict, mc->conn_reply);
+		milter_conn_answer_local(mc, mc->conn_verdict, mc->conn_reply);
 		return 1;
 	}
 	if (mc->state == MC_NEW && st != MS_CONNECT) {
@@ -375,7 +380,7 @@ begin(struct milter_conn *mc, enum milter_conn_stage st, milter_cb cb,
 		return 1;
 	}
 	if (tx && mc->tx_verdict != MILTER_CONTINUE) {
-		answer_local(mc, mc->tx_verdict, mc->tx_reply);
+		milter_conn_answer_local(mc, mc->tx_verdict, mc->tx_reply);
 		return 1;
 	}
 	return 0;
@@ -462,12 +467,9 @@ send_out(struct milter_conn *mc, int wait)
 	answer(mc);
 }
 
-/* The encoders of the stage's own command; 0 or -1. */
-typedef int (*encode_fn)(struct milter_conn *, const void *);
-
-static void
-run(struct milter_conn *mc, const struct milter_macro *macros,
-    encode_fn enc, const void *ctx)
+void
+milter_conn_run(struct milter_conn *mc, const struct milter_macro *macros,
+    milter_conn_encode_fn enc, const void *ctx)
 {
 	enum milter_conn_stage st = mc->stage;
 	int skip, tx = st >= MS_MAIL && st <= MS_EOM;
@@ -475,7 +477,7 @@ run(struct milter_conn *mc, const struct milter_macro *macros,
 	if (mc->version < stages[st].version) {
 		/* a step the filter's version does not know (Postfix
 		 * does the same): neither macros nor command */
-		answer_local(mc, MILTER_CONTINUE, "");
+		milter_conn_answer_local(mc, MILTER_CONTINUE, "");
 		return;
 	}
 	skip = (mc->protocol & stages[st].skip) != 0 ||
@@ -569,7 +571,7 @@ enc_connect(struct milter_conn *mc, const void *ctx)
 void
 milter_conn_send_connect(struct milter_conn *mc)
 {
-	run(mc, mc->c_macros, enc_connect,
+	milter_conn_run(mc, mc->c_macros, enc_connect,
 	    mc->c_has_client ? (const void *)&mc->c_client : NULL);
 	connect_args_free(mc);
 }
@@ -581,7 +583,7 @@ milter_conn_connect(struct milter_conn *mc, const char *hostname,
 {
 	size_t n = 0, i;
 
-	if (begin(mc, MS_CONNECT, cb, arg))
+	if (milter_conn_begin(mc, MS_CONNECT, cb, arg))
 		return;
 	connect_args_free(mc);
 	mc->c_host = hostname != NULL ? xstrdup(hostname) : NULL;
@@ -741,206 +743,3 @@ read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* ---- the stages ---- */
-
-struct env_ctx {
-	const char *addr;
-	const char *const *args;
-	size_t nargs;
-};
-
-static int
-enc_str(struct milter_conn *mc, const void *ctx)
-{
-	switch (mc->stage) {
-	case MS_HELO:
-		return milter_proto_helo(&mc->out, ctx);
-	case MS_UNKNOWN:
-		return milter_proto_unknown(&mc->out, ctx);
-	default:
-		return milter_proto_simple(&mc->out, stages[mc->stage].cmd);
-	}
-}
-
-static int
-enc_env(struct milter_conn *mc, const void *ctx)
-{
-	const struct env_ctx *e = ctx;
-
-	return (mc->stage == MS_MAIL ? milter_proto_mail : milter_proto_rcpt)(
-	    &mc->out, e->addr, e->args, e->nargs);
-}
-
-void
-milter_conn_helo(struct milter_conn *mc, const char *helo,
-    const struct milter_macro *macros, milter_cb cb, void *arg)
-{
-	if (!begin(mc, MS_HELO, cb, arg))
-		run(mc, macros, enc_str, helo);
-}
-
-void
-milter_conn_unknown(struct milter_conn *mc, const char *line,
-    const struct milter_macro *macros, milter_cb cb, void *arg)
-{
-	if (!begin(mc, MS_UNKNOWN, cb, arg))
-		run(mc, macros, enc_str, line);
-}
-
-/* A new transaction ends the one before, if the caller did not. */
-static void
-abort_tx(struct milter_conn *mc)
-{
-	if (mc->tx_open && mc->bev != NULL && mc->state == MC_READY &&
-	    milter_proto_simple(&mc->out, MILTER_C_ABORT) == 0) {
-		if (bufferevent_write(mc->bev, mc->out.p, mc->out.len) == -1)
-			milter_conn_fail(mc, "cannot queue SMFIC_ABORT");
-	}
-	buf_reset(&mc->out);
-	mc->tx_open = 0;
-	mc->skip_body = 0;
-	mc->tx_verdict = MILTER_CONTINUE;
-	mc->tx_reply[0] = '\0';
-}
-
-void
-milter_conn_mail(struct milter_conn *mc, const char *addr,
-    const char *const *args, size_t nargs, const struct milter_macro *macros,
-    milter_cb cb, void *arg)
-{
-	struct env_ctx e = { addr, args, nargs };
-
-	if (!mc->busy && mc->state == MC_READY)
-		abort_tx(mc);
-	else if (!mc->busy)
-		mc->tx_verdict = MILTER_CONTINUE;
-	if (!begin(mc, MS_MAIL, cb, arg))
-		run(mc, macros, enc_env, &e);
-}
-
-void
-milter_conn_rcpt(struct milter_conn *mc, const char *addr,
-    const char *const *args, size_t nargs, const struct milter_macro *macros,
-    milter_cb cb, void *arg)
-{
-	struct env_ctx e = { addr, args, nargs };
-
-	if (!begin(mc, MS_RCPT, cb, arg))
-		run(mc, macros, enc_env, &e);
-}
-
-void
-milter_conn_data(struct milter_conn *mc, const struct milter_macro *macros,
-    milter_cb cb, void *arg)
-{
-	if (!begin(mc, MS_DATA, cb, arg))
-		run(mc, macros, enc_str, NULL);
-}
-
-void
-milter_conn_eoh(struct milter_conn *mc, const struct milter_macro *macros,
-    milter_cb cb, void *arg)
-{
-	if (!begin(mc, MS_EOH, cb, arg))
-		run(mc, macros, enc_str, NULL);
-}
-
-struct hdr_ctx {
-	const char *name;
-	const char *value;
-	size_t vlen;
-};
-
-/* Folds go as LF alone (Sendmail's and Postfix's form); without
- * SMFIP_HDR_LEADSPC the space after the colon is not sent. */
-static int
-enc_header(struct milter_conn *mc, const void *ctx)
-{
-	const struct hdr_ctx *h = ctx;
-	struct buf v;
-	size_t i = 0;
-	int rc;
-
-	if (!(mc->protocol & MILTER_P_HDR_LEADSPC))
-		while (i < h->vlen && (h->value[i] == ' ' ||
-		    h->value[i] == '\t'))
-			i++;
-	buf_init(&v, h->vlen + 1);
-	for (; i < h->vlen; i++) {
-		if (h->value[i] == '\r' && i + 1 < h->vlen &&
-		    h->value[i + 1] == '\n')
-			continue;
-		(void)buf_appendc(&v, h->value[i]);
-	}
-	rc = milter_proto_header(&mc->out, h->name, v.p ? v.p : "", v.len);
-	buf_free(&v);
-	return rc;
-}
-
-void
-milter_conn_header(struct milter_conn *mc, const char *name,
-    const char *value, size_t vlen, milter_cb cb, void *arg)
-{
-	struct hdr_ctx h = { name, value, vlen };
-
-	if (!begin(mc, MS_HEADER, cb, arg))
-		run(mc, NULL, enc_header, &h);
-}
-
-struct body_ctx {
-	const void *p;
-	size_t n;
-};
-
-static int
-enc_body(struct milter_conn *mc, const void *ctx)
-{
-	const struct body_ctx *b = ctx;
-
-	return milter_proto_body(&mc->out, b->p, b->n);
-}
-
-void
-milter_conn_body(struct milter_conn *mc, const void *p, size_t n,
-    milter_cb cb, void *arg)
-{
-	struct body_ctx b = { p, n };
-
-	if (begin(mc, MS_BODY, cb, arg))
-		return;
-	if (n == 0) {
-		answer_local(mc, MILTER_CONTINUE, "");
-		return;
-	}
-	if (n > MILTER_CHUNK_MAX) {
-		milter_conn_fail(mc, "body chunk of %zu octets", n);
-		return;
-	}
-	run(mc, NULL, enc_body, &b);
-}
-
-void
-milter_conn_eom(struct milter_conn *mc, const struct milter_macro *macros,
-    milter_cb cb, void *arg)
-{
-	milter_conn_mods_free(mc);
-	if (!begin(mc, MS_EOM, cb, arg))
-		run(mc, macros, enc_str, NULL);
-}
-
-void
-milter_conn_abort(struct milter_conn *mc)
-{
-	if (mc->busy) {
-		event_del(mc->defer);
-		if (!mc->answered) {
-			mc->busy = 0;
-			milter_conn_fail(mc, "transaction ended while the "
-			    "filter was answering %s",
-			    milter_conn_stage_names[mc->stage]);
-		}
-		mc->busy = mc->answered = 0;
-		mc->cb = NULL;
-	}
-	abort_tx(mc);
-}

@@ -90,6 +90,18 @@ void	milter_conn_finish(struct milter_conn *mc);
 void	milter_conn_arm(struct milter_conn *mc);
 void	milter_conn_close(struct milter_conn *mc, int quit);
 void	milter_conn_send_connect(struct milter_conn *mc);
+/* Start a stage: 1 when it is answered already (locally). */
+int	milter_conn_begin(struct milter_conn *mc, enum milter_conn_stage st,
+	    milter_cb cb, void *arg);
+void	milter_conn_answer_local(struct milter_conn *mc, enum milter_verdict v,
+	    const char *reply);
+/* The stage's own command into mc->out; 0 or -1. */
+typedef int (*milter_conn_encode_fn)(struct milter_conn *, const void *);
+/* Macros, then the command (unless skipped), then wait or answer. */
+void	milter_conn_run(struct milter_conn *mc,
+	    const struct milter_macro *macros, milter_conn_encode_fn enc,
+	    const void *ctx);
+char	milter_conn_stage_cmd(enum milter_conn_stage st);
 
 /* milter_conn_reply.c: one reply of the stage in progress; 0 to wait on,
  * 1 when ans is final, -1 after milter_conn_fail. */
