@@ -180,6 +180,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (mc->state == MC_CONNECTING || mc->state == MC_NEGOTIATING)
 		milter_conn_fail(mc, "timeout after %u ms %s", mc->timeout_ms,
 		    what_s[mc->state]);
+	else if (mc->draining)
+		milter_conn_fail(mc, "timeout after %u ms sending %s",
+		    mc->timeout_ms, milter_conn_stage_names[mc->stage]);
 	else
 		milter_conn_fail(mc, "timeout after %u ms waiting for the "
 		    "reply to %s", mc->timeout_ms,
@@ -688,7 +691,7 @@ packet(struct milter_conn *mc, const unsigned char *p, size_t len)
 		mc->state = MC_READY;
 		evtimer_del(mc->timer);
 		milter_conn_send_connect(mc);
-		return 0;
+		return mc->state == MC_FAILED;
 	}
 	rc = milter_conn_reply(mc, &r);
 	if (rc == 1)

@@ -785,6 +785,137 @@ t_parse_socket(void **state)
 	    "quarantine");
 }
 
+static void
+t_connect_families(void **state)
+{
+	struct milter_conn *mc;
+	struct got g = { 0 };
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6,
+	    .sin6_port = htons(25) };
+
+	(void)state;
+	inet_pton(AF_INET6, "2001:db8::7", &s6.sin6_addr);
+	mc = conn(2000, 0);
+	milter_conn_connect(mc, NULL, (struct sockaddr *)&s6, NULL, on_answer,
+	    &g);
+	wait_answer(&g);
+	assert_memory_equal(F.last['C'], "[2001:db8::7]\0" "6" "\0\x19"
+	    "2001:db8::7\0", 29);
+	milter_conn_free(mc);
+	settle();
+	/* an IPv4 client on a dual-stack listener is an IPv4 client */
+	inet_pton(AF_INET6, "::ffff:192.0.2.9", &s6.sin6_addr);
+	mc = conn(2000, 0);
+	memset(&g, 0, sizeof(g));
+	milter_conn_connect(mc, "c.example", (struct sockaddr *)&s6, NULL,
+	    on_answer, &g);
+	wait_answer(&g);
+	assert_memory_equal(F.last['C'], "c.example\0" "4" "\0\x19"
+	    "192.0.2.9\0", 23);
+	milter_conn_free(mc);
+	settle();
+	mc = conn(2000, 0);
+	memset(&g, 0, sizeof(g));
+	milter_conn_connect(mc, NULL, NULL, NULL, on_answer, &g);
+	wait_answer(&g);
+	assert_int_equal(F.lastlen['C'], 9);
+	assert_memory_equal(F.last['C'], "unknown\0" "U", 9);
+	milter_conn_free(mc);
+}
+
+static void
+t_connect_reject_and_old_filter(void **state)
+{
+	struct milter_conn *mc = conn(2000, 0);
+	struct got g = { 0 };
+
+	(void)state;
+	/* a reply code at connect holds for the connection */
+	STEP('C', 0, 0, "\0\0\0\x1a" "y421 4.7.0 go away\r\n421 x\0");
+	do_connect(mc, &g, "h");
+	assert_int_equal(g.a.verdict, MILTER_TEMPFAIL);
+	assert_string_equal(g.a.reply, "421 4.7.0 go away\r\n421 x");
+	g.done = 0;
+	milter_conn_mail(mc, "a@example", NULL, 0, NULL, on_answer, &g);
+	wait_answer(&g);
+	assert_int_equal(g.a.verdict, MILTER_TEMPFAIL);
+	assert_true(g.a.local);
+	assert_string_equal(g.a.reply, "421 4.7.0 go away\r\n421 x");
+	milter_conn_free(mc);
+	settle();
+
+	/* a version 2 filter is not sent DATA; DISCARD at connect is
+	 * nothing; SKIP ends the body */
+	F.version = 2;
+	memset(F.script, 0, sizeof(F.script));
+	STEP('C', 0, 0, "\0\0\0\1d");
+	STEP('B', 0, 0, "\0\0\0\1s");
+	F.log[0] = '\0';
+	mc = conn(2000, 0);
+	memset(&g, 0, sizeof(g));
+	do_connect(mc, &g, "h");
+	assert_int_equal(g.a.verdict, MILTER_CONTINUE);
+	g.done = 0;
+	milter_conn_mail(mc, "a@example", NULL, 0, NULL, on_answer, &g);
+	wait_answer(&g);
+	g.done = 0;
+	milter_conn_data(mc, NULL, on_answer, &g);
+	wait_answer(&g);
+	assert_true(g.a.local);
+	g.done = 0;
+	milter_conn_body(mc, B("a\r\n"), on_answer, &g);
+	wait_answer(&g);
+	assert_false(g.a.local);
+	g.done = 0;
+	milter_conn_body(mc, B("b\r\n"), on_answer, &g);
+	wait_answer(&g);
+	assert_true(g.a.local);
+	g.done = 0;
+	milter_conn_eom(mc, NULL, on_answer, &g);
+	wait_answer(&g);
+	assert_int_equal(g.a.verdict, MILTER_ACCEPT);
+	assert_string_equal(F.log, "O DC C M B E ");
+	milter_conn_free(mc);
+}
+
+static void
+t_long_reply(void **state)
+{
+	struct milter_conn *mc = conn(2000, 0);
+	struct got g = { 0 };
+	static char pkt[4 + 1 + 3000 + 1];
+	size_t n = 0, i;
+
+	(void)state;
+	/* 30 lines of 98 octets: only whole lines are kept, the last one
+	 * made final */
+	n = 5;
+	for (i = 0; i < 30; i++) {
+		n += (size_t)snprintf(pkt + n, sizeof(pkt) - n, "550-5.7.1 %086u",
+		    (unsigned)i);
+		memcpy(pkt + n, i < 29 ? "\r\n" : "\0", i < 29 ? 2 : 1);
+		n += i < 29 ? 2 : 1;
+	}
+	pkt[0] = 0;
+	pkt[1] = 0;
+	pkt[2] = (char)((n - 4) >> 8);
+	pkt[3] = (char)(n - 4);
+	pkt[4] = 'y';
+	F.script['M'][0].bytes = pkt;
+	F.script['M'][0].len = n;
+	do_connect(mc, &g, "h");
+	g.done = 0;
+	milter_conn_mail(mc, "a@example", NULL, 0, NULL, on_answer, &g);
+	wait_answer(&g);
+	assert_int_equal(g.a.verdict, MILTER_REJECT);
+	assert_true(strlen(g.a.reply) < MILTER_REPLY_TEXT_MAX);
+	assert_int_equal(strlen(g.a.reply) % 98, 96);
+	assert_memory_equal(g.a.reply + strlen(g.a.reply) - 96, "550 5.7.1 ",
+	    10);
+	assert_null(strstr(g.a.reply + strlen(g.a.reply) - 96, "\r"));
+	milter_conn_free(mc);
+}
+
 int
 main(void)
 {
@@ -806,6 +937,11 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(t_macro_lists, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(t_connect_families, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(t_connect_reject_and_old_filter,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(t_long_reply, setup, teardown),
 		cmocka_unit_test(t_parse_socket),
 	};
 
