@@ -916,6 +916,33 @@ t_long_reply(void **state)
 	milter_conn_free(mc);
 }
 
+static void
+t_noreply_output_bounded(void **state)
+{
+	struct milter_conn *mc = conn(300, 0);
+	struct got g = { 0 };
+	static char chunk[MILTER_CHUNK_MAX];
+	int i;
+
+	(void)state;
+	/* no reply to body chunks, and a filter that stops reading: the
+	 * unsent output stays bounded, then the wait times out */
+	F.protocol = 0x80000;
+	memset(chunk, 'x', sizeof(chunk));
+	do_connect(mc, &g, "h");
+	bufferevent_disable(F.bev, EV_READ);
+	for (i = 0; i < 2000; i++) {
+		g.done = 0;
+		milter_conn_body(mc, chunk, sizeof(chunk), on_answer, &g);
+		wait_answer(&g);
+		if (g.a.verdict != MILTER_CONTINUE)
+			break;
+	}
+	assert_int_equal(g.a.verdict, MILTER_FAILED);
+	assert_non_null(strstr(g.a.reason, "sending body"));
+	milter_conn_free(mc);
+}
+
 int
 main(void)
 {
@@ -942,6 +969,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_connect_reject_and_old_filter,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(t_long_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_noreply_output_bounded, setup,
+		    teardown),
 		cmocka_unit_test(t_parse_socket),
 	};
 
