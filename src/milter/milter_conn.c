@@ -34,11 +34,6 @@
 /* the commands we encode at once: a header block's field with its
  * macros, or a body chunk */
 #define OUT_MAX		(2 * 1024 * 1024)
-/* everything a filter may ask for: docs/milter.md */
-#define OFFER_ACTIONS	(MILTER_F_ADDHDRS | MILTER_F_CHGBODY | \
-	MILTER_F_ADDRCPT | MILTER_F_DELRCPT | MILTER_F_CHGHDRS | \
-	MILTER_F_QUARANTINE | MILTER_F_CHGFROM | MILTER_F_ADDRCPT_PAR | \
-	MILTER_F_SETSYMLIST)
 #define OFFER_PROTOCOL	(MILTER_P_NOCONNECT | MILTER_P_NOHELO | \
 	MILTER_P_NOMAIL | MILTER_P_NORCPT | MILTER_P_NOBODY | \
 	MILTER_P_NOHDRS | MILTER_P_NOEOH | MILTER_P_NR_HDR | \
@@ -205,6 +200,8 @@ milter_conn_new(const struct milter_conn_params *p)
 	mc->mods_bytes_max = p->mods_bytes_max ? p->mods_bytes_max :
 	    MILTER_MODS_BYTES_DEFAULT;
 	mc->base = p->base;
+	mc->offer = p->actions ? p->actions & MILTER_ACTIONS_ALL :
+	    MILTER_ACTIONS_ALL;
 	mc->timer = evtimer_new(mc->base, timer_cb, mc);
 	mc->defer = event_new(mc->base, -1, 0, defer_cb, mc);
 	if (mc->timer == NULL || mc->defer == NULL)
@@ -625,7 +622,7 @@ static void
 negotiate(struct milter_conn *mc)
 {
 	mc->state = MC_NEGOTIATING;
-	if (milter_proto_optneg(&mc->out, MILTER_VERSION, OFFER_ACTIONS,
+	if (milter_proto_optneg(&mc->out, MILTER_VERSION, mc->offer,
 	    OFFER_PROTOCOL) == -1 ||
 	    bufferevent_write(mc->bev, mc->out.p, mc->out.len) == -1) {
 		buf_reset(&mc->out);

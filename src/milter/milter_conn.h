@@ -32,6 +32,7 @@
 #define POSTERN_MILTER_CONN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "milter_proto.h"
@@ -45,6 +46,11 @@
 #define MILTER_OUTPUT_MAX	(256 * 1024) /* unsent octets before a
 					   no-reply stage waits for them */
 #define MILTER_REPLY_TEXT_MAX	1024	/* an SMTP reply kept */
+/* every action the MTA side can hand over (docs/milter.md) */
+#define MILTER_ACTIONS_ALL	(MILTER_F_ADDHDRS | MILTER_F_CHGBODY | \
+	MILTER_F_ADDRCPT | MILTER_F_DELRCPT | MILTER_F_CHGHDRS | \
+	MILTER_F_QUARANTINE | MILTER_F_CHGFROM | MILTER_F_ADDRCPT_PAR | \
+	MILTER_F_SETSYMLIST)
 
 struct milter_conn_params {
 	const char	*name;		/* the filter's name, for reasons */
@@ -54,6 +60,9 @@ struct milter_conn_params {
 					   MILTER_TIMEOUT_DEFAULT */
 	struct event_base *base;
 	size_t		 mods_bytes_max; /* 0: MILTER_MODS_BYTES_DEFAULT */
+	uint32_t	 actions;	/* MILTER_F_* offered; 0: MILTER_ACTIONS_ALL
+					   (a caller that cannot apply one
+					   leaves it out) */
 };
 
 enum milter_verdict {

@@ -32,6 +32,7 @@ struct milter_conn {
 	char			*socket;
 	unsigned		 timeout_ms;
 	size_t			 mods_bytes_max;
+	uint32_t		 offer;		/* actions offered */
 	struct event_base	*base;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;

@@ -22,10 +22,7 @@ milter_conn_negotiated(struct milter_conn *mc, const struct milter_reply *r)
 	size_t n = r->listslen;
 	uint32_t cls;
 	struct milter_span names;
-	uint32_t offered = MILTER_F_ADDHDRS | MILTER_F_CHGBODY |
-	    MILTER_F_ADDRCPT | MILTER_F_DELRCPT | MILTER_F_CHGHDRS |
-	    MILTER_F_QUARANTINE | MILTER_F_CHGFROM | MILTER_F_ADDRCPT_PAR |
-	    MILTER_F_SETSYMLIST;
+	uint32_t offered = mc->offer;
 
 	if (r->kind != MILTER_C_OPTNEG) {
 		milter_conn_fail(mc, "%s instead of the negotiation",

@@ -152,7 +152,9 @@ enum milter_proto_status {
 /*
  * One packet at the start of p[0..len): on OK *total is its size with the
  * length field (the packet's letter is p[4], its data p[5..*total)).  A
- * length of 0 or past max is BAD (*why says which).
+ * length of 0 or past max is BAD (*why says which).  Only the 4-octet
+ * length field is read: len may count octets not yet copied out (as
+ * milter_conn.c does with its input buffer).
  */
 enum milter_proto_status milter_proto_frame(const void *p, size_t len,
 	    size_t max, size_t *total, const char **why);

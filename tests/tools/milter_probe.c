@@ -250,7 +250,7 @@ int
 main(int argc, char *argv[])
 {
 	struct probe p;
-	struct milter_conn_params mp = { "probe", NULL, 10000, NULL, 0 };
+	struct milter_conn_params mp = { "probe", NULL, 10000, NULL, 0, 0 };
 	char chunk[8192];
 	size_t n;
 	int c, prev = 0;

@@ -289,7 +289,7 @@ conn(unsigned timeout_ms, size_t modmax)
 {
 	char sock[64];
 	struct milter_conn_params p = { "fake", sock, timeout_ms, F.base,
-	    modmax };
+	    modmax, 0 };
 
 	snprintf(sock, sizeof(sock), "inet:127.0.0.1:%d", F.port);
 	return milter_conn_new(&p);
@@ -664,7 +664,7 @@ t_failures(void **state)
 {
 	struct milter_conn *mc;
 	struct milter_conn_params p = { "none", "inet:127.0.0.1:1", 2000,
-	    F.base, 0 };
+	    F.base, 0, 0 };
 	struct got g = { 0 };
 
 	(void)state;
@@ -943,6 +943,33 @@ t_noreply_output_bounded(void **state)
 	milter_conn_free(mc);
 }
 
+static void
+t_offer_fewer_actions(void **state)
+{
+	char sock[64];
+	struct milter_conn_params p = { "fake", sock, 2000, F.base, 0,
+	    MILTER_F_ADDHDRS | MILTER_F_CHGHDRS };
+	struct milter_conn *mc;
+	struct got g = { 0 };
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "inet:127.0.0.1:%d", F.port);
+	/* the filter wants every action: refused */
+	mc = milter_conn_new(&p);
+	do_connect(mc, &g, "h");
+	assert_memory_equal(F.last['O'] + 4, "\0\0\0\x11", 4);
+	assert_int_equal(g.a.verdict, MILTER_FAILED);
+	milter_conn_free(mc);
+	settle();
+	/* it wants what is offered */
+	F.actions = MILTER_F_CHGHDRS;
+	mc = milter_conn_new(&p);
+	memset(&g, 0, sizeof(g));
+	do_connect(mc, &g, "h");
+	assert_int_equal(g.a.verdict, MILTER_CONTINUE);
+	milter_conn_free(mc);
+}
+
 int
 main(void)
 {
@@ -970,6 +997,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(t_long_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_noreply_output_bounded, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(t_offer_fewer_actions, setup,
 		    teardown),
 		cmocka_unit_test(t_parse_socket),
 	};
