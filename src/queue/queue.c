@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -155,6 +156,24 @@ rcpt_cap(size_t n)
 	while (c < n)
 		c *= 2;
 	return c;
+}
+
+size_t
+queue_envelope_del_rcpt(struct queue_envelope *env, const char *addr)
+{
+	size_t i, j, n = 0;
+
+	for (i = j = 0; i < env->nrcpts; i++) {
+		if (strcasecmp(env->rcpts[i].addr, addr) == 0) {
+			free(env->rcpts[i].addr);
+			free(env->rcpts[i].orcpt);
+			n++;
+			continue;
+		}
+		env->rcpts[j++] = env->rcpts[i];
+	}
+	env->nrcpts = j;
+	return n;
 }
 
 void

@@ -115,6 +115,8 @@ ssize_t	queue_view_pread(const struct queue_view *v, uint64_t pos, void *buf,
 	    size_t n);
 void	queue_envelope_add_rcpt(struct queue_envelope *env, const char *addr,
 	    const char *orcpt, unsigned notify);
+/* Remove every recipient that is addr (case-insensitive); how many. */
+size_t	queue_envelope_del_rcpt(struct queue_envelope *env, const char *addr);
 
 /*
  * The envelope part of a queue file (docs/spool.md), as pure functions over

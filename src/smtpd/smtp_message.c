@@ -33,6 +33,7 @@
 #include "postern_limits.h"
 #include "queue.h"
 #include "smtp_message.h"
+#include "smtp_milter.h"
 #include "smtp_msgauth.h"
 #include "smtp_msgcheck.h"
 #include "smtp_received.h"
@@ -70,8 +71,11 @@ static const struct smtp_msgcheck_def limits_check = {
 	.name = "limits", .end = limits_end,
 };
 
+/* The filters before authentication: a message they refuse costs no
+ * DNS. */
 static const struct smtp_msgcheck_def *const builtin_checks[] = {
 	&limits_check,
+	&smtp_milter_check,
 	&smtp_msgauth_check,
 };
 
@@ -82,27 +86,6 @@ message_tap(struct smtp_session *s, size_t from)
 	if (s->msg.len > from)
 		smtp_msgcheck_data(s->msgchk, s->msg.p + from,
 		    s->msg.len - from);
-}
-
-/* ---- reading back ---- */
-
-ssize_t
-smtp_message_read(struct smtp_session *s, uint64_t off, void *buf, size_t n)
-{
-	if (off < s->spooled_len) {
-		if (s->ops->spool_read == NULL)
-			return -1;
-		if (n > s->spooled_len - off)
-			n = (size_t)(s->spooled_len - off);
-		return s->ops->spool_read(s, off, buf, n);
-	}
-	off -= s->spooled_len;
-	if (off >= s->msg.len)
-		return 0;
-	if (n > s->msg.len - off)
-		n = (size_t)(s->msg.len - off);
-	memcpy(buf, s->msg.p + off, n);
-	return (ssize_t)n;
 }
 
 /* ---- reading ---- */
@@ -198,6 +181,10 @@ message_edits(struct smtp_session *s, struct queue_envelope *env)
 	for (size_t i = 0; i < ed.ncuts; i++)
 		(void)queue_envelope_add_cut(env, ed.cuts[i].off,
 		    ed.cuts[i].len, ed.cuts[i].text);
+	for (size_t i = 0; i < ed.nrcpt_del; i++)
+		queue_envelope_del_rcpt(env, ed.rcpt_del[i]);
+	for (size_t i = 0; i < ed.nrcpt_add; i++)
+		queue_envelope_add_rcpt(env, ed.rcpt_add[i], NULL, 0);
 	if (ed.hold != NULL) {
 		env->hold = xstrdup(ed.hold);
 		log_info("session=%016llx queue=%s held: %s",
@@ -240,10 +227,20 @@ message_checked(void *arg, const struct smtp_msgcheck_result *res)
 		smtp_message_commit_done(s, s->spool_error, s->env->id);
 		return;
 	}
+	message_edits(s, s->env);
+	if (s->env->nrcpts == 0) {
+		/* A filter removed every recipient: nothing to deliver. */
+		log_info("session=%016llx queue=%s discarded: every recipient "
+		    "removed by a message check", (unsigned long long)s->id,
+		    s->env->id);
+		smtp_state_reply(s, "250 2.0.0 Ok: queued as %s", s->env->id);
+		smtp_state_tx_reset(s);
+		smtp_state_wake(s);
+		return;
+	}
 	env = s->env;
 	s->env = NULL;
 	env->received = time(NULL);
-	message_edits(s, env);
 	tail = buf_release(&s->msg, &len);
 	s->spooled = 0;		/* the file is the commit's now */
 	s->spooled_len = 0;

@@ -8,7 +8,6 @@
 #define POSTERN_SMTP_MESSAGE_H
 
 #include <stddef.h>
-#include <sys/types.h>
 
 struct smtp_cmd;
 struct smtp_session;
@@ -29,13 +28,5 @@ void	smtp_message_commit_done(struct smtp_session *s, int error,
  * message is complete (waiting for its commit), 421 4.4.2, drop it, move
  * to CLOSING. */
 void	smtp_message_data_expired(struct smtp_session *s);
-/*
- * Read the message being received back, from its first byte (the
- * gateway's Received:): what went to the spool, then what the session
- * still holds.  For the checks that need it again at its end (milters,
- * smtp_milter.c).  The bytes read, 0 past the end, -1 on an error.
- */
-ssize_t	smtp_message_read(struct smtp_session *s, uint64_t off, void *buf,
-	    size_t n);
 
 #endif

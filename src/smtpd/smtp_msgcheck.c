@@ -28,7 +28,32 @@ struct smtp_msgcheck_run {
 	struct buf			 prepend;
 	struct queue_envelope		 cutenv;	/* cuts only */
 	char				*hold;
+	char				**rcpt_add;
+	size_t				 nrcpt_add;
+	char				**rcpt_del;
+	size_t				 nrcpt_del;
 };
+
+#define RCPT_CHANGES_MAX	1000	/* recipients added or removed */
+
+static int
+keep_list(char ***v, size_t *n, char *const *add, size_t nadd)
+{
+	if (*n + nadd > RCPT_CHANGES_MAX)
+		return -1;
+	*v = xreallocarray(*v, *n + nadd + 1, sizeof(**v));
+	for (size_t i = 0; i < nadd; i++)
+		(*v)[(*n)++] = xstrdup(add[i]);
+	return 0;
+}
+
+static void
+free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
 
 int
 smtp_msgcheck_register(const struct smtp_msgcheck_def *def)
@@ -93,6 +118,13 @@ keep_edits(struct smtp_msgcheck_run *r, const struct smtp_msgcheck_result *res,
 			    "is one too many", name);
 			return -1;
 		}
+	if (keep_list(&r->rcpt_add, &r->nrcpt_add, res->rcpt_add,
+	    res->nrcpt_add) == -1 || keep_list(&r->rcpt_del, &r->nrcpt_del,
+	    res->rcpt_del, res->nrcpt_del) == -1) {
+		log_warnx("message check %s: over %d recipients changed", name,
+		    RCPT_CHANGES_MAX);
+		return -1;
+	}
 	if (res->verdict == SMTP_MSGCHECK_HOLD && r->hold == NULL)
 		r->hold = xstrdup(res->reason ? res->reason : name);
 	return 0;
@@ -170,6 +202,10 @@ smtp_msgcheck_edits(const struct smtp_msgcheck_run *r,
 	out->cuts = r->cutenv.cuts;
 	out->ncuts = r->cutenv.ncuts;
 	out->hold = r->hold;
+	out->rcpt_add = r->rcpt_add;
+	out->nrcpt_add = r->nrcpt_add;
+	out->rcpt_del = r->rcpt_del;
+	out->nrcpt_del = r->nrcpt_del;
 }
 
 void
@@ -194,5 +230,7 @@ smtp_msgcheck_free(struct smtp_msgcheck_run *r)
 	buf_free(&r->prepend);
 	queue_envelope_clear_cuts(&r->cutenv);
 	free(r->hold);
+	free_list(r->rcpt_add, r->nrcpt_add);
+	free_list(r->rcpt_del, r->nrcpt_del);
 	free(r);
 }

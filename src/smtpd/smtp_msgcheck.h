@@ -47,10 +47,15 @@ struct smtp_msgcheck_result {
 	const char		*reason;	/* discard, hold: why (logs,
 						   the envelope's hold) */
 	/* accept, hold: edits (the check's own memory, read before its
-	 * finish()): CRLF-ended header lines, and cuts. */
+	 * finish()): CRLF-ended header lines, cuts (with the text that
+	 * stands in their place), recipients to add and to remove. */
 	const char		*prepend;
 	const struct queue_cut	*cuts;
 	size_t			 ncuts;
+	char *const		*rcpt_add;
+	size_t			 nrcpt_add;
+	char *const		*rcpt_del;
+	size_t			 nrcpt_del;
 };
 
 /* What the checks together decided about the message as it leaves. */
@@ -60,6 +65,10 @@ struct smtp_msgcheck_edits {
 	size_t			 ncuts;
 	const char		*hold;		/* the first hold's reason,
 						   or NULL */
+	char *const		*rcpt_add;	/* in the order asked */
+	size_t			 nrcpt_add;
+	char *const		*rcpt_del;
+	size_t			 nrcpt_del;
 };
 
 typedef void (*smtp_msgcheck_done_cb)(void *arg,

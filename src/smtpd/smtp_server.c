@@ -30,6 +30,7 @@
 #include "ratelimit.h"
 #include "authdns_resolver.h"
 #include "resolver.h"
+#include "smtp_milter.h"
 #include "senderlist.h"
 #include "smtp_greet.h"
 #include "smtp_server_priv.h"
@@ -515,6 +516,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	env.authdb = auth_set_get(srv->auths, vs->name);
 	env.authguard = srv->authguard;
 	env.verifier = srv->verifier;
+	env.milters = smtp_milters_new(srv->base, vs);
 	c->sess = smtp_session_new_env(id, srv->conf, vs, srv->dir, sa,
 	    &sess_ops, c, &env);
 	smtp_server_set_bev(c, bev);

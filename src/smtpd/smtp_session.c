@@ -36,6 +36,7 @@
 #include "smtp_received.h"
 #include "smtp_check.h"
 #include "smtp_message.h"
+#include "smtp_milter.h"
 #include "smtp_state.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -67,6 +68,7 @@ smtp_session_new_env(uint64_t id, struct conf *conf,
 	if (env) {
 		s->resolver = env->resolver;
 		s->authdns = env->authdns;
+		s->milters = env->milters;
 		s->senders = senderlist_ref(env->senders);
 		s->ratelimit = env->ratelimit;
 		s->counters = env->counters;
@@ -102,6 +104,7 @@ smtp_session_free(struct smtp_session *s)
 	smtp_state_cancel_greeting(s);
 	smtp_auth_reset(s);
 	smtp_state_tx_reset(s);
+	smtp_milters_free(s->milters);
 	buf_free(&s->out);
 	free(s->reject_reply);
 	free(s->auth_user);

@@ -209,3 +209,22 @@ smtp_state_cancel_greeting(struct smtp_session *s)
 	if (s->waiting == SMTP_WAIT_DNSBL)
 		s->waiting = SMTP_WAIT_NONE;
 }
+
+ssize_t
+smtp_state_message_read(struct smtp_session *s, uint64_t off, void *buf, size_t n)
+{
+	if (off < s->spooled_len) {
+		if (s->ops->spool_read == NULL)
+			return -1;
+		if (n > s->spooled_len - off)
+			n = (size_t)(s->spooled_len - off);
+		return s->ops->spool_read(s, off, buf, n);
+	}
+	off -= s->spooled_len;
+	if (off >= s->msg.len)
+		return 0;
+	if (n > s->msg.len - off)
+		n = (size_t)(s->msg.len - off);
+	memcpy(buf, s->msg.p + off, n);
+	return (ssize_t)n;
+}

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "buf.h"
@@ -116,6 +117,8 @@ struct smtp_session_env {
 						       lookups (the vs
 						       `authentication { dns }`);
 						       ask NULL: none */
+	struct smtp_milters		*milters;   /* taken: the session
+						       frees it; NULL: none */
 };
 
 struct smtp_session {
@@ -128,6 +131,7 @@ struct smtp_session {
 	struct smtp_session_counters	*counters; /* may be NULL */
 	struct resolver			*resolver; /* may be NULL */
 	struct authdns			 authdns;  /* ask NULL: none */
+	struct smtp_milters		*milters;  /* owned; NULL: none */
 	struct senderlist		*senders;  /* reference held */
 	struct ratelimit		*ratelimit; /* may be NULL */
 
@@ -245,6 +249,14 @@ void	smtp_state_close_with(struct smtp_session *s, const char *text);
 void	smtp_state_tx_reset(struct smtp_session *s);
 /* An answer came in from the loop: let the server flush and read on. */
 void	smtp_state_wake(struct smtp_session *s);
+/*
+ * Read the message being received back, from its first byte (the
+ * gateway's Received:): what went to the spool, then what the session
+ * still holds.  For the checks that need it again at its end (milters,
+ * smtp_milter.c).  The bytes read, 0 past the end, -1 on an error.
+ */
+ssize_t	smtp_state_message_read(struct smtp_session *s, uint64_t off,
+	    void *buf, size_t n);
 const char *smtp_state_server_name(const struct smtp_session *s);
 /* The session's client as the checks (smtp_check.h) see it. */
 struct smtp_check_client;

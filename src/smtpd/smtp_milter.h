@@ -1,0 +1,39 @@
+/*
+ * smtp_milter — the content filters of a virtual server (`milters`,
+ * docs/milter.md) for one session: one connection per filter, made when
+ * the first message of the session reaches them and reused for the next
+ * ones (an abort between transactions), and the message check
+ * (smtp_msgcheck.h) that runs every filter, in order, before the 250.
+ *
+ * At the end of the data each filter is taken through the transaction's
+ * stages in turn: connect and HELO (once per session), MAIL, every RCPT,
+ * the header fields, the end of the header, the body (read back from the
+ * spool in chunks: memory stays bounded), the end of the message.  The
+ * first verdict other than continue decides: reject (the filter's reply
+ * or 550 5.7.1), tempfail (its reply or 451 4.7.1), discard (250, nothing
+ * queued), quarantine (queued and held); a filter that is down, slow or
+ * broken is its `on-failure` (451 4.7.1, or go on without it).  Every
+ * filter sees the message as it arrived; the changes they ask for are
+ * applied together (smtp_milter_mods.c).  That verdicts of the earlier
+ * stages are told at the end of the data, not at their own command, is
+ * docs/milter.md's "What is not done yet".
+ */
+#ifndef POSTERN_SMTP_MILTER_H
+#define POSTERN_SMTP_MILTER_H
+
+#include "smtp_msgcheck.h"
+
+struct event_base;
+struct conf_vserver;
+struct smtp_milters;
+
+/* NULL when the server has no `milters`. */
+struct smtp_milters *smtp_milters_new(struct event_base *base,
+	    const struct conf_vserver *vs);
+void	smtp_milters_free(struct smtp_milters *ms);
+/* The transaction ended (RSET, a refused MAIL, after the message). */
+void	smtp_milters_abort(struct smtp_milters *ms);
+
+extern const struct smtp_msgcheck_def smtp_milter_check;
+
+#endif
