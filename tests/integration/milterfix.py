@@ -203,6 +203,7 @@ class Rspamd(Daemon):
         self.logpath = os.path.join(self.dir, "rspamd.log")
         self.pidfile = os.path.join(self.rundir, "rspamd.pid")
         self.user = user
+        self.count = count
         self.proc = None
         tld = os.path.join(RSPAMD_SHAREDIR, "effective_tld_names.dat")
         if not full_tld:
@@ -304,8 +305,11 @@ skip_authenticated = false;
         return argv
 
     def start(self, timeout=60):
-        self.spawn(self.command(), lambda log: port_answers(*self.milter),
-                   timeout=timeout)
+        # ready when every proxy worker has started (the main process
+        # binds the port before it forks them: a connection would be
+        # accepted earlier, and wait)
+        self.spawn(self.command(), lambda log: log.count(
+            "starting rspamd_proxy process") >= self.count, timeout=timeout)
         return self
 
     def wait_hyperscan(self, timeout=300):
