@@ -27,6 +27,8 @@ import struct
 import threading
 import time
 
+import pytest
+
 from milterfix import (SMFIC_ABORT, SMFIC_BODY, SMFIC_BODYEOB, SMFIC_CONNECT,
                        SMFIC_DATA, SMFIC_EOH, SMFIC_HEADER, SMFIC_HELO,
                        SMFIC_MACRO, SMFIC_MAIL, SMFIC_OPTNEG, SMFIC_QUIT,
@@ -506,3 +508,22 @@ class FakeMilter:
             if conn.silent:
                 return True
         return True
+
+
+@pytest.fixture
+def fake():
+    """make(**FakeMilter arguments) -> a started FakeMilter; every one
+    made is stopped at the end of the test, which fails if a filter
+    thread raised."""
+    made = []
+
+    def make(**kw):
+        fm = FakeMilter(**kw).start()
+        made.append(fm)
+        return fm
+
+    yield make
+    for fm in made:
+        fm.stop()
+    for fm in made:
+        assert not fm.errors, fm.errors

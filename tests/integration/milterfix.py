@@ -24,10 +24,11 @@ import base64
 import hashlib
 import os
 import pwd
-import shutil
 import socket
 import struct
 import time
+
+import pytest
 
 from procfix import Daemon
 
@@ -485,6 +486,62 @@ ReadTimeout 30
         the signal only when its listener's 5 s poll ends, and a test
         peer has nothing to save."""
         return super().stop(timeout=grace)
+
+
+# ---------------------------------------------------------------- fixtures
+#
+# For a test module: `from milterfix import rspamd, clamav  # noqa: F401`
+# and name them as arguments.  Each is started for the test and stopped
+# by PID at its end, also when the test fails; a test that needs a
+# scanner that is not installed is skipped with the reason.
+
+RSPAMD_MISSING = installed(RSPAMD)
+CLAMAV_MISSING = installed(CLAMD, CLAMAV_MILTER)
+
+
+@pytest.fixture
+def rspamd(tmp_path):
+    """A started Rspamd (its milter at .milter / .socket)."""
+    if RSPAMD_MISSING:
+        pytest.skip("rspamd is not installed (Debian package rspamd): "
+                    "missing " + " ".join(RSPAMD_MISSING))
+    rs = Rspamd(tmp_path)
+    try:
+        yield rs.start()
+    finally:
+        rs.stop()
+
+
+@pytest.fixture
+def clamav(tmp_path):
+    """A started ClamavMilter (.milter / .socket) and its Clamd
+    (.clamd)."""
+    if CLAMAV_MISSING:
+        pytest.skip("clamd or clamav-milter is not installed (Debian "
+                    "packages clamav-daemon, clamav-milter): missing "
+                    + " ".join(CLAMAV_MISSING))
+    cd = Clamd(tmp_path)
+    cm = ClamavMilter(tmp_path, cd)
+    cm.clamd = cd
+    try:
+        cd.start()
+        yield cm.start()
+    finally:
+        cm.stop()
+        cd.stop()
+
+
+def milter_block(name, socket, timeout="30s", on_failure="tempfail"):
+    """A postern.conf `milter NAME {...}` block (SPEC section 8) for a
+    scanner or FakeMilter: socket is its .socket ("inet:ADDR:PORT" or
+    "unix:PATH")."""
+    return ("milter %s {\n    socket      %s\n    timeout     %s\n"
+            "    on-failure  %s\n}\n" % (name, socket, timeout, on_failure))
+
+
+def dead_socket(addr="127.0.0.1"):
+    """inet:ADDR:PORT where nothing listens (a scanner that is down)."""
+    return "inet:%s:%d" % (addr, free_port(addr))
 
 
 # ---------------------------------------------------------------- messages

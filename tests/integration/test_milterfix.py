@@ -19,16 +19,16 @@ import pytest
 
 import fakemilter as F
 import milterfix as M
+from fakemilter import fake  # noqa: F401
+from milterfix import clamav, rspamd  # noqa: F401
 
-RSPAMD_MISSING = M.installed(M.RSPAMD)
-CLAMAV_MISSING = M.installed(M.CLAMD, M.CLAMAV_MILTER)
 needs_rspamd = pytest.mark.skipif(
-    bool(RSPAMD_MISSING), reason="rspamd is not installed (Debian package "
-    "rspamd): missing %s" % " ".join(RSPAMD_MISSING))
+    bool(M.RSPAMD_MISSING), reason="rspamd is not installed (Debian package "
+    "rspamd): missing %s" % " ".join(M.RSPAMD_MISSING))
 needs_clamav = pytest.mark.skipif(
-    bool(CLAMAV_MISSING), reason="clamd or clamav-milter is not installed "
+    bool(M.CLAMAV_MISSING), reason="clamd or clamav-milter is not installed "
     "(Debian packages clamav-daemon, clamav-milter): missing %s"
-    % " ".join(CLAMAV_MISSING))
+    % " ".join(M.CLAMAV_MISSING))
 
 
 def _pids_with(text):
@@ -43,27 +43,6 @@ def _pids_with(text):
             except OSError:
                 pass
     return out
-
-
-@pytest.fixture
-def rspamd(tmp_path):
-    rs = M.Rspamd(tmp_path)
-    try:
-        yield rs.start()
-    finally:
-        rs.stop()
-
-
-@pytest.fixture
-def clamav(tmp_path):
-    cd = M.Clamd(tmp_path)
-    cm = M.ClamavMilter(tmp_path, cd)
-    try:
-        cd.start()
-        yield cm.start()
-    finally:
-        cm.stop()
-        cd.stop()
 
 
 def run(milter, msg, **kw):
@@ -219,21 +198,6 @@ def test_both_in_order(rspamd, clamav):
 
 STAGE_ORDER = ["connect", "helo", "mail", "rcpt", "data", "header", "eoh",
                "body", "eom"]
-
-
-@pytest.fixture
-def fake():
-    made = []
-
-    def make(**kw):
-        fm = F.FakeMilter(**kw).start()
-        made.append(fm)
-        return fm
-
-    yield make
-    for fm in made:
-        fm.stop()
-        assert not fm.errors, fm.errors
 
 
 @pytest.mark.parametrize("stage", STAGE_ORDER)
