@@ -5,8 +5,8 @@ enough of the MTA side of the milter protocol (version 6) to drive any
 filter without posternd (the fixtures' own tests, tests/integration/
 test_milterfix.py, use it).
 
-Nothing here reads or starts the system services (their units stay
-stopped) and nothing reaches outside 127.0.0.0/8: rspamd's network
+Nothing here starts or changes the system services (they stay stopped;
+rspamd reads the package's /etc/rspamd, overridden by the test's files) and nothing reaches outside 127.0.0.0/8: rspamd's network
 modules are off and its resolver points at a loopback port where nothing
 listens; clamd's database is one EICAR signature written by the test (no
 freshclam).  docs/milter-testing.md says why each setting is there.
@@ -17,8 +17,8 @@ freshclam).  docs/milter-testing.md says why each setting is there.
   ...
   cm.stop(); cd.stop(); rs.stop()
 
-(`rspamd` and `clamav` below are pytest fixtures that do this and
-stops them also when the test fails.)
+(`rspamd` and `clamav` below are pytest fixtures that do this and stop
+them also when the test fails.)
 """
 import base64
 import hashlib
@@ -820,10 +820,8 @@ class MilterClient:
         return self._stage(SMFIC_DATA, b"", SMFIP_NODATA, SMFIP_NR_DATA, macros)
 
     def header(self, name, value):
-        if not self.f_protocol & SMFIP_HDR_LEADSPC:
-            pass
-        elif not value.startswith(" "):
-            value = " " + value
+        if self.f_protocol & SMFIP_HDR_LEADSPC and not value.startswith(" "):
+            value = " " + value     # the filter wants the space kept
         return self._stage(SMFIC_HEADER, z(name, value), SMFIP_NOHDRS,
                            SMFIP_NR_HDR)
 
