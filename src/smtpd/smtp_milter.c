@@ -188,14 +188,6 @@ refuse(struct mrun *r, enum policy_rule rule, const char *reply)
 	r->res.reply = r->reply;
 }
 
-static void
-rcpt_drop(struct mrun *r, const char *addr)
-{
-	r->ed.del = xreallocarray(r->ed.del, r->ed.ndel + 1,
-	    sizeof(*r->ed.del));
-	r->ed.del[r->ed.ndel++] = xstrdup(addr);
-}
-
 /* The next filter, from its first stage. */
 static void
 next_filter(struct mrun *r)
@@ -239,16 +231,15 @@ answered(void *arg, const struct milter_answer *a)
 		}
 		break;
 	case MILTER_REJECT:
-		if (r->stage == ST_RCPT)
-			break;		/* that recipient only (below) */
+		/* At RCPT too: the message is refused rather than delivered
+		 * to fewer recipients than the client was told (the stage is
+		 * asked at the end of the data, docs/milter.md). */
 		snprintf(text, sizeof(text), "550 5.7.1 Message rejected by "
 		    "content filter %s", cf->name);
 		refuse(r, POLICY_RULE_MILTER, a->reply[0] ? a->reply : text);
 		conclude(r);
 		return;
 	case MILTER_TEMPFAIL:
-		if (r->stage == ST_RCPT)
-			break;
 		snprintf(text, sizeof(text), "451 4.7.1 Content filter %s: "
 		    "try again later", cf->name);
 		refuse(r, POLICY_RULE_MILTER, a->reply[0] ? a->reply : text);
@@ -275,11 +266,6 @@ answered(void *arg, const struct milter_answer *a)
 		conclude(r);
 		return;
 	}
-	if (r->stage == ST_RCPT &&
-	    (a->verdict == MILTER_REJECT || a->verdict == MILTER_TEMPFAIL))
-		/* A recipient the filter refuses does not get the message
-		 * (the filter's refusal is for it alone), as if removed. */
-		rcpt_drop(r, r->s->env->rcpts[r->idx - 1].addr);
 	/* A verdict at connect or HELO holds for the connection (the
 	 * filter's connection answers it from now on). */
 	if (r->stage == ST_HELO ||
