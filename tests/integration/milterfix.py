@@ -24,8 +24,10 @@ import base64
 import hashlib
 import os
 import pwd
+import signal
 import socket
 import struct
+import subprocess
 import time
 
 try:
@@ -309,12 +311,60 @@ skip_authenticated = false;
         return argv
 
     def start(self, timeout=60):
-        # ready when every proxy worker has started (the main process
-        # binds the port before it forks them: a connection would be
-        # accepted earlier, and wait)
-        self.spawn(self.command(), lambda log: log.count(
-            "starting rspamd_proxy process") >= self.count, timeout=timeout)
+        # Ready when every worker it forks has started: the main process
+        # binds the port before it forks them (a connection would be
+        # accepted earlier, and wait), and a worker still being forked
+        # when SIGTERM comes may miss it and be left behind.
+        def ready(log):
+            forked = log.count("rspamd_fork_worker: prepare to fork process")
+            started = log.count("rspamd_handle_child_fork: starting ")
+            return forked and started >= forked and \
+                log.count("starting rspamd_proxy process") >= self.count
+        self.spawn_session(self.command(), ready, timeout=timeout)
         return self
+
+    def spawn_session(self, argv, ready, timeout):
+        """procfix's Daemon.spawn, in a session of its own (its id is
+        the main process's PID): stop() ends what is left of it."""
+        self.logf = open(self.logpath, "ab")
+        mark = self.logf.tell()
+        self.proc = subprocess.Popen(argv, stdout=self.logf,
+                                     stderr=self.logf,
+                                     start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                self.sweep()
+                raise RuntimeError("%s exited: %s" % (self.what, self.log()))
+            if ready(self.log()[mark:]):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("%s did not start: %s" % (self.what, self.log()))
+
+    def session_pids(self):
+        """Live processes of its session (main and workers, also
+        workers whose main process is gone)."""
+        if self.proc is None:
+            return []
+        sid = self.proc.pid
+        out = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    if os.getsid(int(d)) == sid:
+                        out.append(int(d))
+                except OSError:
+                    pass
+        return out
+
+    def sweep(self):
+        """SIGKILL whatever is left of its session."""
+        for pid in self.session_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def wait_hyperscan(self, timeout=300):
         """With hyperscan=True: wait until the workers have loaded the
@@ -337,7 +387,14 @@ skip_authenticated = false;
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
-        return super().stop(timeout=20)
+        """SIGTERM to the main process (it stops its workers), then
+        SIGKILL to any process of its session still there."""
+        rc = super().stop(timeout=20)
+        deadline = time.time() + 5
+        while self.session_pids() and time.time() < deadline:
+            time.sleep(0.05)
+        self.sweep()
+        return rc
 
 
 # ---------------------------------------------------------------- ClamAV

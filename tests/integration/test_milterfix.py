@@ -101,13 +101,23 @@ def test_rspamd_connection_reused_across_transactions(rspamd):
 
 @needs_rspamd
 def test_rspamd_stopped_leaves_nothing(tmp_path):
-    rs = M.Rspamd(tmp_path).start()
-    tag = "%s:%d" % rs.milter
-    assert _pids_with(tag), "the proxy worker names its address"
-    rs.stop()
-    assert not _pids_with(tag), "a worker of the stopped rspamd is left"
-    with pytest.raises(OSError):
-        socket.create_connection(rs.milter, 1)
+    """Stopped at once after its start (workers just forked), then after
+    a message: no process of it is left, its port is closed."""
+    for scan in (False, True):
+        rs = M.Rspamd(tmp_path / ("scan" if scan else "idle"))
+        try:
+            rs.start()
+            tag = "%s:%d" % rs.milter
+            assert _pids_with(tag), "the proxy worker names its address"
+            assert len(rs.session_pids()) >= 4  # main, proxy, normal, controller
+            if scan:
+                assert run(rs.milter, M.message()).code == "a"
+        finally:
+            rs.stop()
+        assert not rs.session_pids(), "a process of the stopped rspamd is left"
+        assert not _pids_with(tag)
+        with pytest.raises(OSError):
+            socket.create_connection(rs.milter, 1)
 
 
 # ---------------------------------------------------------------- ClamAV
