@@ -321,7 +321,7 @@ step(struct mrun *r)
 			milter_conn_helo(mc, s->helo, macros(r), answered, r);
 			return;
 		case ST_MAIL:
-			snprintf(r->addr, sizeof(r->addr), "<%s>",
+			snprintf(r->addr, sizeof(r->addr), "%s",
 			    s->env->sender);
 			milter_conn_mail(mc, r->addr, NULL, 0, macros(r),
 			    answered, r);
@@ -329,7 +329,7 @@ step(struct mrun *r)
 		case ST_RCPT:
 			if (r->idx == s->env->nrcpts)
 				break;
-			snprintf(r->addr, sizeof(r->addr), "<%s>",
+			snprintf(r->addr, sizeof(r->addr), "%s",
 			    s->env->rcpts[r->idx++].addr);
 			milter_conn_rcpt(mc, r->addr, NULL, 0, macros(r),
 			    answered, r);

@@ -200,5 +200,5 @@ def test_each_modification_is_applied(make_gateway, tmp_path):
         assert b"Subject: original" not in head, head
         assert b"X-Remove-Me" not in head, head
         assert body == b"new body\r\n", body
-        assert fm.last.rcpt_addrs() == ["kimy@winery-co.co",
-                                        "postmaster@winery-co.co"]
+        assert fm.last.rcpt_addrs() == ["<kimy@winery-co.co>",
+                                        "<postmaster@winery-co.co>"]
