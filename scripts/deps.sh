@@ -12,7 +12,7 @@ libssl-dev libcmocka-dev libcrypt-dev libjansson-dev libldap-dev openssl python3
 python3-pytest python3-aiosmtpd dnsmasq-base slapd swaks libnet-ssleay-perl
 mandoc strace iproute2 nftables libpsl-dev publicsuffix python3-yaml
 python3-dkim python3-nacl python3-spf python3-authres libmail-dkim-perl
-libmail-dmarc-perl"
+libmail-dmarc-perl rspamd clamav-daemon clamav-milter"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -31,16 +31,18 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	esac
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $missing
-	case " $missing " in *" slapd "*)
-		# Should a system slapd run anyway, stop it and keep it off.
+	# The tests run private peers of their own (slapd: ldapfix.py;
+	# rspamd, clamd, clamav-milter: milterfix.py): the system services
+	# are stopped and kept off, and freshclam never runs (it downloads).
+	for svc in slapd rspamd clamav-daemon clamav-milter clamav-freshclam; do
 		if command -v systemctl >/dev/null 2>&1 &&
 		    [ -d /run/systemd/system ]; then
-			systemctl disable --now slapd >/dev/null 2>&1 || true
+			systemctl disable --now "$svc" >/dev/null 2>&1 || true
 		else
-			invoke-rc.d slapd stop >/dev/null 2>&1 || true
-			update-rc.d slapd disable >/dev/null 2>&1 || true
+			invoke-rc.d "$svc" stop >/dev/null 2>&1 || true
+			update-rc.d "$svc" disable >/dev/null 2>&1 || true
 		fi
-	esac
+	done
 else
 	echo "deps: missing Debian packages:$missing (run make as root, or apt-get install them)" >&2
 	exit 1
