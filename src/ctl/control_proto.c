@@ -7,6 +7,7 @@
  * OpenSMTPD's m_end() refuses leftover bytes).
  */
 #include "control_proto.h"
+#include "be32.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -110,22 +111,6 @@ control_type_name(unsigned type)
 	return types[type].name;
 }
 
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
 enum control_decode
 control_decode(const void *buf, size_t len, size_t max,
     struct control_msg *out, size_t *used)
@@ -135,7 +120,7 @@ control_decode(const void *buf, size_t len, size_t max,
 
 	if (len < 4)
 		return CONTROL_NEED_MORE;
-	flen = get32(p);
+	flen = be32_get(p);
 	if (flen > max || flen > CONTROL_FRAME_MAX)
 		return CONTROL_TOO_BIG;
 	if (flen < CONTROL_HDR_LEN - 4)
@@ -156,7 +141,7 @@ control_decode(const void *buf, size_t len, size_t max,
 
 		if (4 + flen - off < 4)
 			return CONTROL_MALFORMED;
-		n = get32(p + off);
+		n = be32_get(p + off);
 		off += 4;
 		if (n > CONTROL_FIELD_MAX || n > 4 + flen - off)
 			return CONTROL_MALFORMED;
@@ -215,7 +200,7 @@ control_encode(unsigned type, const char *const *fields, size_t n,
 	}
 	if ((b = malloc(total)) == NULL)
 		return NULL;
-	put32(b, (uint32_t)(total - 4));
+	be32_put(b, (uint32_t)(total - 4));
 	b[4] = CONTROL_VERSION;
 	b[5] = (unsigned char)type;
 	b[6] = (unsigned char)(n >> 8);
@@ -224,7 +209,7 @@ control_encode(unsigned type, const char *const *fields, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		size_t fl = fields[i] ? strlen(fields[i]) : 0;
 
-		put32(b + off, (uint32_t)fl);
+		be32_put(b + off, (uint32_t)fl);
 		off += 4;
 		if (fl)
 			memcpy(b + off, fields[i], fl);

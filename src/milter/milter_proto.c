@@ -7,26 +7,11 @@
  * length in front of a packet counts its letter and data.
  */
 #include "milter_proto.h"
+#include "be32.h"
 
 #include <string.h>
 
 #define LEN_BYTES	4
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
 
 enum milter_proto_status
 milter_proto_frame(const void *p, size_t len, size_t max, size_t *total,
@@ -37,7 +22,7 @@ milter_proto_frame(const void *p, size_t len, size_t max, size_t *total,
 	*total = 0;
 	if (len < LEN_BYTES)
 		return MILTER_PROTO_MORE;
-	n = get32(p);
+	n = be32_get(p);
 	if (n == 0) {
 		*why = "packet of length 0";
 		return MILTER_PROTO_BAD;
@@ -77,7 +62,7 @@ take32(const unsigned char **p, size_t *len, uint32_t *v, const char **why)
 		*why = "packet too short for a 32-bit field";
 		return -1;
 	}
-	*v = get32(*p);
+	*v = be32_get(*p);
 	*p += 4;
 	*len -= 4;
 	return 0;
@@ -282,7 +267,7 @@ begin(struct buf *b, size_t datalen, char cmd, size_t *mark)
 	*mark = b->len;
 	if (datalen > UINT32_MAX - 1)
 		return -1;
-	put32(hdr, (uint32_t)(datalen + 1));
+	be32_put(hdr, (uint32_t)(datalen + 1));
 	hdr[LEN_BYTES] = (unsigned char)cmd;
 	return buf_append(b, hdr, sizeof(hdr));
 }
@@ -319,9 +304,9 @@ milter_proto_optneg(struct buf *b, uint32_t version, uint32_t actions,
 	unsigned char d[12];
 	size_t mark;
 
-	put32(d, version);
-	put32(d + 4, actions);
-	put32(d + 8, protocol);
+	be32_put(d, version);
+	be32_put(d + 4, actions);
+	be32_put(d + 8, protocol);
 	if (begin(b, sizeof(d), MILTER_C_OPTNEG, &mark) == -1 ||
 	    buf_append(b, d, sizeof(d)) == -1)
 		return undo(b, mark);

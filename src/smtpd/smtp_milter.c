@@ -44,7 +44,6 @@ struct mrun {
 	uint64_t			 pos;		/* body read back */
 	uint64_t			 size;		/* message bytes */
 	unsigned char			*chunk;
-	int				 pending;	/* a stage in flight */
 	int				 concluded;
 	struct smtp_milter_edits	 ed;
 	struct smtp_msgcheck_result	 res;
@@ -205,7 +204,6 @@ answered(void *arg, const struct milter_answer *a)
 	const struct conf_milter *cf = r->ms->cf[r->cur];
 	char text[MILTER_REPLY_TEXT_MAX + 64], err[160];
 
-	r->pending = 0;
 	if (a->verdict != MILTER_CONTINUE || r->stage == ST_EOM)
 		log_info("session=%016llx queue=%s milter=%s stage=%s "
 		    "verdict=%s time=%ums%s%s", (unsigned long long)r->s->id,
@@ -306,7 +304,6 @@ step(struct mrun *r)
 			return;
 		}
 		mc = r->ms->mc[r->cur];
-		r->pending = 1;
 		switch (r->stage) {
 		case ST_CONNECT:
 			if (r->ms->greeted[r->cur]) {
@@ -351,7 +348,6 @@ step(struct mrun *r)
 			n = smtp_state_message_read(r->s, r->pos, r->chunk,
 			    MILTER_CHUNK_MAX);
 			if (n < 0) {
-				r->pending = 0;
 				refuse(r, POLICY_RULE_CHECK_TEMPFAIL,
 				    policy_reply(POLICY_RULE_CHECK_TEMPFAIL));
 				conclude(r);
