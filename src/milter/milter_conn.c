@@ -715,7 +715,15 @@ read_cb(struct bufferevent *bev, void *arg)
 	const char *why = NULL;
 	size_t len, total;
 	enum milter_proto_status st;
+	int one = 1;
 
+	/* Acknowledge the filter's packets at once: libmilter writes a
+	 * reply in pieces, and a delayed ACK holds the next piece back
+	 * (40 ms a stage; quick-ack mode lasts only a while, so again at
+	 * every read). */
+	if (mc->ss.ss_family != AF_UNIX)
+		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
+		    TCP_QUICKACK, &one, sizeof(one));
 	while ((len = evbuffer_get_length(in)) > 0) {
 		if (!mc->waiting && mc->state != MC_NEGOTIATING) {
 			milter_conn_fail(mc, "data from the filter when no "
