@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "arc.h"
+#include "authres_parse.h"
 #include "dkim_canon.h"
 #include "dkim_check.h"
 #include "dkim_sig.h"
@@ -79,40 +80,6 @@ arc_verify_new(time_t now)
 	return a;
 }
 
-static size_t
-skip_fws(const char *v, size_t len, size_t i)
-{
-	while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' ||
-	    v[i] == '\n'))
-		i++;
-	return i;
-}
-
-/* The instance of an ARC-Authentication-Results value: "i=N;" first,
- * blanks allowed around the '=' (RFC 8617 4.1.1); 0 if malformed.
- * *rest: what follows the ';'. */
-static int
-aar_instance(const char *v, size_t len, size_t *rest)
-{
-	size_t i = 0;
-	int n = 0, digits = 0;
-
-	i = skip_fws(v, len, i);
-	if (i == len || (v[i] != 'i' && v[i] != 'I'))
-		return 0;
-	i = skip_fws(v, len, i + 1);
-	if (i == len || v[i] != '=')
-		return 0;
-	for (i = skip_fws(v, len, i + 1); i < len && v[i] >= '0' &&
-	    v[i] <= '9' && digits < 3; i++, digits++)
-		n = n * 10 + (v[i] - '0');
-	i = skip_fws(v, len, i);
-	if (digits == 0 || i == len || v[i] != ';')
-		return 0;
-	*rest = i + 1;
-	return n;
-}
-
 /* The instance of an AMS or seal: its i= tag; 0 if none or malformed. */
 static int
 sig_instance(const char *v, size_t len)
@@ -154,7 +121,7 @@ collect(struct arc_verify *a, const struct msg_header *h, int *any)
 		if (kind == F_AAR) {
 			size_t rest;
 
-			inst = aar_instance(v, len, &rest);
+			inst = (int)authres_arc_instance(v, len, &rest);
 		} else
 			inst = sig_instance(v, len);
 		if (inst < 1 || inst > ARC_INSTANCES_MAX) {
@@ -181,7 +148,7 @@ set_aar(struct arc_verify *a, const struct msg_header *h)
 	if (f == 0)
 		return;
 	v = msg_field_value(h, f - 1, &len);
-	if (aar_instance(v, len, &rest) == 0)
+	if (authres_arc_instance(v, len, &rest) == 0)
 		return;
 	while (rest < len && (v[rest] == ' ' || v[rest] == '\t'))
 		rest++;

@@ -297,21 +297,21 @@ authres_parse(const char *text, size_t len, struct authres_parsed *out)
 	return parse_at(&c, out);
 }
 
-enum authres_parse_status
-authres_parse_arc(const char *text, size_t len, struct authres_parsed *out)
+unsigned
+authres_arc_instance(const char *text, size_t len, size_t *rest)
 {
-	struct cur c = { text, text != NULL ? len : 0, 0, &out->truncated };
+	int trunc = 0;
+	struct cur c = { text, text != NULL ? len : 0, 0, &trunc };
 	unsigned inst = 0;
 	char tag[4];
 
-	init(out);
 	skip_cfws(&c);
 	if (read_keyword(&c, tag, sizeof(tag), 0) == 0 ||
 	    strcmp(tag, "i") != 0)
-		return AUTHRES_PARSE_SYNTAX;
+		return 0;
 	skip_cfws(&c);
 	if (peek(&c) != '=')
-		return AUTHRES_PARSE_SYNTAX;
+		return 0;
 	c.i++;
 	skip_cfws(&c);
 	while (isdigit(peek(&c))) {
@@ -322,8 +322,22 @@ authres_parse_arc(const char *text, size_t len, struct authres_parsed *out)
 	skip_cfws(&c);
 	/* RFC 8617 4.2.1: instances 1 to 50 */
 	if (inst < 1 || inst > 50 || peek(&c) != ';')
+		return 0;
+	*rest = c.i + 1;
+	return inst;
+}
+
+enum authres_parse_status
+authres_parse_arc(const char *text, size_t len, struct authres_parsed *out)
+{
+	struct cur c = { text, text != NULL ? len : 0, 0, &out->truncated };
+	size_t rest;
+	unsigned inst;
+
+	init(out);
+	if ((inst = authres_arc_instance(text, len, &rest)) == 0)
 		return AUTHRES_PARSE_SYNTAX;
-	c.i++;
+	c.i = rest;
 	out->arc_instance = inst;
 	return parse_at(&c, out);
 }

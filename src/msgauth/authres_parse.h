@@ -63,6 +63,10 @@ enum authres_parse_status authres_parse(const char *text, size_t len,
 	    struct authres_parsed *out);
 /* The value of an ARC-Authentication-Results field: "i=N;" (1..50,
  * RFC 8617 4.2.1) then as above.  SYNTAX without a valid instance. */
+/* The instance of an ARC-Authentication-Results value ("i=N;" first,
+ * CFWS allowed around its parts, RFC 8617 4.1.1): N in 1..50, with *rest
+ * the offset after the ';'; 0 when malformed. */
+unsigned authres_arc_instance(const char *text, size_t len, size_t *rest);
 enum authres_parse_status authres_parse_arc(const char *text, size_t len,
 	    struct authres_parsed *out);
 /* The first result of `method` (case-insensitive), or NULL. */
