@@ -87,6 +87,9 @@ static const struct {
 	[POLICY_RULE_AUTH_DNS] = { "auth-dns-failure",
 	    "451 4.7.5 Temporary DNS failure checking message "
 	    "authentication, try again later" },
+	[POLICY_RULE_AUTH_HEADER] = { "auth-header",
+	    "554 5.7.1 Header section too large to check for forged "
+	    "Authentication-Results" },
 	[POLICY_RULE_MILTER] = { "milter",
 	    "550 5.7.1 Message rejected by a content filter" },
 };

@@ -59,6 +59,9 @@ enum policy_rule {
 	POLICY_RULE_SPF,		/* spf enforce: 550 5.7.23 */
 	POLICY_RULE_DMARC,		/* dmarc enforce, p=reject: 550 5.7.1 */
 	POLICY_RULE_AUTH_DNS,		/* on-dns-failure tempfail: 451 4.7.5 */
+	POLICY_RULE_AUTH_HEADER,	/* a header too large to clear of
+					   forged Authentication-Results:
+					   554 5.7.1 */
 	/* content filters */
 	POLICY_RULE_MILTER,		/* a milter's reject or tempfail */
 	POLICY_RULE_COUNT

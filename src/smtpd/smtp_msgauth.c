@@ -279,8 +279,9 @@ phase_dmarc(struct msgauth *m)
 
 /* The forged Authentication-Results (and ARC-Authentication-Results)
  * fields that carry our authserv-id: cut from the message as it leaves
- * (RFC 8601 5). */
-static void
+ * (RFC 8601 5).  0, or -1 when some could stay: a header section past
+ * what msg_header keeps, or more forgeries than cuts. */
+static int
 cut_forgeries(struct msgauth *m)
 {
 	const char *id = smtp_state_server_name(m->s);
@@ -288,7 +289,9 @@ cut_forgeries(struct msgauth *m)
 	const char *v;
 	size_t len;
 
-	for (size_t i = 0; i < m->h.nf && m->ncuts < QUEUE_CUTS_MAX; i++) {
+	if (m->h.overflow)
+		return -1;
+	for (size_t i = 0; i < m->h.nf; i++) {
 		int arc = msg_field_is(&m->h, i, "arc-authentication-results");
 
 		if (!arc && !msg_field_is(&m->h, i, "authentication-results"))
@@ -300,6 +303,10 @@ cut_forgeries(struct msgauth *m)
 			(void)authres_parse(v, len, ap);
 		if (strcasecmp(ap->authserv_id, id) != 0)
 			continue;
+		if (m->ncuts == QUEUE_CUTS_MAX) {
+			free(ap);
+			return -1;
+		}
 		m->cuts[m->ncuts].off = m->h.f[i].stream_off;
 		m->cuts[m->ncuts].len = m->h.f[i].len;
 		m->cuts[m->ncuts].text = NULL;
@@ -307,6 +314,7 @@ cut_forgeries(struct msgauth *m)
 		m->r.forged++;
 	}
 	free(ap);
+	return 0;
 }
 
 /* Did a trusted sealer's passing chain say the DMARC check passed where
@@ -413,7 +421,11 @@ conclude(struct msgauth *m)
 	memset(res, 0, sizeof(*res));
 	decide(m);
 	if (m->au != NULL) {
-		cut_forgeries(m);
+		if (cut_forgeries(m) == -1 &&
+		    res->verdict != SMTP_MSGCHECK_REFUSE) {
+			res->verdict = SMTP_MSGCHECK_REFUSE;
+			res->rule = POLICY_RULE_AUTH_HEADER;
+		}
 		authres = smtp_msgauth_result_header(m->s, &m->r);
 		count(m);
 		smtp_msgauth_result_log(m->s, &m->r);

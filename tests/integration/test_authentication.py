@@ -352,3 +352,27 @@ def test_weak_or_missing_key_is_a_configuration_error(world, tmp_path):
                message("ericm@winery-co.co", to="someone@example.org"))
     assert wait_for(lambda: mx.messages)
     assert mx.messages[0][2].startswith(b"DKIM-Signature:")
+
+
+@pytest.mark.parametrize("how", ["many", "deep"])
+def test_forgeries_that_cannot_all_be_removed_are_refused(world, how):
+    """A forged Authentication-Results that could reach the mailbox
+    server: more of them than the gateway removes, or one behind a header
+    section longer than it reads (the DATA reader takes up to 1 MiB)."""
+    world.sink("127.0.0.31")
+    world.gateway()
+    forged = b"Authentication-Results: " + AUTHSERV.encode() + \
+        b"; dmarc=pass header.from=example.org\r\n"
+    if how == "many":
+        extra = forged * 70
+    else:
+        extra = (b"X-Pad: " + b"x" * 990 + b"\r\n") * 300 + forged
+    c = world.gw.smtp("internet")
+    c.ehlo("mx.example.org")
+    c.mail("alice@example.org")
+    c.rcpt("ericm@winery-co.co")
+    code, text = c.data(message("alice@example.org", extra=extra))
+    c.quit()
+    assert code == 554 and b"forged Authentication-Results" in text, \
+        (code, text)
+    assert not world.gw.messages()
