@@ -27,7 +27,7 @@ SANFLAGS ?=
 # The folders of src/ by role (docs/architecture.md); which may include
 # which is checked by `make layering` (scripts/layering.py).  Headers are
 # included by name: every folder is on the quote path.
-SRC_DIRS = lib conf proto tls dns directory queue msgauth milter smtpd deliver ctl
+SRC_DIRS = lib conf proto tls dns directory queue msgauth milter cluster smtpd deliver ctl
 INCLUDES = -iquote src $(patsubst %,-iquote src/%,$(SRC_DIRS))
 CFLAGS_ALL = -std=gnu17 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) \
 	-D_GNU_SOURCE $(INCLUDES) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP

@@ -15,10 +15,12 @@ folders listed:
     queue      lib
     msgauth    dns lib
     milter     lib
-    smtpd      conf proto tls dns directory queue msgauth milter lib
+    cluster    lib
+    smtpd      conf proto tls dns directory queue msgauth milter cluster
+               lib
     deliver    conf proto tls dns directory queue lib
     ctl        smtpd deliver conf proto tls dns directory queue msgauth milter
-               lib
+               cluster lib
     (src/)     everything: the programs and what only they use
 
 
@@ -51,11 +53,12 @@ ALLOWED = {
     "queue": {"lib"},
     "msgauth": {"dns", "lib"},
     "milter": {"lib"},
+    "cluster": {"lib"},
     "smtpd": {"conf", "proto", "tls", "dns", "directory", "queue", "msgauth",
-              "milter", "lib"},
+              "milter", "cluster", "lib"},
     "deliver": {"conf", "proto", "tls", "dns", "directory", "queue", "lib"},
     "ctl": {"smtpd", "deliver", "conf", "proto", "tls", "dns", "directory",
-            "queue", "msgauth", "milter", "lib"},
+            "queue", "msgauth", "milter", "cluster", "lib"},
 }
 ROOT = ""       # src/ itself: the programs and the shared vocabulary
 SHARED = {"postern_limits.h", "dsn.h"}
