@@ -87,6 +87,30 @@ struct kv_req *kv_set_ex(struct kv *kv, const char *key, const char *value,
 	    size_t len, unsigned ttl_s, kv_int_cb cb, void *arg);
 
 /*
+ * One event in a sliding window shared by the nodes (rate-limit N/m): the
+ * events of key in the last window_s seconds are counted (time is the
+ * store's clock, so the nodes' clocks do not matter); if there are fewer
+ * than `limit`, this one is counted too and the answer is the new count
+ * (<= limit: allowed); else nothing is counted and the answer is limit + 1
+ * (refused).  The key expires window_s after its last event.
+ */
+struct kv_req *kv_window_hit(struct kv *kv, const char *key, unsigned limit,
+	    unsigned window_s, kv_int_cb cb, void *arg);
+
+/*
+ * When was key first seen (greylisting): if key does not exist it is set
+ * to the store's time now (seconds since the epoch) with expiry ttl_s;
+ * the answer is the time stored (now, for a new key).  The caller
+ * compares with its own clock through kv_time_now (the same clock).
+ */
+struct kv_req *kv_first_seen(struct kv *kv, const char *key, unsigned ttl_s,
+	    kv_int_cb cb, void *arg);
+/* The answer of kv_first_seen compared with this: the store's time in
+ * seconds since the epoch as last seen with a reply (a node's own
+ * time(NULL) before any reply). */
+int64_t	kv_time_now(const struct kv *kv);
+
+/*
  * A count shared by the nodes, each node's part kept apart so that it
  * goes away with the node: `member` (this node's name) adds `by` (+1 or
  * -1, never below 0) to its part of key, and the answer is the sum over
