@@ -98,17 +98,13 @@ struct kv_req *kv_window_hit(struct kv *kv, const char *key, unsigned limit,
 	    unsigned window_s, kv_int_cb cb, void *arg);
 
 /*
- * When was key first seen (greylisting): if key does not exist it is set
- * to the store's time now (seconds since the epoch) with expiry ttl_s;
- * the answer is the time stored (now, for a new key).  The caller
- * compares with its own clock through kv_time_now (the same clock).
+ * How long ago was key first seen (greylisting): if key does not exist it
+ * is set to the store's time now, with expiry ttl_s, and the answer is 0;
+ * else the answer is the seconds since it was set, on the store's clock
+ * (so the nodes' clocks do not matter).  The expiry is not renewed.
  */
 struct kv_req *kv_first_seen(struct kv *kv, const char *key, unsigned ttl_s,
 	    kv_int_cb cb, void *arg);
-/* The answer of kv_first_seen compared with this: the store's time in
- * seconds since the epoch as last seen with a reply (a node's own
- * time(NULL) before any reply). */
-int64_t	kv_time_now(const struct kv *kv);
 
 /*
  * A count shared by the nodes, each node's part kept apart so that it
