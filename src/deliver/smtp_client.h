@@ -194,7 +194,10 @@ struct smtp_reply {
 	int	code;			/* 200..599 */
 	char	text[512];		/* first line's text after "NNN " or
 					   "NNN-", truncated */
-	char	ext[1024];		/* EHLO keywords, one per line, upper */
+	char	ext[SMTP_CLIENT_REPLY_MAX]; /* EHLO keywords, one per line,
+					   upper: every one of the reply
+					   (a 4 KiB EHLO with STARTTLS last
+					   keeps it) */
 };
 
 /*
@@ -255,9 +258,10 @@ int	smtp_client_rcpt_line(char *buf, size_t len,
  * (a caller-owned buffer of at least 2*len+8 bytes); returns bytes written.
  *
  * Added detail: "folded" means a plain CRLF is inserted after 998 octets
- * of a line (the stuffing dot not counted, as RFC 5321 4.5.3.1.6 says); no
- * continuation space is added, as that would be header folding and change
- * body text.  line_len (octets of the current line) and pending_cr (a CR
+ * of a line as it goes on the wire, the stuffing dot counted (RFC 5321
+ * 4.5.3.1.6 would not count it; SPEC 5 bounds what we emit at 998, so a
+ * lenient next hop never sees a 999-octet line from us); no continuation
+ * space is added, as that would be header folding and change body text.  line_len (octets of the current line) and pending_cr (a CR
  * was turned into CRLF; a following LF belongs to it) drive the work, so
  * an all-zero state is the start of a message; at_line_start is kept for
  * the caller's information after each call (output ends at a line start).

@@ -68,7 +68,10 @@ line_prefix_ok(const char *p, size_t n, int code)
 	return 1;
 }
 
-/* Keep a whole keyword line or none of it: a cut "SIZE 10" would lie. */
+/* Keep a whole keyword line or none of it: a cut "SIZE 10" would lie.
+ * A keyword line takes fewer octets in ext than on the wire ("250-" and
+ * CRLF become one LF), and a reply is at most SMTP_CLIENT_REPLY_MAX, the
+ * size of ext: every keyword fits, the test is a guard. */
 static void
 ext_add(struct smtp_reply *out, size_t *extlen, const char *p, size_t n)
 {
@@ -95,7 +98,10 @@ smtp_client_parse_reply(const char *buf, size_t len, struct smtp_reply *out,
 	size_t pos = 0, avail, scan, end, n, extlen = 0;
 	int code = 0, nlines = 0;
 
-	memset(out, 0, sizeof(*out));
+	/* ext is as large as a reply: set the strings, not every byte */
+	out->code = 0;
+	out->text[0] = '\0';
+	out->ext[0] = '\0';
 	*consumed = 0;
 	for (;;) {
 		line = buf + pos;
@@ -353,8 +359,13 @@ smtp_client_canon(struct smtp_canon *st, const char *in, size_t len,
 			o = put_crlf(o);
 			st->line_len = 0;
 		}
-		if (st->line_len == 0 && c == '.')
+		/* The stuffing dot is on the wire, so it counts towards the
+		 * 998 (SPEC 5: no emitted line longer): a line that starts
+		 * with '.' takes 997 octets of text before its fold. */
+		if (st->line_len == 0 && c == '.') {
 			*o++ = '.';
+			st->line_len = 1;
+		}
 		/* Copy the run of plain bytes up to the next line end or the
 		 * fold point in one go: bodies are mostly such runs. */
 		room = SMTP_TEXT_LINE_MAX - st->line_len;

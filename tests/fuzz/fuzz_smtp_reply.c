@@ -52,7 +52,8 @@ fuzz_reply(const char *in, size_t len, size_t cut)
 	st2 = smtp_client_parse_reply(in, cut, &r2, &c2);
 	if (st == SMTP_REPLY_OK && cut >= consumed) {
 		if (st2 != SMTP_REPLY_OK || c2 != consumed ||
-		    memcmp(&r, &r2, sizeof(r)) != 0)
+		    r.code != r2.code || strcmp(r.text, r2.text) != 0 ||
+		    strcmp(r.ext, r2.ext) != 0)
 			abort();
 	} else if (st2 == SMTP_REPLY_OK ||
 	    (st2 == SMTP_REPLY_BAD && st != SMTP_REPLY_BAD))
@@ -90,8 +91,8 @@ fuzz_canon(const char *in, size_t len, size_t cut)
 		}
 		if (o1[i] == '\n')
 			abort();
-		/* the stuffing dot is not counted */
-		if (++ll > 999 || (ll == 999 && o1[i - 998] != '.'))
+		/* the stuffing dot counts too (SPEC 5) */
+		if (++ll > 998)
 			abort();
 	}
 	free(o1);

@@ -222,6 +222,49 @@ t_ehlo(void **state)
 	assert_true(e.size == UINT64_MAX);
 }
 
+/*
+ * Issue 20 point 3: a long EHLO reply (4 KiB of keywords, as some peers
+ * send) keeps every keyword: STARTTLS last must still be seen, or `tls
+ * may` would go on in clear text.  Also at the reply's own bound: a
+ * keyword on the last line of a reply of almost SMTP_CLIENT_REPLY_MAX.
+ */
+static void
+t_ehlo_long(void **state)
+{
+	struct smtp_reply *r = malloc(sizeof(*r));
+	struct smtp_client_ehlo e;
+	size_t len = 0, consumed;
+	char *s = malloc(SMTP_CLIENT_REPLY_MAX);
+	int i;
+
+	(void)state;
+	len += (size_t)sprintf(s, "250-mx.test greets you\r\n");
+	for (i = 0; len < 4096; i++)
+		len += (size_t)sprintf(s + len, "250-X-PADDING-KEYWORD-%04d "
+		    "some parameters here\r\n", i);
+	len += (size_t)sprintf(s + len, "250-PIPELINING\r\n250 STARTTLS\r\n");
+	assert_true(len > 4096);
+	assert_int_equal(smtp_client_parse_reply(s, len, r, &consumed), OK);
+	assert_int_equal(consumed, len);
+	smtp_client_parse_ehlo(r, &e);
+	assert_true(e.pipelining);
+	assert_true(e.starttls);
+
+	/* up to the reply's own bound */
+	len = (size_t)sprintf(s, "250-mx.test\r\n");
+	while (len + 50 < SMTP_CLIENT_REPLY_MAX - 40)
+		len += (size_t)sprintf(s + len, "250-%044d\r\n", 0);
+	len += (size_t)sprintf(s + len, "250-SIZE 1000\r\n250 STARTTLS\r\n");
+	assert_true(len <= SMTP_CLIENT_REPLY_MAX);
+	assert_int_equal(smtp_client_parse_reply(s, len, r, &consumed), OK);
+	smtp_client_parse_ehlo(r, &e);
+	assert_true(e.starttls);
+	assert_true(e.size_offered);
+	assert_int_equal(e.size, 1000);
+	free(s);
+	free(r);
+}
+
 /* ---- MAIL / RCPT lines ---- */
 
 static void
@@ -307,12 +350,13 @@ canon_run(const char *in, size_t len, const size_t *cuts, size_t ncuts,
 
 /*
  * The reference: split into lines at CRLF, CR or LF; cut each line into
- * pieces of 998; stuff a piece that starts with '.'; CRLF after each.
+ * pieces of 998 wire octets (997 and the stuffing dot for a piece that
+ * starts with '.'); CRLF after each.
  */
 static void
 canon_ref(const char *in, size_t len, struct buf *out)
 {
-	size_t i = 0, s, e, p, m;
+	size_t i = 0, s, e, p, m, lim;
 
 	buf_init(out, SIZE_MAX);
 	while (i < len) {
@@ -327,7 +371,9 @@ canon_ref(const char *in, size_t len, struct buf *out)
 			i++;
 		p = s;
 		do {
-			m = e - p > 998 ? 998 : e - p;
+			/* the stuffing dot is on the wire: it counts */
+			lim = p < e && in[p] == '.' ? 997 : 998;
+			m = e - p > lim ? lim : e - p;
 			if (m > 0 && in[p] == '.')
 				buf_appendc(out, '.');
 			buf_append(out, in + p, m);
@@ -431,16 +477,26 @@ t_canon_long(void **state)
 	memset(want, 'a', 998);
 	memcpy(want + 998, "\r\n..\r\n", 6);
 	canon_check(in, 999, want, 1004);
-	/* the stuffing dot does not count: "." + 997 stays one line */
+	/* Issue 20 point 5: the stuffing dot counts (SPEC 5: at most 998
+	 * octets on the wire): "." + 996 stays one line of 998 ... */
 	memset(in, 'a', sizeof(in));
 	in[0] = '.';
 	want[0] = '.';
-	memcpy(want + 1, in, 998);
-	memcpy(want + 999, "\r\n", 2);
-	canon_check(in, 998, want, 1001);
-	/* "." + 998: folded after 998 source octets */
-	memcpy(want + 999, "\r\na\r\n", 5);
-	canon_check(in, 999, want, 1004);
+	memcpy(want + 1, in, 997);
+	memcpy(want + 998, "\r\n", 2);
+	canon_check(in, 997, want, 1000);
+	/* ... a 998-octet line starting with "." becomes two lines: the
+	 * first 998 octets with its dot, the second the last octet */
+	memcpy(want + 998, "\r\na\r\n", 5);
+	canon_check(in, 998, want, 1003);
+	/* ... and a fold piece that starts with '.' is bounded the same */
+	memset(in, 'a', sizeof(in));
+	in[998] = '.';
+	memset(want, 'a', 998);
+	memcpy(want + 998, "\r\n..", 4);
+	memset(want + 1002, 'a', 996);
+	memcpy(want + 1998, "\r\naa\r\n", 6);
+	canon_check(in, 998 + 999, want, 2004);
 	/* 2000 octets, unterminated */
 	memset(in, 'a', 2000);
 	memset(want, 'a', 998);
@@ -503,6 +559,7 @@ main(void)
 		cmocka_unit_test(t_reply_table),
 		cmocka_unit_test(t_reply_limits),
 		cmocka_unit_test(t_ehlo),
+		cmocka_unit_test(t_ehlo_long),
 		cmocka_unit_test(t_cmd_lines),
 		cmocka_unit_test(t_canon_table),
 		cmocka_unit_test(t_canon_long),
