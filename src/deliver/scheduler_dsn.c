@@ -3,7 +3,8 @@
  * most one of each, RFC 3461 NOTIFY honoured per recipient), queued one
  * after the other before the state records of the recipients they
  * report, so a crash can repeat a DSN but never lose one (docs/delivery.md
- * "The scheduler").  Loop thread only; the text comes from bounce.c.
+ * "The scheduler").  Loop thread only, but for the read of the original
+ * message, which goes to the work pool; the text comes from bounce.c.
  */
 #include "scheduler.h"
 #include "scheduler_priv.h"
@@ -15,6 +16,7 @@
 #include "queue.h"
 #include "queue_state.h"
 #include "dsn.h"
+#include "workpool.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -105,42 +107,77 @@ dsn_rollback(struct qmsg *m, enum bounce_kind kind)
 	m->remove = queue_state_pending(&m->qs) == 0;
 }
 
-/* The original message as it leaves (its cuts left out), for the DSNs. */
+/*
+ * The original message as it leaves (its cuts left out), for the DSNs:
+ * read once per attempt on a worker thread, as every other queue-file
+ * read (docs/spool.md), never on the loop, which a message of several MiB
+ * would stall.  The path and the view are made on the loop; the worker
+ * touches nothing else of the message, which stays busy (and so alive and
+ * unchanged) until its DSNs are queued.
+ */
+struct dsn_read {
+	struct qmsg		*m;
+	char			 path[PATH_MAX];
+	struct queue_view	 v;	/* fd set by the worker */
+	uint64_t		 size;
+	char			*msg;
+	size_t			 len;
+	int			 err;	/* errno of a failed open */
+};
+
+static int
+read_work(void *arg)
+{
+	struct dsn_read *r = arg;
+	ssize_t n;
+
+	r->msg = xmalloc(r->size + 1);
+	if ((r->v.fd = open(r->path, O_RDONLY | O_CLOEXEC)) == -1) {
+		r->err = errno;
+		return -1;
+	}
+	while (r->len < r->size) {
+		n = queue_view_pread(&r->v, r->len, r->msg + r->len,
+		    r->size - r->len);
+		if (n <= 0)
+			break;
+		r->len += (size_t)n;
+	}
+	close(r->v.fd);
+	return 0;
+}
+
+static void
+read_done(void *arg, int rc)
+{
+	struct dsn_read *r = arg;
+	struct qmsg *m = r->m;
+
+	if (rc == -1)
+		log_warnx("%s: cannot read the message for a DSN: %s",
+		    m->env->id, strerror(r->err));
+	/* a short read composes with what there is, as before */
+	m->msg = r->msg;
+	m->msglen = r->len;
+	free(r);
+	sched_dsn_next(m);
+}
+
 static void
 read_message(struct qmsg *m)
 {
-	char path[PATH_MAX];
-	struct queue_view v;
-	uint64_t size = queue_envelope_out_size(m->env);
-	ssize_t r;
-	size_t off = 0;
-	int fd;
+	struct dsn_read *r = xcalloc(1, sizeof(*r));
 
-	if (m->msg != NULL)
-		return;
-	m->msg = xmalloc(size + 1);
-	sched_queue_path(m, path, sizeof(path));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warnx("%s: cannot read the message for a DSN: %s",
-		    m->env->id, strerror(errno));
-		m->msglen = 0;
-		return;
-	}
-	v.fd = fd;
-	v.offset = m->body_offset;
-	v.size = m->env->size;
-	v.cuts = m->env->cuts;
-	v.ncuts = m->env->ncuts;
-	while (off < size) {
-		r = queue_view_pread(&v, off, m->msg + off, size - off);
-		if (r <= 0)
-			break;
-		off += (size_t)r;
-	}
-	close(fd);
-	m->msglen = off;
+	r->m = m;
+	sched_queue_path(m, r->path, sizeof(r->path));
+	r->v.fd = -1;
+	r->v.offset = m->body_offset;
+	r->v.size = m->env->size;
+	r->v.cuts = m->env->cuts;
+	r->v.ncuts = m->env->ncuts;
+	r->size = queue_envelope_out_size(m->env);
+	workpool_run(m->s->wp, read_work, read_done, r);
 }
-
 
 static void
 dsn_committed(void *arg, int error, struct queue_envelope *env)
@@ -198,7 +235,6 @@ dsn_send(struct qmsg *m, enum bounce_kind kind)
 		br[k].remote_mta = d->remote[0] && !local ? d->remote : NULL;
 		br[k].action = local ? "delivered" : "relayed";
 	}
-	read_message(m);
 	buf_init(&out, BOUNCE_MAX);
 	if (bounce_compose(&out, kind, m->env, m->msg, m->msglen, br, j->n,
 	    s->conf->hostname, now) == -1) {
@@ -236,9 +272,14 @@ void
 sched_dsn_next(struct qmsg *m)
 {
 	while (m->dsn_next < DSN_KINDS) {
-		enum bounce_kind kind = (enum bounce_kind)m->dsn_next++;
+		enum bounce_kind kind = (enum bounce_kind)m->dsn_next;
 		struct dsn_job *j = &m->dsn[kind];
 
+		if (j->n > 0 && m->msg == NULL) {
+			read_message(m);	/* read_done comes back here */
+			return;
+		}
+		m->dsn_next++;
 		if (j->n > 0 && dsn_send(m, kind))
 			return;
 		dsn_records_keep(m, j);
