@@ -234,15 +234,29 @@ is_own_address(const struct conf *c, const struct sockaddr *sa)
 	return 0;
 }
 
+/* Recipients the peer refused with 452 in the last transaction. */
+static size_t
+job_again_count(const struct djob *j)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < j->n; k++)
+		n += j->a->res[j->idx[k]].st == RCPT_PENDING &&
+		    j->a->res[j->idx[k]].again;
+	return n;
+}
+
 /* A kept connection is reused, for the rest of this job when the peer
- * took some recipients and deferred others (e.g. 452 too many
- * recipients: docs/delivery.md, "up to the peer's limit"), else by later jobs. */
+ * took some recipients and refused others with 452 (its recipient limit,
+ * RFC 5321 4.5.3.1.10: docs/delivery.md, "up to the peer's limit"): those
+ * go in a further transaction at once, as long as each delivers
+ * something; else by later jobs. */
 static int
 client_keep(struct djob *j, struct smtp_client *c, int progress)
 {
 	struct delivery_limits *l = j->a->ctx.limits;
 
-	if (progress && job_pending_count(j) > 0) {
+	if (progress && job_again_count(j) > 0) {
 		job_send(j, c, NULL);
 		return 1;
 	}
@@ -333,7 +347,9 @@ job_hop_failed(struct djob *j)
 
 /*
  * One SMTP transaction for the job's pending recipients: on the kept
- * connection c, or on a new one made with p.
+ * connection c, or on a new one made with p.  Without p, the further
+ * transaction of client_keep(): only those refused with 452; the others
+ * wait for the next address.
  */
 
 /* The message as it leaves, from the queue file open on fd. */
@@ -360,7 +376,8 @@ job_send(struct djob *j, struct smtp_client *c,
 	j->curidx = xcalloc(j->n, sizeof(*j->curidx));
 	j->ncur = 0;
 	for (size_t k = 0; k < j->n; k++) {
-		if (a->res[j->idx[k]].st != RCPT_PENDING)
+		if (a->res[j->idx[k]].st != RCPT_PENDING ||
+		    (p == NULL && !a->res[j->idx[k]].again))
 			continue;
 		j->cur[j->ncur] = &a->res[j->idx[k]];
 		j->curidx[j->ncur++] = j->idx[k];

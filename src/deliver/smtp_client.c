@@ -466,9 +466,11 @@ on_tx_reply(struct smtp_client *c, const struct smtp_reply *r,
 			c->naccepted++;
 			snprintf(c->rcpts[i]->reply, sizeof(c->rcpts[i]->reply),
 			    "%s", txt);
-		} else
+		} else {
 			smtp_client_set_rcpt(c, i, cls == 5 ? RCPT_FAILED :
 			    RCPT_PENDING, txt);
+			c->rcpts[i]->again = r->code == 452;
+		}
 	}
 	smtp_client_arm(c, c->command_timeout);
 	if (c->cur < c->nsend) {

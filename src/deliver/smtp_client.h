@@ -66,6 +66,13 @@ struct smtp_client_rcpt {
 	int				 peer_dsn;	/* delivered to a peer
 							   that offered DSN: it
 							   reports success */
+	int				 again;		/* refused with 452 in
+							   the last transaction:
+							   the peer's recipient
+							   limit (RFC 5321
+							   4.5.3.1.10), worth a
+							   further transaction on
+							   the same connection */
 };
 
 struct smtp_client_msg {

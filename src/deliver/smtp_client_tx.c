@@ -88,6 +88,7 @@ smtp_client_prepare(struct smtp_client *c)
 			continue;
 		c->rstate[i] = R_TRY;
 		c->rcpts[i]->reply[0] = '\0';
+		c->rcpts[i]->again = 0;
 	}
 	/* with every extension on: the longest lines we could send */
 	all.size_offered = all.eightbitmime = all.smtputf8 = 1;

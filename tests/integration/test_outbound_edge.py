@@ -206,10 +206,10 @@ def directory(users):
     return "".join("%s [%s]:%d\n" % (u, a, p) for u, (a, p) in users.items())
 
 
-def start(make_gateway, users, queue="", top=""):
+def start(make_gateway, users, queue="", top="", retry="1s"):
     return make_gateway(directory=directory(users),
-                        extra_top=top + "queue {\n    retry 1s\n" + queue +
-                        "}\n")
+                        extra_top=top + "queue {\n    retry %s\n" % retry +
+                        queue + "}\n")
 
 
 def send(gw, rcpts, body="Subject: t\r\n\r\nhello\r\n", server="internet",
@@ -369,3 +369,125 @@ def test_dsn_reads_the_original_off_the_loop(make_gateway, tmp_path):
             st.kill()
             st.wait()
         peer.stop()
+
+
+# ---------------------------------------------------------------------------
+# 4. 452 too many recipients: further transactions, same connection
+# ---------------------------------------------------------------------------
+
+class LimitSink:
+    """An aiosmtpd next hop that takes at most max_rcpts recipients per
+    transaction and answers 452 4.5.3 past it (0: every one), counting
+    connections and transactions (MAIL commands)."""
+
+    def __init__(self, addr, max_rcpts, busy=()):
+        self.connections, self.transactions = 0, 0
+        self.messages = []
+        self.offered = {}           # recipient -> RCPTs seen
+        sink = self
+
+        class Handler:
+            async def handle_EHLO(self, server, session, envelope,
+                                  hostname, responses):
+                sink.connections += 1
+                session.host_name = hostname
+                return responses
+
+            async def handle_MAIL(self, server, session, envelope, address,
+                                  mail_options):
+                sink.transactions += 1
+                envelope.mail_from = address
+                return "250 2.1.0 Ok"
+
+            async def handle_RCPT(self, server, session, envelope, address,
+                                  rcpt_options):
+                sink.offered[address] = sink.offered.get(address, 0) + 1
+                if address in busy:
+                    return "450 4.2.1 Mailbox busy, try later"
+                if len(envelope.rcpt_tos) >= max_rcpts:
+                    return "452 4.5.3 Too many recipients"
+                envelope.rcpt_tos.append(address)
+                return "250 2.1.5 Ok"
+
+            async def handle_DATA(self, server, session, envelope):
+                sink.messages.append(list(envelope.rcpt_tos))
+                return "250 2.0.0 Ok: queued"
+
+        with socket.socket() as s:
+            s.bind((addr, 0))
+            self.port = s.getsockname()[1]
+        self.controller = Controller(Handler(), hostname=addr,
+                                     port=self.port, ready_timeout=10)
+        self.controller.start()
+
+    def stop(self):
+        try:
+            self.controller.stop()
+        except Exception:
+            pass
+
+    def delivered(self):
+        return sorted(r for m in self.messages for r in m)
+
+
+RCPTS5 = ["u%d@winery-co.co" % i for i in range(5)]
+
+
+def test_452_means_more_transactions_on_the_same_connection(make_gateway):
+    sink = LimitSink(MBX, 2)
+    try:
+        gw = start(make_gateway, {r: (MBX, sink.port) for r in RCPTS5})
+        send(gw, RCPTS5)
+        assert wait_for(lambda: sink.delivered() == sorted(RCPTS5),
+                        timeout=30), gw.log()
+        # 2 + 2 + 1 on one connection, in the first attempt
+        assert sink.connections == 1, gw.log()
+        assert sink.transactions == 3
+        assert [len(m) for m in sink.messages] == [2, 2, 1]
+        assert "status=deferred" not in gw.log()
+    finally:
+        sink.stop()
+
+
+def test_only_452_recipients_go_again_on_the_connection(make_gateway):
+    # u1 is busy (450): a per-recipient answer, not the peer's limit; it is
+    # not offered again on the same connection (it waits for the next
+    # address or the retry), while u3 and u4 (452) go in a second
+    # transaction at once.
+    sink = LimitSink(MBX, 2, busy={"u1@winery-co.co"})
+    try:
+        gw = start(make_gateway, {r: (MBX, sink.port) for r in RCPTS5},
+                   retry="1h")
+        send(gw, RCPTS5)
+        want = sorted(r for r in RCPTS5 if r != "u1@winery-co.co")
+        assert wait_for(lambda: sink.delivered() == want, timeout=30), \
+            gw.log()
+        assert wait_for(lambda: "u1@winery-co.co>, relay=none, "
+                        "status=deferred" in gw.log() or
+                        "status=deferred (450 4.2.1" in gw.log(),
+                        timeout=10), gw.log()
+        time.sleep(0.5)
+        assert sink.connections == 1
+        assert sink.offered["u1@winery-co.co"] == 1, sink.offered
+        assert sink.transactions == 2, sink.transactions
+    finally:
+        sink.stop()
+
+
+def test_a_peer_that_452s_every_recipient_gets_them_deferred(make_gateway):
+    sink = LimitSink(MBX, 0)
+    try:
+        gw = start(make_gateway, {r: (MBX, sink.port) for r in RCPTS5},
+                   retry="1h")
+        send(gw, RCPTS5)
+        assert wait_for(lambda: gw.log().count("status=deferred") >= 5,
+                        timeout=30), gw.log()
+        time.sleep(1)
+        # one transaction, no loop; every recipient deferred with the 452
+        assert sink.connections == 1
+        assert sink.transactions == 1
+        assert all(n == 1 for n in sink.offered.values()), sink.offered
+        assert gw.log().count("452 4.5.3 Too many recipients") >= 5
+        assert gw.messages()
+    finally:
+        sink.stop()
