@@ -392,6 +392,12 @@ job_send(struct djob *j, struct smtp_client *c,
 	m.size = queue_envelope_out_size(a->env);
 	m.prefix = a->headers;
 	if (c != NULL) {
+		const struct conf_queue *q = &a->ctx.conf->queue;
+
+		/* made under an earlier configuration, maybe: this
+		 * attempt's timeouts hold on it (a reload shortens them) */
+		smtp_client_set_timeouts(c, q->connect_timeout,
+		    q->command_timeout, q->data_timeout);
 		j->client = c;
 		smtp_client_again(c, &m, j->cur, j->ncur, client_done, j);
 	} else

@@ -21,6 +21,7 @@
 #include "queue.h"
 #include "queue_state.h"
 #include "resolver.h"
+#include "smtp_pool.h"
 #include "strmap.h"
 #include "workpool.h"
 #include "xmalloc.h"
@@ -160,7 +161,7 @@ sched_busy_end(struct scheduler *s, struct qmsg *m)
 	if (s->stopping && s->busy == 0 && s->stop_done) {
 		void (*done)(void *) = s->stop_done;
 		s->stop_done = NULL;
-		done(s->stop_arg);
+		smtp_pool_quit_all(s->limits.pool, done, s->stop_arg);
 	}
 }
 
@@ -618,7 +619,8 @@ scheduler_shutdown(struct scheduler *s, void (*done)(void *), void *arg)
 	 * finish. */
 	delivery_limits_stop(&s->limits);
 	if (s->busy == 0) {
-		done(arg);
+		/* kept connections get their QUIT (2 s at most) */
+		smtp_pool_quit_all(s->limits.pool, done, arg);
 		return;
 	}
 	s->stop_done = done;

@@ -719,12 +719,8 @@ smtp_client_start(struct event_base *base, const struct smtp_client_params *p,
 		fatalx("smtp_client: out of memory");
 	smtp_client_make_relay(c, p);
 	c->helo = xstrdup(p->helo != NULL ? p->helo : "");
-	c->connect_timeout = p->connect_timeout ? p->connect_timeout :
-	    DEF_CONNECT_TIMEOUT;
-	c->command_timeout = p->command_timeout ? p->command_timeout :
-	    DEF_COMMAND_TIMEOUT;
-	c->data_timeout = p->data_timeout ? p->data_timeout :
-	    DEF_DATA_TIMEOUT;
+	smtp_client_set_timeouts(c, p->connect_timeout, p->command_timeout,
+	    p->data_timeout);
 	smtp_client_tx_init(c, m, rcpts, n);
 	c->keep = p->keep;
 	c->uses = 1;
@@ -749,6 +745,15 @@ smtp_client_start(struct event_base *base, const struct smtp_client_params *p,
 	else
 		smtp_client_arm(c, c->connect_timeout);
 	return c;
+}
+
+void
+smtp_client_set_timeouts(struct smtp_client *c, unsigned connect,
+    unsigned command, unsigned data)
+{
+	c->connect_timeout = connect ? connect : DEF_CONNECT_TIMEOUT;
+	c->command_timeout = command ? command : DEF_COMMAND_TIMEOUT;
+	c->data_timeout = data ? data : DEF_DATA_TIMEOUT;
 }
 
 void

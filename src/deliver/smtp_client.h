@@ -175,6 +175,20 @@ void	smtp_client_again(struct smtp_client *c, const struct smtp_client_msg *m,
 
 /* Added: end a kept connection politely (QUIT, then free; no callback). */
 void	smtp_client_close(struct smtp_client *c);
+/* Added: the same, and cb(arg, res) once the connection is closed (after
+ * the 221, or QUIT's short wait for it), from the loop, never before this
+ * returns; res says nothing but that.  For a shutdown that waits. */
+void	smtp_client_close_cb(struct smtp_client *c, smtp_client_cb cb,
+	    void *arg);
+
+/*
+ * Added: the timeouts of the next waits on a kept connection (0: the
+ * defaults of smtp_client_start).  A connection takes its timeouts when it
+ * is made; the owner sets them again before each reuse, so a reloaded
+ * configuration holds on kept connections too.
+ */
+void	smtp_client_set_timeouts(struct smtp_client *c, unsigned connect,
+	    unsigned command, unsigned data);
 
 /*
  * Added: watch a kept connection while it waits for its next use: when

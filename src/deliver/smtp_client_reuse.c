@@ -91,9 +91,16 @@ smtp_client_idle_end(struct smtp_client *c, int polite)
 void
 smtp_client_close(struct smtp_client *c)
 {
+	smtp_client_close_cb(c, NULL, NULL);
+}
+
+void
+smtp_client_close_cb(struct smtp_client *c, smtp_client_cb cb, void *arg)
+{
 	c->lost = NULL;
 	c->quiet = 1;
-	c->cb = NULL;
+	c->cb = cb;
+	c->cbarg = arg;
 	if (c->state == C_IDLE && c->bev != NULL)
 		smtp_client_quit(c);
 	else

@@ -32,6 +32,9 @@ struct smtp_pool {
 	struct pool_list	 all;
 	struct strmap		*tops;	/* key -> newest entry */
 	size_t			 count;
+	size_t			 quitting;	/* smtp_pool_quit_all() */
+	void			(*quit_done)(void *);
+	void			*quit_arg;
 };
 
 struct smtp_pool *
@@ -84,6 +87,37 @@ smtp_pool_free(struct smtp_pool *p)
 		smtp_client_cancel(entry_remove(e));
 	strmap_free(p->tops, NULL);
 	free(p);
+}
+
+/* One connection of smtp_pool_quit_all() is closed. */
+static void
+quit_one(void *arg, struct smtp_client_result *res)
+{
+	struct smtp_pool *p = arg;
+	void (*done)(void *) = p->quit_done;
+
+	(void)res;
+	if (--p->quitting > 0 || done == NULL)
+		return;
+	p->quit_done = NULL;
+	done(p->quit_arg);
+}
+
+void
+smtp_pool_quit_all(struct smtp_pool *p, void (*done)(void *), void *arg)
+{
+	struct pool_entry *e;
+
+	p->quit_done = done;
+	p->quit_arg = arg;
+	while ((e = TAILQ_FIRST(&p->all)) != NULL) {
+		p->quitting++;
+		smtp_client_close_cb(entry_remove(e), quit_one, p);
+	}
+	if (p->quitting == 0) {
+		p->quit_done = NULL;
+		done(arg);
+	}
 }
 
 struct smtp_client *

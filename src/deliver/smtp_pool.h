@@ -28,6 +28,13 @@ struct smtp_pool;
 struct smtp_pool *smtp_pool_new(void);
 /* Close every idle connection at once (no QUIT) and free the pool. */
 void	smtp_pool_free(struct smtp_pool *p);
+/*
+ * Shutdown: QUIT on every idle connection, then done(arg) once the last
+ * one is closed (each waits at most 2 s for its 221), or at once when
+ * there is none.  Nothing may be put in the pool afterwards.
+ */
+void	smtp_pool_quit_all(struct smtp_pool *p, void (*done)(void *),
+	    void *arg);
 
 /* A kept connection for key (the most recently used), or NULL. */
 struct smtp_client *smtp_pool_take(struct smtp_pool *p, const char *key);

@@ -158,7 +158,9 @@ class Peer:
                     lines = []
                     while True:
                         chunk = f.readline(1 << 20)
-                        if not chunk or chunk == b".\r\n":
+                        if not chunk:
+                            return
+                        if chunk == b".\r\n":
                             break
                         lines.append(chunk[:-2] if chunk.endswith(b"\r\n")
                                      else chunk)
@@ -172,7 +174,10 @@ class Peer:
                 elif verb == "RSET":
                     if self.stall_rset_after is not None and \
                             tx + 1 >= self.stall_rset_after:
-                        continue    # no reply: the peer stalls
+                        # no reply, to this or anything after it
+                        while f.readline(4096):
+                            pass
+                        return
                     rcpts = []
                     sock.sendall(b"250 2.0.0 Ok\r\n")
                 elif verb == "QUIT":
@@ -248,7 +253,7 @@ def test_starttls_last_in_a_4k_ehlo_reply_is_used(make_gateway, pki,  # noqa: F8
         assert "STARTTLS" in cmds, cmds
         assert any(c.startswith("TLS MAIL FROM:") for c in cmds), cmds
         assert not any(c.startswith("MAIL FROM:") for c in cmds), cmds
-        assert "tls=TLSv1." in gw.log()
+        assert wait_for(lambda: "tls=TLSv1." in gw.log(), timeout=10)
     finally:
         peer.stop()
 
@@ -491,3 +496,61 @@ def test_a_peer_that_452s_every_recipient_gets_them_deferred(make_gateway):
         assert gw.messages()
     finally:
         sink.stop()
+
+
+# ---------------------------------------------------------------------------
+# 7. Kept connections at shutdown and after a reload
+# ---------------------------------------------------------------------------
+
+def test_kept_connection_gets_quit_at_shutdown(make_gateway):
+    peer = Peer()
+    try:
+        gw = start(make_gateway, {"kim@winery-co.co": (MBX, peer.port)})
+        send(gw, ["kim@winery-co.co"])
+        # stop while the connection is kept (it idles 2 s, then QUITs
+        # by itself: SIGTERM well before that)
+        assert wait_for(lambda: "status=sent" in gw.log(), timeout=30)
+        t0 = time.time()
+        gw.stop()
+        took = time.time() - t0
+        assert wait_for(lambda: peer.quits, timeout=5), peer.sessions
+        assert peer.quits[0] - t0 < 1.5, "QUIT came from the idle timer"
+        assert took < 10, took       # generous: QUIT waits 2 s at most
+        assert len(peer.sessions) == 1
+    finally:
+        peer.stop()
+
+
+def test_reload_gives_kept_connections_the_new_timeouts(make_gateway):
+    # Message 1 is answered after 3 s; meanwhile command-timeout drops
+    # from 5 min to 1 s by a reload and message 2 is queued.  It waits for
+    # the one slot (per-destination 1), takes the kept connection, and the
+    # peer never answers its RSET: under the new timeout the connection
+    # is given up within seconds and message 2 goes out on a new one.
+    peer = Peer(dot_delay=3, stall_rset_after=2)
+    try:
+        gw = start(make_gateway, {"kim@winery-co.co": (MBX, peer.port)},
+                   queue="    per-destination 1\n    command-timeout 5m\n")
+        send(gw, ["kim@winery-co.co"], body="Subject: one\r\n\r\none\r\n")
+        assert wait_for(lambda: len(peer.sessions) == 1 and
+                        any(c == "DATA" for c in peer.sessions[0]),
+                        timeout=30)
+        with open(gw.conf) as f:
+            text = f.read()
+        gw.write_config(text.replace("command-timeout 5m",
+                                     "command-timeout 1s"))
+        os.kill(gw.proc.pid, signal.SIGHUP)
+        assert wait_for(lambda: "configuration reloaded" in gw.log(),
+                        timeout=10)
+        send(gw, ["kim@winery-co.co"], body="Subject: two\r\n\r\ntwo\r\n")
+        t0 = time.time()
+        assert wait_for(lambda: len(peer.raw) >= 1, timeout=30)
+        # the first connection got an RSET (reuse), then a second one
+        assert wait_for(lambda: len(peer.raw) >= 2, timeout=60), gw.log()
+        took = time.time() - t0
+        assert took < 30, took
+        assert "RSET" in peer.sessions[0], peer.sessions
+        assert len(peer.sessions) == 2
+        assert any(b"two" in ln for ln in peer.raw[1]), peer.raw
+    finally:
+        peer.stop()
