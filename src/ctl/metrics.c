@@ -135,6 +135,8 @@ collect_server(const struct control_env *env, metrics_emit_fn emit, void *arg)
 	emit_counter(emit, arg, "postern_dnsbl_failures_total",
 	    "DNSBL lookups that failed (the client was let in)",
 	    sc->dnsbl_failures);
+	emit_counter(emit, arg, "postern_smtp_auth_failures_total",
+	    "SMTP AUTH attempts that failed (535)", sc->auth_failures);
 	collect_auth(sc, emit, arg);
 }
 
