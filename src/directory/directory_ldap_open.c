@@ -107,7 +107,10 @@ directory_ldap_open(const struct dl_settings *s, const char *uri,
 		int demand = LDAP_OPT_X_TLS_DEMAND, client = 0;
 
 		step = "tls-ca";
-		if ((rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE,
+		/* That bundle alone: no CA directory of ldap.conf. */
+		if (ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTDIR,
+		    NULL) != LDAP_OPT_SUCCESS ||
+		    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE,
 		    s->tls_ca)) != LDAP_OPT_SUCCESS ||
 		    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
 		    &demand)) != LDAP_OPT_SUCCESS ||

@@ -328,6 +328,13 @@ def test_tls_ca_names_the_directory_ca(world, gateways, monkeypatch):
         code, text = c.rcpt("ericm@winery-co.co")
         assert code == 451 and "4.3.0" in text
         assert "connect" in c.log()
+        # A bundle that cannot be read fails the connect: 451 too.
+        d = gateways([s.ldaps_uri], name="d", internet="127.0.0.8",
+                     intranet="127.0.0.9",
+                     extra_dir="    tls-ca /nonexistent/ca.pem\n")
+        code, text = d.rcpt("ericm@winery-co.co")
+        assert code == 451 and "4.3.0" in text
+        assert "tls-ca" in d.log(), d.log()
     finally:
         s.stop()
 
