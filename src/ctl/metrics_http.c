@@ -42,6 +42,7 @@ struct mconn {
 	struct bufferevent	*bev;
 	struct event		*deadline;	/* METRICS_LIFETIME */
 	int			 replied;	/* then draining */
+	int			 peer_done;	/* EOF: free once written */
 	size_t			 drained;
 };
 
@@ -176,7 +177,7 @@ read_cb(struct bufferevent *bev, void *arg)
 }
 
 /* The reply is out: no more writing; reading goes on until the peer
- * closes (or the timeout, or METRICS_DRAIN_MAX). */
+ * closes (or the timeout, or METRICS_DRAIN_MAX), unless it already did. */
 static void
 write_cb(struct bufferevent *bev, void *arg)
 {
@@ -185,15 +186,26 @@ write_cb(struct bufferevent *bev, void *arg)
 	if (!c->replied ||
 	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
-	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	if (c->peer_done)
+		conn_free(c);
+	else
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
 static void
 event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev;
-	(void)what;
-	conn_free(arg);		/* EOF, error or timeout */
+	struct mconn *c = arg;
+
+	/* A peer that closed its side after the request still gets the
+	 * reply; errors and timeouts end the connection. */
+	if ((what & BEV_EVENT_EOF) && c->replied &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		c->peer_done = 1;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	conn_free(c);
 }
 
 static void

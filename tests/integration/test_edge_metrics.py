@@ -108,3 +108,22 @@ def test_metrics_request_limits(make_gateway):
     parse_prometheus(body.decode())
     # Still serving.
     assert "postern_connections_total" in scrape(port)
+
+
+def test_metrics_reply_after_the_client_half_closes(make_gateway):
+    port = free_port(ADDR)
+    make_gateway(extra_top="metrics %s:%d" % (ADDR, port))
+    s = socket.create_connection((ADDR, port), timeout=10)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        s.close()
+    assert out.startswith(b"HTTP/1.1 200 OK"), out[:100]
+    assert b"postern_connections_total" in out
