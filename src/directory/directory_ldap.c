@@ -510,6 +510,13 @@ ldap_open(struct directory *d, const struct conf *c, char *err,
 	}
 	dd->s.base = xstrdup(l->base);
 	dd->s.starttls = l->starttls;
+	/* Read at each connect, as `user`: here only that it exists (a
+	 * bundle root alone may read is the connect's failure, logged). */
+	if (l->tls_ca != NULL && access(l->tls_ca, F_OK) == -1) {
+		snprintf(err, errlen, "%s: tls-ca %s: %s", where, l->tls_ca,
+		    strerror(errno));
+		goto fail;
+	}
 	dd->s.tls_ca = l->tls_ca ? xstrdup(l->tls_ca) : NULL;
 	dd->s.timeout = l->timeout ? l->timeout : 5;
 	if (l->bind_dn != NULL) {

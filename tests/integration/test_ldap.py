@@ -328,13 +328,22 @@ def test_tls_ca_names_the_directory_ca(world, gateways, monkeypatch):
         code, text = c.rcpt("ericm@winery-co.co")
         assert code == 451 and "4.3.0" in text
         assert "connect" in c.log()
-        # A bundle that cannot be read fails the connect: 451 too.
+        # A bundle that holds no certificate fails the connect: 451 too.
+        bad = os.path.join(world.tmp, "bad-ca.pem")
+        with open(bad, "w") as f:
+            f.write("not a certificate\n")
         d = gateways([s.ldaps_uri], name="d", internet="127.0.0.8",
-                     intranet="127.0.0.9",
-                     extra_dir="    tls-ca /nonexistent/ca.pem\n")
+                     intranet="127.0.0.9", extra_dir="    tls-ca %s\n" % bad)
         code, text = d.rcpt("ericm@winery-co.co")
         assert code == 451 and "4.3.0" in text
-        assert "tls-ca" in d.log(), d.log()
+        assert "connect" in d.log()
+        # One that does not exist is a configuration error.
+        e = gateways([s.ldaps_uri], name="e", start=False,
+                     extra_dir="    tls-ca /nonexistent/ca.pem\n")
+        r = subprocess.run([e.binary, "-n", "-f", e.conf],
+                           capture_output=True, text=True)
+        assert r.returncode == 1 and "tls-ca /nonexistent/ca.pem" in \
+            r.stderr, r.stderr
     finally:
         s.stop()
 
