@@ -218,6 +218,27 @@ def test_groups_of_member_dns(world, slapd, gateways):
     assert len(mbx1.messages) == 3 and len(kimy.messages) == 2
 
 
+def test_groups_and_the_harvest_guard(world, slapd, gateways):
+    """With member-attribute, a harvester still meets 550 5.1.1 for each
+    unknown name and 421 past max-unknown-recipients (20 by default);
+    groups found are not refusals."""
+    world.sink(MBX1)
+    world.sink(KIMY)
+    gw = gateways([slapd.uri], extra_dir="    member-attribute member\n")
+    c = gw.smtp()
+    c.ehlo()
+    c.mail("someone@example.org")
+    for addr in ("sales@winery-co.co", "outer@winery-co.co",
+                 "grpa@winery-co.co"):
+        assert c.rcpt(addr)[0] == 250
+    for i in range(20):
+        code, text = c.rcpt("guess%d@winery-co.co" % i)
+        assert code == 550 and b"5.1.1" in text, (i, code, text)
+    code, text = c.rcpt("guess20@winery-co.co")
+    assert code == 421 and b"4.7.0" in text
+    c.close()
+
+
 def test_groups_ignored_without_member_attribute(world, slapd, gateways):
     # Without member-attribute a group is an entry with no mailbox server:
     # unknown, as before.
