@@ -12,8 +12,8 @@
  * "smtp:ADDR" of `proxyAddresses` for (proxyAddresses=smtp:%s)).  The
  * bounds are those of lists: each DN read once (which also ends loops:
  * group A in B in A), DIRECTORY_DEPTH_MAX levels and DIRECTORY_EXPAND_MAX
- * addresses (past either: TOO_MANY, 550 5.4.6), 4 reads per address at
- * most in all.  A member DN with no entry (a user deleted since) or no
+ * addresses (past either: TOO_MANY, 550 5.4.6), and 4,000 reads for one
+ * group at most.  A member DN with no entry (a user deleted since) or no
  * address is skipped with a warning; a read that fails makes the answer
  * TEMPFAIL.  Loop thread only.
  */
