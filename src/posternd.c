@@ -18,6 +18,7 @@
 #include "privdrop.h"
 #include "smtp_msgauth_keys.h"
 #include "queue.h"
+#include "queue_recycle.h"
 #include "resolver.h"
 #include "scheduler.h"
 #include "senderlist.h"
@@ -120,6 +121,7 @@ reload(struct daemon *d, char *err, size_t errlen)
 	 * borrows them for DNSBL lookups. */
 	smtp_server_set_config(d->server, nc, nd, nrs, nss);
 	scheduler_set_config(d->sched, nc, nd, nrs);
+	queue_recycle_reuse(nc->queue.reuse_files);
 	conf_unref(d->conf);
 	directory_unref(d->dir);
 	d->conf = nc;
@@ -287,6 +289,7 @@ main(int argc, char *argv[])
 	 * setresuid() changes every thread's credentials alike. */
 	if ((d.writer = queue_writer_new(d.base, d.conf->spool)) == NULL)
 		fatalx("cannot start the queue writer");
+	queue_recycle_reuse(d.conf->queue.reuse_files);
 	d.server = smtp_server_new(d.base, d.writer);
 	/* Certificates, keys and AUTH files are read as root. */
 	if (smtp_server_load_tls(d.server, d.conf, err, sizeof(err)) == -1)

@@ -123,6 +123,9 @@ conf_free(struct conf *c)
 	free(l->filter);
 	free(l->host_attribute);
 	free(l->alias_attribute);
+	free(l->member_attribute);
+	free(l->tls_ca);
+	free(c->mailbox_tls_ca);
 	free(c->mailbox_store);
 	for (size_t i = 0; i < c->nvservers; i++)
 		vserver_free(c->vservers[i]);

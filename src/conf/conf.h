@@ -189,6 +189,7 @@ struct conf_queue {
 	unsigned	 connect_timeout; /* default 30s */
 	unsigned	 command_timeout; /* default 5m: greeting .. QUIT */
 	unsigned	 data_timeout;	/* default 10m: body and final dot */
+	int		 reuse_files;	/* default yes: free/ (queue_recycle) */
 };
 
 struct conf_ldap {
@@ -200,7 +201,9 @@ struct conf_ldap {
 	char		 *filter;	/* default "(mail=%s)" */
 	char		 *host_attribute;
 	char		 *alias_attribute;
+	char		 *member_attribute; /* a group's members as DNs */
 	int		  starttls;
+	char		 *tls_ca;	/* NULL: libldap's default CAs */
 	unsigned	  timeout;	/* default 5s */
 	unsigned	  cache;	/* default 60s, 0 = off */
 	int		  line;
@@ -231,6 +234,7 @@ struct conf {
 
 	unsigned		 mailbox_port;	/* default 25 */
 	enum conf_tls_policy	 mailbox_tls;	/* default may */
+	char			*mailbox_tls_ca; /* NULL: the system store */
 	char			*mailbox_store;	/* default SPOOL/mailboxes */
 
 	struct conf_vserver	**vservers;

@@ -511,6 +511,8 @@ static const struct conf_param top_params[] = {
 	  .off = TOP(mailbox_port), .doc = "TCP port of mailbox servers" },
 	{ "mailbox-tls", CONF_T_ENUM, .words = tls_words, .def = "may",
 	  .off = TOP(mailbox_tls), .doc = "TLS towards mailbox servers" },
+	{ "mailbox-tls-ca", CONF_T_PATH, .off = TOP(mailbox_tls_ca),
+	  .doc = "CA bundle for mailbox-tls verify (default: system store)" },
 	{ "mailbox-store", CONF_T_PATH, .off = TOP(mailbox_store),
 	  .doc = "Maildir store for `local` (default: SPOOL/mailboxes)" },
 	{ "virtual-server", CONF_T_BLOCK, .flags = CONF_F_REPEAT,
@@ -571,6 +573,8 @@ static const struct conf_param queue_params[] = {
 	{ "data-timeout", CONF_T_DUR, .min = 1, .max = 3600, .def = "10m",
 	  .off = QU(data_timeout),
 	  .doc = "each wait sending the body, and the reply to the dot" },
+	{ "reuse-files", CONF_T_BOOL, .def = "yes", .off = QU(reuse_files),
+	  .doc = "keep delivered queue files in free/ for reuse" },
 };
 
 static const struct conf_param ldap_params[] = {
@@ -586,8 +590,12 @@ static const struct conf_param ldap_params[] = {
 	  .doc = "the mailbox server" },
 	{ "alias-attribute", CONF_T_STR, .off = LD(alias_attribute),
 	  .doc = "a list's member addresses" },
+	{ "member-attribute", CONF_T_STR, .off = LD(member_attribute),
+	  .doc = "a group's members as DNs (Active Directory)" },
 	{ "starttls", CONF_T_BOOL, .def = "no", .off = LD(starttls),
 	  .doc = "StartTLS to the LDAP server" },
+	{ "tls-ca", CONF_T_PATH, .off = LD(tls_ca),
+	  .doc = "CA bundle for ldaps:// and StartTLS (default: libldap's)" },
 	{ "timeout", CONF_T_DUR, .min = 1, .max = 300, .def = "5s",
 	  .off = LD(timeout), .doc = "per search, then the next uri" },
 	{ "cache", CONF_T_DUR, .min = 0, .max = DAY, .def = "60s",

@@ -10,7 +10,6 @@
 #include "conf.h"
 #include "control_env.h"
 #include "log.h"
-#include "netaddr.h"
 #include "policy.h"
 #include "queue.h"
 #include "resolver.h"
@@ -19,25 +18,12 @@
 #include "smtp_session.h"
 #include "xmalloc.h"
 
-#include <errno.h>
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/util.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #define METRICS_TEXT_MAX	(4 * 1024 * 1024)
-
-struct metrics {
-	struct evhttp			*http;
-	const struct control_env	*env;
-	evutil_socket_t			 fd;
-};
 
 static void
 emit_counter(metrics_emit_fn emit, void *arg, const char *name,
@@ -135,6 +121,8 @@ collect_server(const struct control_env *env, metrics_emit_fn emit, void *arg)
 	emit_counter(emit, arg, "postern_dnsbl_failures_total",
 	    "DNSBL lookups that failed (the client was let in)",
 	    sc->dnsbl_failures);
+	emit_counter(emit, arg, "postern_smtp_auth_failures_total",
+	    "SMTP AUTH attempts that failed (535)", sc->auth_failures);
 	collect_auth(sc, emit, arg);
 }
 
@@ -272,88 +260,4 @@ metrics_text(const struct control_env *env, size_t *len)
 	t.last = NULL;
 	metrics_collect(env, text_emit, &t);
 	return buf_release(&t.b, len);
-}
-
-/* ---- the endpoint ---- */
-
-static void
-http_cb(struct evhttp_request *req, void *arg)
-{
-	struct metrics *m = arg;
-	const char *uri = evhttp_request_get_uri(req);
-	struct evbuffer *out;
-	char *text;
-	size_t len;
-
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET ||
-	    uri == NULL || (strcmp(uri, "/metrics") != 0 &&
-	    strncmp(uri, "/metrics?", 9) != 0)) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "try /metrics");
-		return;
-	}
-	text = metrics_text(m->env, &len);
-	out = evbuffer_new();
-	evbuffer_add(out, text, len);
-	free(text);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, HTTP_OK, "OK", out);
-	evbuffer_free(out);
-}
-
-struct metrics *
-metrics_new(struct event_base *base, const struct control_env *env,
-    const char *addr, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	struct metrics *m;
-	evutil_socket_t fd;
-	int one = 1;
-
-	if (netaddr_parse_hostport(addr, 0, &ss, &sslen) == -1) {
-		snprintf(err, errlen, "metrics: bad address %s", addr);
-		return NULL;
-	}
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0)) == -1) {
-		snprintf(err, errlen, "metrics: socket: %s", strerror(errno));
-		return NULL;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1 ||
-	    listen(fd, 64) == -1) {
-		snprintf(err, errlen, "metrics: cannot listen on %s: %s", addr,
-		    strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	m = xcalloc(1, sizeof(*m));
-	m->env = env;
-	m->fd = fd;
-	if ((m->http = evhttp_new(base)) == NULL ||
-	    evhttp_accept_socket(m->http, fd) == -1) {
-		snprintf(err, errlen, "metrics: evhttp failed");
-		if (m->http)
-			evhttp_free(m->http);
-		close(fd);
-		free(m);
-		return NULL;
-	}
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
-	evhttp_set_max_headers_size(m->http, 8192);
-	evhttp_set_max_body_size(m->http, 0);
-	evhttp_set_timeout(m->http, 10);
-	evhttp_set_gencb(m->http, http_cb, m);
-	log_info("metrics on http://%s/metrics", addr);
-	return m;
-}
-
-void
-metrics_free(struct metrics *m)
-{
-	if (m == NULL)
-		return;
-	evhttp_free(m->http);	/* closes the bound socket too */
-	free(m);
 }

@@ -10,9 +10,11 @@
  * group-commit writer (batches, messages, largest batch,
  * queue_writer_stats).
  *
- * The endpoint is libevent's evhttp on its own listening socket, bound
- * before privileges are dropped; it answers GET /metrics with the text
- * exposition format (version 0.0.4) and 404 to everything else.  The
+ * The endpoint (metrics_http.c) is a small HTTP server on its own
+ * listening socket, bound before privileges are dropped, with a cap on
+ * connections, on the request head and on time; it answers GET /metrics
+ * with the text exposition format (version 0.0.4) and 404 to other
+ * paths.  The
  * configuration check already refuses an address an Internet-facing
  * virtual server listens on.  Loop thread only.
  */
@@ -41,6 +43,19 @@ void	metrics_collect(const struct control_env *env, metrics_emit_fn emit,
 /* The text exposition of everything metrics_collect() gives, malloc'ed,
  * with its length in *len. */
 char	*metrics_text(const struct control_env *env, size_t *len);
+
+#define METRICS_CONN_MAX	16	/* connections at once; past it a new
+					   one is closed at once */
+#define METRICS_HEAD_MAX	8192	/* request head; past it 431 */
+#define METRICS_TIMEOUT		10	/* seconds per read and write */
+#define METRICS_LIFETIME	60	/* seconds a connection may last */
+
+/*
+ * The status for a request head (request line and header lines, up to
+ * the first line end at least): 200 for GET /metrics (a query allowed),
+ * 404 another path, 405 another method, 400 no HTTP/1.x request line.
+ */
+int	metrics_http_parse(const char *head, size_t len);
 
 /* Listen on "ip:port" (as root, before privileges are dropped).  NULL
  * with err set on failure. */

@@ -56,6 +56,7 @@ route_mailbox_hops(struct attempt *a, struct djob *j, const char *host)
 	h->mx = 0;
 	h->dns = c->dnslists[0];
 	h->tls = c->mailbox_tls;
+	h->tls_ca = c->mailbox_tls_ca;
 	h->helo = c->hostname;
 }
 

@@ -493,6 +493,10 @@ node_answer(void *arg, enum dir_status st, const struct dir_entry *e)
 			log_warnx("directory: %s: list member %s has no entry, "
 			    "skipped", r->addr, n->addr);
 		break;
+	case DIR_TOO_MANY:	/* a group the backend expands itself */
+		fail_too_many(r, "group %s expands past the limits",
+		    n->key);
+		break;
 	default:
 		fail_temp(r, "directory temporary failure", n->key);
 		break;

@@ -31,16 +31,6 @@
 #include "log.h"
 #include "xmalloc.h"
 
-struct dldir {
-	struct dl_settings	 s;
-	char			*filter;
-	struct dl_item		 items[LDAP_FILTER_ITEMS_MAX];
-	size_t			 nitems;
-	size_t			 item_attr[LDAP_FILTER_ITEMS_MAX];
-	int			 has_alias;	/* attrs[1] */
-	struct dl_pool		*pool;
-};
-
 struct dl_lookup {
 	struct dldir	*dd;
 	char		*key;
@@ -229,6 +219,39 @@ directory_ldap_item_match(const struct dl_item *it, const char *key,
 }
 
 int
+directory_ldap_item_addr(const struct dl_item *it, const char *value,
+    char *out, size_t outlen)
+{
+	char tmpl[LDAP_VALUE_MAX + 1];
+	const char *pct;
+	size_t plen, slen, vlen = strlen(value), alen;
+
+	/* The template decoded, "%s" kept: subst() with an empty key would
+	 * lose where the address goes. */
+	if ((pct = strstr(it->tmpl, "%s")) == NULL ||
+	    strstr(pct + 2, "%s") != NULL || strstr(it->tmpl, "%u") ||
+	    strstr(it->tmpl, "%d"))
+		return -1;
+	if (subst(it->tmpl, (size_t)(pct - it->tmpl), "", 0, tmpl,
+	    sizeof(tmpl)) == -1)
+		return -1;
+	plen = strlen(tmpl);
+	if (subst(pct + 2, strlen(pct + 2), "", 0, tmpl + plen,
+	    sizeof(tmpl) - plen) == -1)
+		return -1;
+	slen = strlen(tmpl + plen);
+	if (vlen <= plen + slen || strncasecmp(value, tmpl, plen) != 0 ||
+	    strcasecmp(value + vlen - slen, tmpl + plen) != 0)
+		return -1;
+	alen = vlen - plen - slen;
+	if (alen >= outlen || memchr(value + plen, '@', alen) == NULL)
+		return -1;
+	memcpy(out, value + plen, alen);
+	out[alen] = '\0';
+	return 0;
+}
+
+int
 directory_ldap_host(const char *value, char *out, size_t outlen)
 {
 	const char *p, *cn = NULL;
@@ -256,30 +279,38 @@ directory_ldap_host(const char *value, char *out, size_t outlen)
 	return directory_host_valid(out) ? 0 : -1;
 }
 
+int
+directory_ldap_pick(const struct dl_found *f, size_t n)
+{
+	size_t i, nexact = 0;
+	int pick = -1;
+
+	if (n == 1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (f[i].exact) {
+			nexact++;
+			pick = (int)i;
+		}
+	return nexact == 1 ? pick : -1;
+}
+
 enum dir_status
 directory_ldap_classify(const struct dl_found *f, size_t n,
     struct dir_entry *e, char *hostbuf, size_t hostlen, char *why,
     size_t whylen)
 {
-	size_t i, pick = 0, nexact = 0;
+	int pick;
 
 	memset(e, 0, sizeof(*e));
 	if (n == 0) {
 		snprintf(why, whylen, "no entry");
 		return DIR_NOTFOUND;
 	}
-	if (n > 1) {
-		for (i = 0; i < n; i++)
-			if (f[i].exact) {
-				nexact++;
-				pick = i;
-			}
-		if (nexact != 1) {
-			snprintf(why, whylen, "found %zu times (%.100s and "
-			    "%.100s)", n, f[0].dn ? f[0].dn : "?",
-			    f[1].dn ? f[1].dn : "?");
-			return DIR_TEMPFAIL;
-		}
+	if ((pick = directory_ldap_pick(f, n)) == -1) {
+		snprintf(why, whylen, "found %zu times (%.100s and %.100s)",
+		    n, f[0].dn ? f[0].dn : "?", f[1].dn ? f[1].dn : "?");
+		return DIR_TEMPFAIL;
 	}
 	f += pick;
 	if (f->nmembers > 0) {
@@ -426,6 +457,7 @@ dldir_free(struct dldir *dd)
 	free(dd->s.uris);
 	free(dd->s.base);
 	free(dd->s.bind_dn);
+	free(dd->s.tls_ca);
 	if (dd->s.password) {
 		explicit_bzero(dd->s.password, strlen(dd->s.password));
 		free(dd->s.password);
@@ -478,6 +510,14 @@ ldap_open(struct directory *d, const struct conf *c, char *err,
 	}
 	dd->s.base = xstrdup(l->base);
 	dd->s.starttls = l->starttls;
+	/* Read at each connect, as `user`: here only that it exists (a
+	 * bundle root alone may read is the connect's failure, logged). */
+	if (l->tls_ca != NULL && access(l->tls_ca, F_OK) == -1) {
+		snprintf(err, errlen, "%s: tls-ca %s: %s", where, l->tls_ca,
+		    strerror(errno));
+		goto fail;
+	}
+	dd->s.tls_ca = l->tls_ca ? xstrdup(l->tls_ca) : NULL;
 	dd->s.timeout = l->timeout ? l->timeout : 5;
 	if (l->bind_dn != NULL) {
 		dd->s.bind_dn = xstrdup(l->bind_dn);
@@ -492,9 +532,14 @@ ldap_open(struct directory *d, const struct conf *c, char *err,
 	}
 	dd->filter = xstrdup(l->filter);
 	attr_index(&dd->s, l->host_attribute);
+	dd->alias_attr = dd->member_attr = DL_NOATTR;
 	if (l->alias_attribute != NULL &&
-	    attr_index(&dd->s, l->alias_attribute) == 1)
-		dd->has_alias = 1;
+	    attr_index(&dd->s, l->alias_attribute) != 0)
+		dd->alias_attr = attr_index(&dd->s, l->alias_attribute);
+	if (l->member_attribute != NULL &&
+	    attr_index(&dd->s, l->member_attribute) != 0 &&
+	    attr_index(&dd->s, l->member_attribute) != dd->alias_attr)
+		dd->member_attr = attr_index(&dd->s, l->member_attribute);
 	dd->nitems = directory_ldap_items(dd->filter, dd->items,
 	    LDAP_FILTER_ITEMS_MAX);
 	for (i = 0; i < dd->nitems; i++)
@@ -507,29 +552,24 @@ fail:
 	return -1;
 }
 
-/*
- * A list's members as lookup keys, as the file backend has them: parsed
- * (UTF-8 allowed), local part lowercased; a value that is no address is
- * skipped with a warning.  e->nmembers is updated.
- */
-static char **
-canonical_members(const char *key, struct dir_entry *e)
+char **
+directory_ldap_keys(const char *key, const char *const *vals, size_t *np)
 {
 	char **out, buf[ADDR_PATH_MAX * 4];
 	struct addr a;
 	size_t i, n = 0;
 
-	out = xcalloc(e->nmembers ? e->nmembers : 1, sizeof(*out));
-	for (i = 0; i < e->nmembers; i++) {
-		if (addr_parse_mailbox(e->members[i], strlen(e->members[i]),
-		    ADDR_F_UTF8, &a) != ADDR_OK) {
+	out = xcalloc(*np ? *np : 1, sizeof(*out));
+	for (i = 0; i < *np; i++) {
+		if (addr_parse_mailbox(vals[i], strlen(vals[i]), ADDR_F_UTF8,
+		    &a) != ADDR_OK) {
 			log_warnx("directory ldap: %s: list member \"%.200s\" "
-			    "is not an address, skipped", key, e->members[i]);
+			    "is not an address, skipped", key, vals[i]);
 			continue;
 		}
 		out[n++] = xstrdup(addr_format_key(&a, buf, sizeof(buf)));
 	}
-	e->nmembers = n;
+	*np = n;
 	return out;
 }
 
@@ -544,6 +584,7 @@ answered(void *arg, enum dl_status st, const struct dl_answer *ans,
 	enum dir_status ds;
 	char host[ADDR_DOMAIN_MAX + 16], text[512], **members = NULL;
 	size_t i, k, n;
+	int pick;
 
 	if (st != DL_OK) {
 		log_warnx("directory ldap: %s: %s", lk->key, why);
@@ -557,9 +598,10 @@ answered(void *arg, enum dl_status st, const struct dl_answer *ans,
 
 		found[i].dn = re->dn;
 		found[i].host = re->nvals[0] ? re->vals[0][0] : NULL;
-		if (dd->has_alias) {
-			found[i].members = (const char *const *)re->vals[1];
-			found[i].nmembers = re->nvals[1];
+		if (dd->alias_attr != DL_NOATTR) {
+			found[i].members =
+			    (const char *const *)re->vals[dd->alias_attr];
+			found[i].nmembers = re->nvals[dd->alias_attr];
 		}
 		for (k = 0; k < dd->nitems && !found[i].exact; k++) {
 			size_t a = dd->item_attr[k];
@@ -570,6 +612,17 @@ answered(void *arg, enum dl_status st, const struct dl_answer *ans,
 					found[i].exact = 1;
 		}
 	}
+	pick = directory_ldap_pick(found, n);
+	if (n > 0 && pick >= 0 && dd->member_attr != DL_NOATTR &&
+	    ans->e[pick].nvals[dd->member_attr] > 0) {
+		/* A group: its member entries are read (it answers). */
+		log_debug("directory ldap: %s: group %s of %zu member DN(s)",
+		    lk->key, ans->e[pick].dn, ans->e[pick].nvals[
+		    dd->member_attr]);
+		directory_ldap_group(dd, lk->key, &ans->e[pick], lk->cb,
+		    lk->arg);
+		goto done;
+	}
 	ds = directory_ldap_classify(found, n, &e, host, sizeof(host), text,
 	    sizeof(text));
 	if (ds == DIR_TEMPFAIL)
@@ -577,7 +630,8 @@ answered(void *arg, enum dl_status st, const struct dl_answer *ans,
 	else
 		log_debug("directory ldap: %s: %s", lk->key, text);
 	if (ds == DIR_FOUND && e.kind == DIR_ENTRY_ALIAS) {
-		members = canonical_members(lk->key, &e);
+		members = directory_ldap_keys(lk->key, e.members,
+		    &e.nmembers);
 		e.members = (const char *const *)members;
 	}
 	lk->cb(lk->arg, ds, ds == DIR_FOUND ? &e : NULL);

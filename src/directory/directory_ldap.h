@@ -6,6 +6,8 @@
  *                          filter with the address put in (RFC 4515
  *                          escaping), and the pure functions that turn
  *                          the entries found into one answer;
+ *   directory_ldap_group.c groups whose members are DNs (member-attribute):
+ *                          each member entry read, nested groups followed;
  *   directory_ldap_conn.c  the connections: one per uri, opened (and
  *                          bound, StartTLS'd) on worker threads, searched
  *                          asynchronously on the event loop, failing over
@@ -25,8 +27,8 @@
 #include "directory.h"
 #include "postern_limits.h"
 
-/* host, alias and the attributes of the filter's items */
-#define DL_ATTRS_MAX	(2 + LDAP_FILTER_ITEMS_MAX)
+/* host, alias, member and the attributes of the filter's items */
+#define DL_ATTRS_MAX	(3 + LDAP_FILTER_ITEMS_MAX)
 
 /* ---- directory_ldap.c: pure helpers ---- */
 
@@ -70,6 +72,16 @@ int	directory_ldap_item_match(const struct dl_item *it, const char *key,
  */
 int	directory_ldap_host(const char *value, char *out, size_t outlen);
 
+/*
+ * The address an entry holds in value of an item's attribute: the item's
+ * value is PREFIX%sSUFFIX (no %u, %d), and value is PREFIX, an address,
+ * SUFFIX (prefix and suffix compared case-insensitively), as
+ * "smtp:ericm@winery-co.co" for (proxyAddresses=smtp:%s).  0 with the
+ * address in out, or -1.
+ */
+int	directory_ldap_item_addr(const struct dl_item *it, const char *value,
+	    char *out, size_t outlen);
+
 /* One entry found, as the classifier sees it. */
 struct dl_found {
 	const char		 *dn;
@@ -86,6 +98,9 @@ struct dl_found {
  * valid host a MAILBOX (host normalised into hostbuf), else: no host is
  * NOTFOUND, a bad host TEMPFAIL.  why says what happened (for logs).
  */
+/* The entry of f that answers (as directory_ldap_classify picks it), or
+ * -1: none, or several and not exactly one exact. */
+int	directory_ldap_pick(const struct dl_found *f, size_t n);
 enum dir_status directory_ldap_classify(const struct dl_found *f, size_t n,
 	    struct dir_entry *e, char *hostbuf, size_t hostlen, char *why,
 	    size_t whylen);
@@ -107,6 +122,7 @@ struct dl_settings {
 	char		 *bind_dn;	/* NULL: anonymous */
 	char		 *password;	/* with bind_dn */
 	int		  starttls;
+	char		 *tls_ca;	/* NULL: libldap's global context */
 	unsigned	  timeout;	/* seconds, per search */
 	char		 *attrs[DL_ATTRS_MAX + 1]; /* NULL-terminated */
 	size_t		  nattrs;
@@ -139,6 +155,41 @@ struct dl_pool *directory_ldap_conn_new(const struct dl_settings *s,
 void	directory_ldap_conn_free(struct dl_pool *p);
 void	directory_ldap_conn_search(struct dl_pool *p, const char *filter,
 	    dl_search_cb cb, void *arg);
+/* Read one entry (a base-scope search on dn), asynchronously as a
+ * search; an entry that does not exist is an answer with no entry. */
+void	directory_ldap_conn_read(struct dl_pool *p, const char *dn,
+	    dl_search_cb cb, void *arg);
+
+/* ---- directory_ldap.c and directory_ldap_group.c: the backend ---- */
+
+#define DL_NOATTR	((size_t)-1)
+
+struct dldir {
+	struct dl_settings	 s;
+	char			*filter;
+	struct dl_item		 items[LDAP_FILTER_ITEMS_MAX];
+	size_t			 nitems;
+	size_t			 item_attr[LDAP_FILTER_ITEMS_MAX];
+	size_t			 alias_attr;	/* DL_NOATTR: none */
+	size_t			 member_attr;	/* DL_NOATTR: none */
+	struct dl_pool		*pool;
+};
+
+/* A list's member addresses as lookup keys (parsed, local part
+ * lowercased), those that are no address skipped with a warning; free
+ * each and the array.  *n is updated. */
+char	**directory_ldap_keys(const char *key, const char *const *vals,
+	    size_t *n);
+
+/*
+ * The members of group entry re (found for key): its alias-attribute
+ * values and the addresses of the entries its member-attribute DNs name,
+ * read asynchronously, nested groups followed (DIRECTORY_DEPTH_MAX
+ * levels, each DN once, DIRECTORY_EXPAND_MAX addresses).  cb gets one
+ * answer: FOUND with an ALIAS entry, TEMPFAIL, or TOO_MANY.
+ */
+void	directory_ldap_group(struct dldir *dd, const char *key,
+	    const struct dl_rawentry *re, dir_entry_cb cb, void *arg);
 
 /* ---- directory_ldap_open.c: one connection ---- */
 

@@ -49,6 +49,7 @@ struct dl_search {
 	TAILQ_ENTRY(dl_search)	 entry;
 	struct dl_pool		*p;
 	char			*filter;
+	char			*dn;	/* a read: base scope on it */
 	dl_search_cb		 cb;
 	void			*arg;
 	size_t			 uri;	/* the connection it is on */
@@ -135,6 +136,7 @@ search_free(struct dl_search *s)
 	if (s->timer)
 		event_free(s->timer);
 	free(s->filter);
+	free(s->dn);
 	free(s);
 }
 
@@ -302,7 +304,8 @@ conn_send(struct dl_conn *c, struct dl_search *s)
 		queue_unsent(c, s);
 		return 0;
 	}
-	rc = ldap_search_ext(c->ld, set->base, LDAP_SCOPE_SUBTREE, s->filter,
+	rc = ldap_search_ext(c->ld, s->dn ? s->dn : set->base,
+	    s->dn ? LDAP_SCOPE_BASE : LDAP_SCOPE_SUBTREE, s->filter,
 	    (char **)set->attrs, 0, NULL, NULL, &tl, LDAP_ENTRIES_MAX,
 	    &s->msgid);
 	if (rc == LDAP_SUCCESS) {
@@ -547,10 +550,13 @@ take_result(struct dl_conn *c, struct dl_search *s, LDAPMessage *msg)
 	if (ldap_parse_result(c->ld, msg, &err, NULL, &diag, NULL, NULL,
 	    0) != LDAP_SUCCESS)
 		err = LDAP_OTHER;
-	snprintf(s->why, sizeof(s->why), "%s: search %s: %s%s%s",
-	    c->p->s->uris[c->idx], s->filter, ldap_err2string(err),
+	snprintf(s->why, sizeof(s->why), "%s: %s %s: %s%s%s",
+	    c->p->s->uris[c->idx], s->dn ? "read" : "search",
+	    s->dn ? s->dn : s->filter, ldap_err2string(err),
 	    diag && *diag ? ": " : "", diag ? diag : "");
 	ldap_memfree(diag);
+	if (s->dn != NULL && err == LDAP_NO_SUCH_OBJECT)
+		err = LDAP_SUCCESS;	/* a read: the entry is not there */
 	switch (directory_ldap_rc(err)) {
 	case DL_RC_OK:
 		finish(s, DL_OK, "");
@@ -672,6 +678,21 @@ directory_ldap_conn_search(struct dl_pool *p, const char *filter,
 
 	s->p = p;
 	s->filter = xstrdup(filter);
+	s->cb = cb;
+	s->arg = arg;
+	s->timer = evtimer_new(p->base, timer_cb, s);
+	place(s, 0);
+}
+
+void
+directory_ldap_conn_read(struct dl_pool *p, const char *dn, dl_search_cb cb,
+    void *arg)
+{
+	struct dl_search *s = xcalloc(1, sizeof(*s));
+
+	s->p = p;
+	s->filter = xstrdup("(objectClass=*)");
+	s->dn = xstrdup(dn);
 	s->cb = cb;
 	s->arg = arg;
 	s->timer = evtimer_new(p->base, timer_cb, s);

@@ -100,7 +100,26 @@ directory_ldap_open(const struct dl_settings *s, const char *uri,
 	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
 	ldap_set_option(ld, LDAP_OPT_CONNECT_CB, cb);
 	/* TLS uses libldap's global context, which demands a valid
-	 * certificate (directory_ldap.c sets that up at open). */
+	 * certificate (directory_ldap.c sets that up at open); with tls-ca,
+	 * a context of this connection's own, made from its options (which
+	 * start as a copy of the global ones) with that CA bundle. */
+	if (s->tls_ca != NULL) {
+		int demand = LDAP_OPT_X_TLS_DEMAND, client = 0;
+
+		step = "tls-ca";
+		/* That bundle alone: no CA directory of ldap.conf. */
+		if (ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTDIR,
+		    NULL) != LDAP_OPT_SUCCESS ||
+		    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE,
+		    s->tls_ca)) != LDAP_OPT_SUCCESS ||
+		    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
+		    &demand)) != LDAP_OPT_SUCCESS ||
+		    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX,
+		    &client)) != LDAP_OPT_SUCCESS) {
+			rc = LDAP_LOCAL_ERROR;
+			goto fail;
+		}
+	}
 	step = "connect";
 	if ((rc = ldap_connect(ld)) != LDAP_SUCCESS)
 		goto fail;

@@ -24,6 +24,7 @@
 static struct {
 	pthread_mutex_t	 mu;
 	int		 on;
+	int		 off;		/* reuse-files no */
 	char		 spool[PATH_MAX];
 	int		 free_fd;
 	int		 queue_fd;
@@ -73,6 +74,20 @@ queue_recycle_stop(void)
 	pthread_mutex_unlock(&rc.mu);
 }
 
+void
+queue_recycle_reuse(int on)
+{
+	pthread_mutex_lock(&rc.mu);
+	rc.off = !on;
+	/* Off: what free/ holds goes now, so no old content stays. */
+	while (rc.off && rc.on && rc.n > 0)
+		if (unlinkat(rc.free_fd, rc.ids[--rc.n], 0) == -1 &&
+		    errno != ENOENT)
+			log_warn("queue: %s/free/%s", rc.spool,
+			    rc.ids[rc.n]);
+	pthread_mutex_unlock(&rc.mu);
+}
+
 /*
  * A rename that fails for a reason other than the file having gone leaves
  * the spool working, only slower (every message allocates an inode again):
@@ -98,7 +113,7 @@ queue_recycle_put(const char *spool, const char *id)
 	if (strlen(id) > QUEUE_ID_LEN)
 		return -1;
 	pthread_mutex_lock(&rc.mu);
-	if (rc.on && rc.n < QUEUE_RECYCLE_MAX &&
+	if (rc.on && !rc.off && rc.n < QUEUE_RECYCLE_MAX &&
 	    strcmp(spool, rc.spool) == 0) {
 		if (renameat2(rc.queue_fd, id, rc.free_fd, id,
 		    RENAME_NOREPLACE) == 0) {

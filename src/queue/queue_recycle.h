@@ -11,7 +11,9 @@
  * free/ is ever read: start-up empties it like incoming/, and a crash at
  * any point leaves at worst a file there.  The old content stays on disk
  * until the file is reused (like a deleted file's blocks), readable only
- * by the spool's owner.  Thread-safe: removals run on the work pool, takes
+ * by the spool's owner.  `queue { reuse-files no }` turns this off
+ * (queue_recycle_reuse): delivered files are unlinked at once, and those
+ * kept are unlinked when it is turned off.  Thread-safe: removals run on the work pool, takes
  * on the writer threads and, for a message written as it arrives
  * (queue_msg_open), on the loop thread.
  */
@@ -26,6 +28,11 @@
 int	queue_recycle_start(const char *spool);
 /* Stop: files already in free/ stay there until the next start. */
 void	queue_recycle_stop(void);
+
+/* Reuse files (on, the default) or not (off: the files kept in free/
+ * are unlinked now, and queue_recycle_put() keeps none).  Applies to
+ * every start after it too. */
+void	queue_recycle_reuse(int on);
 
 /* queue/ID of spool is done with: 0 if it was moved into free/, -1 if
  * the caller must unlink it (not started, another spool, free/ full, or

@@ -115,6 +115,8 @@ result(struct smtp_session *s, int ok)
 			n = auth_guard_failures(s->authguard, key,
 			    ratelimit_now());
 		s->auth_charged = 0;
+		if (s->counters)
+			s->counters->auth_failures++;
 		log_info("session=%016llx client=%s AUTH failed mechanism=%s "
 		    "user=\"%s\" failures=%u/%u", (unsigned long long)s->id,
 		    s->peer_ip, s->auth_mech, name, n,

@@ -99,6 +99,7 @@ struct smtp_session_counters {
 	uint64_t	dmarc[SMTP_AUTHRES_MAX];
 	uint64_t	arc[SMTP_AUTHRES_MAX];
 	uint64_t	dkim_signed;		/* signatures made */
+	uint64_t	auth_failures;		/* AUTH attempts refused */
 };
 
 /* What a session borrows from the server (all optional). */

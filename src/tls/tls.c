@@ -263,7 +263,8 @@ tls_client_set_load(const struct conf *c, struct tls_client_set **out,
 
 	set->byca = strmap_new();
 	if (c->mailbox_tls != TLS_NONE)
-		rc = client_set_add(set, SYSTEM_STORE, err, errlen);
+		rc = client_set_add(set, c->mailbox_tls_ca ?
+		    c->mailbox_tls_ca : SYSTEM_STORE, err, errlen);
 	for (size_t i = 0; rc == 0 && i < c->nconnectors; i++) {
 		cn = c->connectors[i];
 		if (cn->tls != TLS_NONE)

@@ -76,6 +76,55 @@ mailLocalAddress: {addr}
     return text + "".join("rfc822MailMember: %s\n" % m for m in members) + "\n"
 
 
+def group(cn, members, addr=None):
+    """An Active Directory style group: member DNs (groupOfNames), with an
+    address of its own (mailLocalAddress) or none (a nested group)."""
+    text = f"""\
+dn: cn={cn},ou=groups,{BASE}
+objectClass: groupOfNames
+"""
+    if addr:
+        text += "objectClass: inetLocalMailRecipient\nmailLocalAddress: %s\n" % addr
+    text += "cn: %s\n" % cn
+    return text + "".join("member: %s\n" % m for m in members) + "\n"
+
+
+def person_dn(uid):
+    return "uid=%s,ou=people,%s" % (uid, BASE)
+
+
+def group_dn(cn):
+    return "cn=%s,ou=groups,%s" % (cn, BASE)
+
+
+def groups():
+    """sales (ericm, kimy, a DN with no entry, a group with no address),
+    outer -> inner (no address) -> eric, a loop grpa -> grpb -> grpa, and
+    a chain deeper than the nesting limit."""
+    text = f"""\
+dn: ou=groups,{BASE}
+objectClass: organizationalUnit
+ou: groups
+
+"""
+    text += group("sales", [person_dn("ericm"), person_dn("kimy"),
+                            person_dn("gone"), group_dn("empty")],
+                  "sales@winery-co.co")
+    text += group("empty", [person_dn("gone2")])
+    text += group("outer", [group_dn("inner"), person_dn("ericm")],
+                  "outer@winery-co.co")
+    text += group("inner", [person_dn("eric")])
+    text += group("grpa", [group_dn("grpb"), person_dn("ericm")],
+                  "grpa@winery-co.co")
+    text += group("grpb", [group_dn("grpa"), person_dn("kimy")],
+                  "grpb@winery-co.co")
+    for i in range(12):
+        text += group("gdeep%d" % i, [group_dn("gdeep%d" % (i + 1))] if i < 11
+                      else [person_dn("ericm")],
+                      "gdeep%d@winery-co.co" % i if i == 0 else None)
+    return text
+
+
 def catchall(cn, domain, host):
     return f"""\
 dn: cn={cn},ou=lists,{BASE}
@@ -142,7 +191,7 @@ userPassword: {PASSWORD}
         body += mlist("deep%d" % i, "deep%d@winery-co.co" % i,
                       ["deep%d@winery-co.co" % (i + 1)] if i < 11
                       else ["ericm@winery-co.co"])
-    return head + body + extra
+    return head + body + groups() + extra
 
 
 def free_port(addr):

@@ -40,7 +40,7 @@ FILTER = "(|(mail=%s)(mailLocalAddress=%s)(mailLocalAddress=@%d))"
 
 def config(tmp, port, dport, sport, uris, internet=INTERNET,
            intranet=INTRANET, cache="60s", password_file=None,
-           starttls=False, extra_top="", timeout="2s"):
+           starttls=False, extra_top="", timeout="2s", extra_dir=""):
     directory = f"""directory ldap {{
     uri {" ".join('"%s"' % u for u in uris)}
     base "{BASE}"
@@ -52,7 +52,7 @@ def config(tmp, port, dport, sport, uris, internet=INTERNET,
     starttls {"yes" if starttls else "no"}
     timeout {timeout}
     cache {cache}
-}}"""
+{extra_dir}}}"""
     return gateway_config(
         tmp, port, directory=directory,
         top=extra_top + "\nlog-level debug\nmailbox-port %d\n"
@@ -186,6 +186,67 @@ def test_lists_expanded_once_and_loops_bounded(world, slapd, gateways):
     assert len(mbx1.messages) == 3 and len(kimy.messages) == 3
 
 
+def test_groups_of_member_dns(world, slapd, gateways):
+    """member-attribute: a group's member DNs are read for their address;
+    nested groups follow; a loop ends; past 10 levels is 550 5.4.6."""
+    mbx1 = world.sink(MBX1)
+    kimy = world.sink(KIMY)
+    gw = gateways([slapd.uri], extra_dir="    member-attribute member\n")
+    # sales: ericm, kimy, a DN with no entry and a group of such DNs.
+    gw.send(["sales@winery-co.co"])
+    assert wait_for(lambda: mbx1.rcpts() == ["ericm@winery-co.co"] and
+                    kimy.rcpts() == ["kimy@winery-co.co"])
+    assert "group member uid=gone,ou=people,%s has no entry" % BASE in gw.log()
+    # outer -> inner (a group with no address of its own) -> eric, and ericm.
+    gw.send(["outer@winery-co.co"])
+    assert wait_for(lambda: len(mbx1.messages) == 2)
+    assert mbx1.messages[1][1] == ["ericm@winery-co.co"]
+    new = os.path.join(gw.tmp, "mailboxes", "eric@winery-co.co", "new")
+    assert wait_for(lambda: os.path.isdir(new) and len(os.listdir(new)) == 1)
+    # grpa -> grpb -> grpa ...: each DN once; ericm and kimy once each.
+    gw.send(["grpa@winery-co.co"])
+    assert wait_for(lambda: len(mbx1.messages) == 3 and len(kimy.messages) == 2)
+    assert mbx1.messages[2][1] == ["ericm@winery-co.co"]
+    assert kimy.messages[1][1] == ["kimy@winery-co.co"]
+    # gdeep0 -> ... -> gdeep11: past 10 levels.
+    code, text = gw.rcpt("gdeep0@winery-co.co")
+    assert code == 550 and "5.4.6" in text, text
+    # Every member was read with a base-scope search of its own.
+    assert "scope=0" in slapd.log()
+    assert wait_for(gw.queue_empty)
+    time.sleep(0.5)
+    assert len(mbx1.messages) == 3 and len(kimy.messages) == 2
+
+
+def test_groups_and_the_harvest_guard(world, slapd, gateways):
+    """With member-attribute, a harvester still meets 550 5.1.1 for each
+    unknown name and 421 past max-unknown-recipients (20 by default);
+    groups found are not refusals."""
+    world.sink(MBX1)
+    world.sink(KIMY)
+    gw = gateways([slapd.uri], extra_dir="    member-attribute member\n")
+    c = gw.smtp()
+    c.ehlo()
+    c.mail("someone@example.org")
+    for addr in ("sales@winery-co.co", "outer@winery-co.co",
+                 "grpa@winery-co.co"):
+        assert c.rcpt(addr)[0] == 250
+    for i in range(20):
+        code, text = c.rcpt("guess%d@winery-co.co" % i)
+        assert code == 550 and b"5.1.1" in text, (i, code, text)
+    code, text = c.rcpt("guess20@winery-co.co")
+    assert code == 421 and b"4.7.0" in text
+    c.close()
+
+
+def test_groups_ignored_without_member_attribute(world, slapd, gateways):
+    # Without member-attribute a group is an entry with no mailbox server:
+    # unknown, as before.
+    gw = gateways([slapd.uri])
+    code, text = gw.rcpt("sales@winery-co.co")
+    assert code == 550 and "5.1.1" in text, text
+
+
 def test_filter_specials_never_widen_the_filter(world, slapd, gateways):
     world.sink(MBX1)
     gw = gateways([slapd.uri])
@@ -262,6 +323,48 @@ def test_starttls_and_ldaps_check_the_certificate(world, gateways,
         code, text = c.rcpt("ericm@winery-co.co")
         assert code == 451 and "4.3.0" in text
         assert "StartTLS" in c.log()
+    finally:
+        s.stop()
+
+
+def test_tls_ca_names_the_directory_ca(world, gateways, monkeypatch):
+    """tls-ca: the CA bundle of this directory alone, set on each
+    connection (libldap's global settings name no CA here)."""
+    s = winery_slapd(world, "tlsca", tls=True)
+    try:
+        mbx1 = world.sink(MBX1)
+        monkeypatch.delenv("LDAPTLS_CACERT", raising=False)
+        monkeypatch.setenv("LDAPTLS_CACERT", "/nonexistent")
+        ca = "    tls-ca %s\n" % s.cafile
+        a = gateways([s.uri], name="a", starttls=True, extra_dir=ca)
+        b = gateways([s.ldaps_uri], name="b", internet=INTERNET_B,
+                     intranet=INTRANET_B, extra_dir=ca)
+        a.send(["ericm@winery-co.co"])
+        b.send(["ericm@winery-co.co"])
+        assert wait_for(lambda: len(mbx1.messages) == 2)
+        assert s.log().count("TLS established") >= 2
+        # Without it: the certificate is not trusted, no directory, 451.
+        c = gateways([s.ldaps_uri], name="c", internet="127.0.0.6",
+                     intranet="127.0.0.7")
+        code, text = c.rcpt("ericm@winery-co.co")
+        assert code == 451 and "4.3.0" in text
+        assert "connect" in c.log()
+        # A bundle that holds no certificate fails the connect: 451 too.
+        bad = os.path.join(world.tmp, "bad-ca.pem")
+        with open(bad, "w") as f:
+            f.write("not a certificate\n")
+        d = gateways([s.ldaps_uri], name="d", internet="127.0.0.8",
+                     intranet="127.0.0.9", extra_dir="    tls-ca %s\n" % bad)
+        code, text = d.rcpt("ericm@winery-co.co")
+        assert code == 451 and "4.3.0" in text
+        assert "connect" in d.log()
+        # One that does not exist is a configuration error.
+        e = gateways([s.ldaps_uri], name="e", start=False,
+                     extra_dir="    tls-ca /nonexistent/ca.pem\n")
+        r = subprocess.run([e.binary, "-n", "-f", e.conf],
+                           capture_output=True, text=True)
+        assert r.returncode == 1 and "tls-ca /nonexistent/ca.pem" in \
+            r.stderr, r.stderr
     finally:
         s.stop()
 

@@ -338,6 +338,55 @@ test_backends(void **state)
 	free_conf(c);
 }
 
+/* A backend that expands a group itself (LDAP member-attribute) may
+ * answer TOO_MANY: that is 550 5.4.6, never a TEMPFAIL. */
+static int
+toomany_open(struct directory *d, const struct conf *c, char *err,
+    size_t errlen)
+{
+	(void)d;
+	(void)c;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static void
+toomany_lookup(struct directory *d, const char *key, dir_entry_cb cb,
+    void *arg)
+{
+	(void)d;
+	cb(arg, strncmp(key, "grp@", 4) == 0 ? DIR_TOO_MANY : DIR_NOTFOUND,
+	    NULL);
+}
+
+static void
+toomany_close(struct directory *d)
+{
+	(void)d;
+}
+
+static const struct directory_backend toomany_backend = {
+	"toomany", toomany_open, toomany_lookup, toomany_close
+};
+
+static void
+test_backend_too_many(void **state)
+{
+	struct directory *d;
+	struct dir_result *res;
+	char err[CONF_ERR_MAX];
+
+	(void)state;
+	d = directory_open_backend(&toomany_backend, NULL, err, sizeof(err));
+	assert_non_null(d);
+	res = resolve_now(d, "grp@winery-co.co");
+	assert_int_equal(res->status, DIR_TOO_MANY);
+	assert_non_null(strstr(res->reason, "grp@winery-co.co"));
+	dir_result_free(res);
+	directory_unref(d);
+}
+
 /* 100k users: one hash lookup each. */
 static void
 test_big_file(void **state)
@@ -414,6 +463,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_backends),
+		cmocka_unit_test(test_backend_too_many),
 		cmocka_unit_test(test_big_file),
 	};
 

@@ -123,6 +123,59 @@ test_items(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* member-attribute: the address a group member's entry holds. */
+static void
+test_item_addr(void **state)
+{
+	struct dl_item it[LDAP_FILTER_ITEMS_MAX];
+	char a[LDAP_VALUE_MAX + 1];
+	size_t n;
+
+	(void)state;
+	n = directory_ldap_items("(|(mail=%s)(proxyAddresses=smtp:%s)"
+	    "(uid=%u)(cn=x\\2a%s\\29))", it, LDAP_FILTER_ITEMS_MAX);
+	assert_int_equal(n, 4);
+	assert_int_equal(directory_ldap_item_addr(&it[0],
+	    "EricM@Winery-co.co", a, sizeof(a)), 0);
+	assert_string_equal(a, "EricM@Winery-co.co");
+	assert_int_equal(directory_ldap_item_addr(&it[0], "no-at-sign", a,
+	    sizeof(a)), -1);
+	/* AD: the prefix of proxyAddresses, any case. */
+	assert_int_equal(directory_ldap_item_addr(&it[1],
+	    "SMTP:ericm@winery-co.co", a, sizeof(a)), 0);
+	assert_string_equal(a, "ericm@winery-co.co");
+	assert_int_equal(directory_ldap_item_addr(&it[1],
+	    "x400:c=us;a= ;p=winery", a, sizeof(a)), -1);
+	assert_int_equal(directory_ldap_item_addr(&it[1], "smtp:", a,
+	    sizeof(a)), -1);
+	/* %u is no address */
+	assert_int_equal(directory_ldap_item_addr(&it[2], "ericm", a,
+	    sizeof(a)), -1);
+	/* escapes of the template decoded, a suffix stripped */
+	assert_int_equal(directory_ldap_item_addr(&it[3], "X*e@w.example)",
+	    a, sizeof(a)), 0);
+	assert_string_equal(a, "e@w.example");
+	/* too long for out */
+	assert_int_equal(directory_ldap_item_addr(&it[0], "e@w.example", a,
+	    5), -1);
+	directory_ldap_items_free(it, n);
+}
+
+static void
+test_pick(void **state)
+{
+	struct dl_found f[3];
+
+	(void)state;
+	memset(f, 0, sizeof(f));
+	assert_int_equal(directory_ldap_pick(f, 1), 0);
+	assert_int_equal(directory_ldap_pick(f, 2), -1);
+	f[1].exact = 1;
+	assert_int_equal(directory_ldap_pick(f, 3), 1);
+	f[2].exact = 1;
+	assert_int_equal(directory_ldap_pick(f, 3), -1);
+}
+
 static void
 test_host(void **state)
 {
@@ -413,6 +466,8 @@ main(void)
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_items),
+		cmocka_unit_test(test_item_addr),
+		cmocka_unit_test(test_pick),
 		cmocka_unit_test(test_host),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_rc),

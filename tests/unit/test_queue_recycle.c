@@ -181,6 +181,30 @@ t_init_empties_free(void **state)
 	assert_false(exists(f, "queue", "BBBBBBBBBBBBBBBBBBB2", NULL));
 }
 
+/* reuse-files no: the kept files go at once, delivered ones are
+ * unlinked; on again, files are kept again. */
+static void
+t_reuse_off_unlinks(void **state)
+{
+	struct fix *f = *state;
+
+	make_queued(f, "AAAAAAAAAAAAAAAAAAA1");
+	assert_int_equal(queue_remove(f->spool, "AAAAAAAAAAAAAAAAAAA1"), 0);
+	assert_true(exists(f, "free", "AAAAAAAAAAAAAAAAAAA1", NULL));
+	queue_recycle_reuse(0);
+	assert_false(exists(f, "free", "AAAAAAAAAAAAAAAAAAA1", NULL));
+	make_queued(f, "BBBBBBBBBBBBBBBBBBB2");
+	assert_int_equal(queue_remove(f->spool, "BBBBBBBBBBBBBBBBBBB2"), 0);
+	assert_false(exists(f, "free", "BBBBBBBBBBBBBBBBBBB2", NULL));
+	assert_false(exists(f, "queue", "BBBBBBBBBBBBBBBBBBB2", NULL));
+	assert_int_equal(queue_recycle_take(f->incoming_fd,
+	    "CCCCCCCCCCCCCCCCCCC3"), -1);
+	queue_recycle_reuse(1);
+	make_queued(f, "DDDDDDDDDDDDDDDDDDD4");
+	assert_int_equal(queue_remove(f->spool, "DDDDDDDDDDDDDDDDDDD4"), 0);
+	assert_true(exists(f, "free", "DDDDDDDDDDDDDDDDDDD4", NULL));
+}
+
 int
 main(void)
 {
@@ -193,6 +217,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_limit_and_other_spools_unlink,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(t_init_empties_free, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(t_reuse_off_unlinks, setup,
 		    teardown),
 	};
 
