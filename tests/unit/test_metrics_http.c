@@ -1,5 +1,5 @@
 /*
- * test_edge_metrics_http — the metrics endpoint's request head parser
+ * test_metrics_http — the metrics endpoint's request head parser
  * (metrics_http.c, metrics_http_parse).
  */
 #include <stdarg.h>
