@@ -195,6 +195,44 @@ def test_hang_kill_restart(redis):
     assert err.count("reachable again") == 2, err
 
 
+def burst(p, n, key="b"):
+    w = p.ask("burst %d %s" % (n, key)).split()
+    d = {k: int(v) for k, v in (x.split("=") for x in w[1:])}
+    return d
+
+
+def test_pipelined_bursts_and_tombstones(redis):
+    p = Probe(redis.address, timeout_ms=300)
+    up(p)
+    d = burst(p, 500)
+    assert d["ok"] == 500 and d["max"] == 500, d
+    # cancelled while hiredis holds it: its reply is dropped, later
+    # answers are not shifted
+    assert p.ask("cancel-get b") == "cancelled"
+    assert p.answer("get b")[:2] == ("ok", ["3", "500"])
+    # Redis hangs with 200 in flight: every one times out, within the
+    # timeout; the hung connection is dropped; then Redis answers again
+    redis.pause()
+    d = burst(p, 200)
+    assert d["timeout"] + d["down"] == 200 and d["timeout"] >= 1, d
+    assert d["ms"] <= 800, d
+    redis.resume()
+    assert p.ask("wait-up 15000").startswith("up 1")
+    d = burst(p, 100)
+    assert d["ok"] == 100, d
+    # killed with requests in flight: each answered once, none lost
+    p.proc.stdin.write(b"burst 300 c\n")
+    p.proc.stdin.flush()
+    redis.kill()
+    r, _, _ = select.select([p.proc.stdout], [], [], 15)
+    assert r
+    w = p.proc.stdout.readline().decode().split()
+    d = {k: int(v) for k, v in (x.split("=") for x in w[1:])}
+    assert sum(d[k] for k in ("ok", "timeout", "down", "error")) == 300, d
+    rc, err = p.close()
+    assert rc == 0
+
+
 def test_down_from_the_start(tmp_path):
     p = Probe("unix:" + str(tmp_path / "none.sock"))
     st, _, ms = p.answer("get a")

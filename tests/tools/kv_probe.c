@@ -17,6 +17,10 @@
  *   sadd SET MEMBER TTL      kv_set_add
  *   values SET PREFIX        kv_set_values
  *   cancel-get KEY           kv_get, cancelled at once (prints "cancelled")
+ *   burst N KEY              N kv_incr_expire at once (pipelined), one
+ *                            answer when all are in: "burst ok=.. timeout=..
+ *                            down=.. error=.. max=.. ms=N" (max: the
+ *                            largest value answered)
  *   wait-up MS               until connected, or MS passed
  *   stats                    kv_stats
  * Answers: "STATUS VALUE ms=N" (STATUS ok, timeout, down, error; VALUE an
@@ -50,6 +54,10 @@ static size_t linelen;
 static int busy;
 static struct timespec t0;
 static long wait_up_ms;
+static struct {
+	unsigned	 left, st[4];
+	long long	 max;
+} burst;
 
 static long
 elapsed_ms(void)
@@ -93,6 +101,21 @@ int_cb(enum kv_status st, long long v, void *arg)
 	(void)arg;
 	printf("%s %lld ms=%ld\n", stname(st), st == KV_OK ? v : 0,
 	    elapsed_ms());
+	done();
+}
+
+static void
+burst_cb(enum kv_status st, long long v, void *arg)
+{
+	(void)arg;
+	burst.st[st]++;
+	if (st == KV_OK && v > burst.max)
+		burst.max = v;
+	if (--burst.left > 0)
+		return;
+	printf("burst ok=%u timeout=%u down=%u error=%u max=%lld ms=%ld\n",
+	    burst.st[KV_OK], burst.st[KV_TIMEOUT], burst.st[KV_DOWN],
+	    burst.st[KV_ERROR], burst.max, elapsed_ms());
 	done();
 }
 
@@ -209,6 +232,11 @@ run(char **w, int n)
 		kv_cancel(r);
 		printf("cancelled\n");
 		return 1;
+	} else if (n == 3 && strcmp(w[0], "burst") == 0 && num(w[1]) > 0) {
+		memset(&burst, 0, sizeof(burst));
+		burst.left = (unsigned)num(w[1]);
+		for (unsigned long i = num(w[1]); i > 0; i--)
+			kv_incr_expire(kv, w[2], 1, 60, burst_cb, NULL);
 	} else if (n == 2 && strcmp(w[0], "wait-up") == 0) {
 		wait_up_ms = (long)num(w[1]);
 		poll_up(-1, 0, NULL);
