@@ -21,6 +21,11 @@
  * nothing but the first timeout.  One log line when an outage starts, one
  * when it ends.
  *
+ * The operations that read and write are Lua scripts, sent as EVALSHA
+ * (40 bytes instead of the script); a Redis that does not know the script
+ * yet (NOSCRIPT: new, restarted, flushed) gets the same request again as
+ * EVAL, which also caches it there, within the same deadline.
+ *
  * Limits: keys KV_KEY_MAX bytes (plus the "postern:" prefix), values
  * KV_VALUE_MAX bytes read or written, lists KV_LIST_MAX values; a reply
  * of the wrong type or over a limit is KV_ERROR.
@@ -33,6 +38,8 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
+
+#include <openssl/sha.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -72,6 +79,9 @@ struct kv_req {
 	int			 done;		/* answered or cancelled */
 	int			 in_hiredis;	/* hiredis holds it */
 	enum kv_status		 early;		/* the answer of one never sent */
+	char			*eval;		/* EVALSHA's fallback: EVAL,
+						   formatted by hiredis */
+	size_t			 eval_len;
 	struct timespec		 sent;
 };
 
@@ -189,6 +199,8 @@ req_free(struct kv_req *r)
 	TAILQ_REMOVE(&r->kv->reqs, r, entry);
 	if (r->timer != NULL)
 		event_free(r->timer);
+	if (r->eval != NULL)
+		redisFreeCommand(r->eval);
 	free(r);
 }
 
@@ -271,10 +283,19 @@ req_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	const char *vals[KV_LIST_MAX];
 	size_t lens[KV_LIST_MAX], i, n;
 
-	(void)ac;
 	r->in_hiredis = 0;
 	if (rep != NULL)
 		clock_gettime(CLOCK_MONOTONIC, &kv->last_reply);
+	/* The script is not cached there: the same request as EVAL. */
+	if (rep != NULL && rep->type == REDIS_REPLY_ERROR && r->eval != NULL &&
+	    strncmp(rep->str, "NOSCRIPT", 8) == 0 && !r->done &&
+	    redisAsyncFormattedCommand(ac, req_reply, r, r->eval,
+	    r->eval_len) == REDIS_OK) {
+		r->in_hiredis = 1;
+		redisFreeCommand(r->eval);
+		r->eval = NULL;
+		return;
+	}
 	if (r->parse == P_HELLO) {
 		r->done = 1;
 		if (kv->hello == r)
@@ -698,7 +719,34 @@ kv_key(const char *key, char *buf)
 	return KV_PREFIX_LEN + len;
 }
 
-/* EVAL script 1 key args... */
+/* The SHA-1 of a script in hex, as EVALSHA names it (computed once). */
+static const char *
+script_sha(const char *script)
+{
+	static struct {
+		const char	*script;
+		char		 hex[2 * SHA_DIGEST_LENGTH + 1];
+	} cache[8];
+	unsigned char md[SHA_DIGEST_LENGTH];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(cache) / sizeof(cache[0]); i++) {
+		if (cache[i].script == script)
+			return cache[i].hex;
+		if (cache[i].script == NULL)
+			break;
+	}
+	if (i == sizeof(cache) / sizeof(cache[0]))
+		fatalx("kv: too many scripts");
+	SHA1((const unsigned char *)script, strlen(script), md);
+	for (j = 0; j < SHA_DIGEST_LENGTH; j++)
+		snprintf(cache[i].hex + 2 * j, 3, "%02x", md[j]);
+	cache[i].script = script;
+	return cache[i].hex;
+}
+
+/* EVALSHA sha 1 key args... (EVAL script 1 key args... kept for
+ * NOSCRIPT). */
 static struct kv_req *
 kv_eval(struct kv_req *r, const char *script, const char *key, int nargs,
     const char **args)
@@ -706,7 +754,7 @@ kv_eval(struct kv_req *r, const char *script, const char *key, int nargs,
 	char k[KV_FULLKEY_MAX];
 	const char *argv[KV_ARGV_MAX];
 	size_t lens[KV_ARGV_MAX];
-	int i, argc = 0;
+	int i, n, argc = 0;
 
 	if ((lens[3] = kv_key(key, k)) == 0 || nargs > KV_ARGV_MAX - 4)
 		return req_refuse(r);
@@ -718,6 +766,11 @@ kv_eval(struct kv_req *r, const char *script, const char *key, int nargs,
 		argv[argc] = args[i];
 		lens[argc++] = strlen(args[i]);
 	}
+	if ((n = redisFormatCommandArgv(&r->eval, argc, argv, lens)) < 0)
+		fatalx("kv: redisFormatCommandArgv");
+	r->eval_len = (size_t)n;
+	argv[0] = "EVALSHA", lens[0] = 7;
+	argv[1] = script_sha(script), lens[1] = 2 * SHA_DIGEST_LENGTH;
 	return req_send(r, argc, argv, lens);
 }
 

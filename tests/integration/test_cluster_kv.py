@@ -96,6 +96,13 @@ def test_operations_prefix_and_expiry(redis):
     # gw2 has no node key: left out, and removed from the set
     assert p.answer("values nodes node:")[:2] == ("ok", ["1", "alive"])
     assert redis.cli("SMEMBERS", "postern:nodes") == ["gw1"]
+    # scripts go as EVALSHA; one Redis has forgotten is sent again as EVAL
+    redis.cli("SCRIPT", "FLUSH")
+    assert p.answer("incr c 1 60")[:2] == ("ok", ["6"])
+    assert p.answer("incr c 1 60")[:2] == ("ok", ["7"])
+    calls = {l.split(":")[0]: l for l in redis.cli("INFO", "commandstats")}
+    assert "calls=" in calls.get("cmdstat_evalsha", ""), calls
+    assert "calls=" in calls.get("cmdstat_eval", ""), calls
     assert p.stats()["failures"] == 0
     p.close()
     keys = redis.cli("KEYS", "*")
