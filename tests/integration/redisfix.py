@@ -59,8 +59,14 @@ class Redis(Daemon):
     def start(self):
         if os.path.exists(self.sock):
             os.unlink(self.sock)
-        self.spawn(self.argv(), lambda log: "ready to accept" in log.lower() and
-                   os.path.exists(self.sock))
+        try:
+            self.spawn(self.argv(), lambda log: "ready to accept" in
+                       log.lower() and os.path.exists(self.sock))
+        except RuntimeError:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()        # never left running
+                self.proc.wait()
+            raise
         return self
 
     def cli(self, *args):
