@@ -12,25 +12,16 @@
 #include "log.h"
 #include "milter_conn.h"
 #include "msg_header.h"
-#include "netaddr.h"
 #include "queue.h"
 #include "smtp_milter_mods.h"
+#include "smtp_milter_priv.h"
 #include "smtp_state.h"
 #include "xmalloc.h"
 
-#define MILTERS_MAX	8
 #define MACROS_MAX	8
 
-struct smtp_milters {
-	struct milter_conn		*mc[MILTERS_MAX];
-	const struct conf_milter	*cf[MILTERS_MAX];
-	int				 greeted[MILTERS_MAX];
-	size_t				 n;
-};
-
 enum stage {
-	ST_CONNECT, ST_HELO, ST_MAIL, ST_RCPT, ST_HEADER, ST_EOH, ST_BODY,
-	ST_EOM,
+	ST_DATA, ST_HEADER, ST_EOH, ST_BODY, ST_EOM,
 };
 
 /* One message through the filters. */
@@ -54,7 +45,6 @@ struct mrun {
 	void				*arg;
 	/* the macros of the stage in flight, and their text */
 	struct milter_macro		 mac[MACROS_MAX + 1];
-	char				 ip[NETADDR_STRLEN];
 	char				 addr[600];
 };
 
@@ -66,7 +56,8 @@ smtp_milters_new(struct event_base *base, const struct conf_vserver *vs)
 	if (vs->nmilters == 0)
 		return NULL;
 	ms = xcalloc(1, sizeof(*ms));
-	for (size_t i = 0; i < vs->nmilters && ms->n < MILTERS_MAX; i++) {
+	for (size_t i = 0; i < vs->nmilters && ms->n < SMTP_MILTERS_MAX;
+	    i++) {
 		const struct conf_milter *cf = vs->milter_confs[i];
 		struct milter_conn_params p;
 
@@ -95,6 +86,8 @@ smtp_milters_free(struct smtp_milters *ms)
 		return;
 	for (size_t i = 0; i < ms->n; i++)
 		milter_conn_free(ms->mc[i]);
+	if (ms->busy && ms->ctx_free != NULL)
+		ms->ctx_free(ms->ctx);	/* an early stage's, never answered */
 	free(ms);
 }
 
@@ -103,6 +96,89 @@ smtp_milters_abort(struct smtp_milters *ms)
 {
 	for (size_t i = 0; ms != NULL && i < ms->n; i++)
 		milter_conn_abort(ms->mc[i]);
+	if (ms != NULL)
+		ms->data_sent = 0;
+}
+
+void
+smtp_milters_set_counters(struct smtp_milters *ms,
+    struct smtp_session_counters *c)
+{
+	if (ms != NULL)
+		ms->counters = c;
+}
+
+void
+smtp_milters_tx_begin(struct smtp_milters *ms)
+{
+	if (ms == NULL)
+		return;
+	smtp_milters_abort(ms);
+	memset(ms->rec, 0, sizeof(ms->rec));
+}
+
+/* The counters of the filter called name: found, or a free slot taken;
+ * NULL when every slot is another filter's. */
+static uint64_t *
+counters_of(struct smtp_session_counters *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmilters; i++)
+		if (strcmp(c->milter[i].name, name) == 0)
+			return c->milter[i].verdicts;
+	if (c->nmilters == SMTP_COUNTED_MILTERS_MAX)
+		return NULL;
+	snprintf(c->milter[i].name, sizeof(c->milter[i].name), "%s", name);
+	c->nmilters++;
+	return c->milter[i].verdicts;
+}
+
+void
+smtp_milters_note(struct smtp_milters *ms, size_t i,
+    const struct milter_answer *a)
+{
+	struct smtp_milter_record *r = &ms->rec[i];
+	uint64_t *v;
+
+	r->asked = 1;
+	r->ms += a->elapsed_ms;
+	if (a->verdict != MILTER_CONTINUE || r->stage == NULL) {
+		r->verdict = a->verdict;
+		r->stage = a->stage;
+	}
+	/* Counted once a stage (what the filter said, or what it said
+	 * before, answered for it), a skipped step not at all. */
+	if (ms->counters != NULL && (a->verdict != MILTER_CONTINUE ||
+	    !a->local) && (unsigned)a->verdict < SMTP_MILTER_VERDICTS &&
+	    (v = counters_of(ms->counters, ms->cf[i]->name)) != NULL)
+		v[a->verdict]++;
+}
+
+size_t
+smtp_milters_verdicts(const struct smtp_milters *ms, char *out, size_t len)
+{
+	size_t o = 0;
+	int n;
+
+	if (len > 0)
+		out[0] = '\0';
+	for (size_t i = 0; ms != NULL && i < ms->n && o < len; i++) {
+		const struct smtp_milter_record *r = &ms->rec[i];
+
+		if (!r->asked)
+			continue;
+		n = snprintf(out + o, len - o, "%s%s=%s stage=%s time=%ums",
+		    o ? "; " : "", ms->cf[i]->name,
+		    milter_verdict_name(r->verdict), r->stage ? r->stage : "-",
+		    r->ms);
+		if (n < 0 || (size_t)n >= len - o) {
+			out[o] = '\0';	/* the whole entries that fit */
+			break;
+		}
+		o += (size_t)n;
+	}
+	return o;
 }
 
 /* ---- one message ---- */
@@ -129,22 +205,7 @@ macros(struct mrun *r)
 
 	r->mac[0].name = NULL;
 	switch (r->stage) {
-	case ST_CONNECT:
-		macro(r, &n, "j", smtp_state_server_name(s));
-		macro(r, &n, "{daemon_name}", "postern");
-		macro(r, &n, "{client_addr}", s->peer_ip);
-		break;
-	case ST_HELO:
-		macro(r, &n, "{tls_version}", s->tls ? s->tls_info : NULL);
-		break;
-	case ST_MAIL:
-		macro(r, &n, "i", s->env->id);
-		macro(r, &n, "{auth_authen}", s->auth_user);
-		macro(r, &n, "{mail_addr}", s->env->sender);
-		break;
-	case ST_RCPT:
-		macro(r, &n, "{rcpt_addr}", s->env->rcpts[r->idx - 1].addr);
-		break;
+	case ST_DATA:
 	case ST_EOH:
 	case ST_EOM:
 		macro(r, &n, "i", s->env->id);
@@ -192,7 +253,7 @@ static void
 next_filter(struct mrun *r)
 {
 	r->cur++;
-	r->stage = ST_CONNECT;
+	r->stage = r->ms->data_sent ? ST_HEADER : ST_DATA;
 	r->idx = 0;
 	r->pos = r->h.body_off;
 }
@@ -204,6 +265,7 @@ answered(void *arg, const struct milter_answer *a)
 	const struct conf_milter *cf = r->ms->cf[r->cur];
 	char text[MILTER_REPLY_TEXT_MAX + 64], err[160];
 
+	smtp_milters_note(r->ms, r->cur, a);
 	if (a->verdict != MILTER_CONTINUE || r->stage == ST_EOM)
 		log_info("session=%016llx queue=%s milter=%s stage=%s "
 		    "verdict=%s time=%ums%s%s", (unsigned long long)r->s->id,
@@ -229,9 +291,6 @@ answered(void *arg, const struct milter_answer *a)
 		}
 		break;
 	case MILTER_REJECT:
-		/* At RCPT too: the message is refused rather than delivered
-		 * to fewer recipients than the client was told (the stage is
-		 * asked at the end of the data, docs/milter.md). */
 		snprintf(text, sizeof(text), "550 5.7.1 Message rejected by "
 		    "content filter %s", cf->name);
 		refuse(r, POLICY_RULE_MILTER, a->reply[0] ? a->reply : text);
@@ -264,11 +323,6 @@ answered(void *arg, const struct milter_answer *a)
 		conclude(r);
 		return;
 	}
-	/* A verdict at connect or HELO holds for the connection (the
-	 * filter's connection answers it from now on). */
-	if (r->stage == ST_HELO ||
-	    (r->stage == ST_CONNECT && a->verdict != MILTER_CONTINUE))
-		r->ms->greeted[r->cur] = 1;
 	if (r->stage == ST_EOM) {
 		if (smtp_milter_mods_apply(&r->ed, &r->h, r->size, a, err,
 		    sizeof(err)) == -1) {
@@ -281,8 +335,7 @@ answered(void *arg, const struct milter_answer *a)
 			return;
 		}
 		next_filter(r);
-	} else if (r->stage != ST_RCPT && r->stage != ST_HEADER &&
-	    r->stage != ST_BODY)
+	} else if (r->stage != ST_HEADER && r->stage != ST_BODY)
 		r->stage++;
 	step(r);
 }
@@ -293,7 +346,6 @@ static void
 step(struct mrun *r)
 {
 	struct milter_conn *mc;
-	const struct smtp_session *s = r->s;
 	ssize_t n;
 	size_t vlen;
 	const char *v;
@@ -305,31 +357,9 @@ step(struct mrun *r)
 		}
 		mc = r->ms->mc[r->cur];
 		switch (r->stage) {
-		case ST_CONNECT:
-			if (r->ms->greeted[r->cur]) {
-				r->stage = ST_MAIL;
-				continue;
-			}
-			milter_conn_connect(mc, NULL,
-			    (const struct sockaddr *)&s->peer, macros(r),
-			    answered, r);
-			return;
-		case ST_HELO:
-			milter_conn_helo(mc, s->helo, macros(r), answered, r);
-			return;
-		case ST_MAIL:
-			snprintf(r->addr, sizeof(r->addr), "%s",
-			    s->env->sender);
-			milter_conn_mail(mc, r->addr, NULL, 0, macros(r),
-			    answered, r);
-			return;
-		case ST_RCPT:
-			if (r->idx == s->env->nrcpts)
-				break;
-			snprintf(r->addr, sizeof(r->addr), "%s",
-			    s->env->rcpts[r->idx++].addr);
-			milter_conn_rcpt(mc, r->addr, NULL, 0, macros(r),
-			    answered, r);
+		case ST_DATA:
+			/* Sent at the DATA command; for BDAT, here. */
+			milter_conn_data(mc, macros(r), answered, r);
 			return;
 		case ST_HEADER:
 			if (r->idx == r->h.nf)
@@ -406,6 +436,7 @@ mi_end(void *st, const struct smtp_session *s,
 	msg_header_end(&r->h);
 	r->chunk = xmalloc(MILTER_CHUNK_MAX);
 	r->pos = r->h.body_off;
+	r->stage = r->ms->data_sent ? ST_HEADER : ST_DATA;
 	r->done = done;
 	r->arg = arg;
 	step(r);
