@@ -175,7 +175,10 @@ static void
 message_edits(struct smtp_session *s, struct queue_envelope *env)
 {
 	struct smtp_msgcheck_edits ed;
+	char mv[1024];
 
+	if (smtp_milters_verdicts(s->milters, mv, sizeof(mv)) > 0)
+		env->milters = xstrdup(mv);
 	smtp_msgcheck_edits(s->msgchk, &ed);
 	if (ed.prepend != NULL)
 		env->prepend = xstrdup(ed.prepend);

@@ -366,3 +366,47 @@ def test_each_modification_is_applied(make_gateway, tmp_path):
         assert body == b"new body\r\n", body
         assert fm.last.rcpt_addrs() == ["<kimy@winery-co.co>",
                                         "<postmaster@winery-co.co>"]
+
+
+def test_show_and_metrics_name_each_filters_verdict(make_gateway, tmp_path):
+    """The envelope keeps each filter's verdict and time (posternctl
+    show); /metrics counts every stage's verdict per filter."""
+    import urllib.request
+    from milterfix import free_port
+    mport = free_port("127.0.0.1")
+
+    def no_kimy(conn, txn, data):
+        return reject() if b"kimy" in data else None
+    with FakeMilter(on={"rcpt": no_kimy}) as f1, FakeMilter() as f2:
+        gw = start_gw(make_gateway, tmp_path,
+                     [("first", f1.socket, {}), ("second", f2.socket, {})],
+                     ["first", "second"],
+                     extra="metrics 127.0.0.1:%d\n" % mport)
+        c = gw.smtp("internet")
+        c.ehlo("client.example.org")
+        c.mail("alice@example.org")
+        assert c.rcpt("kimy@winery-co.co")[0] == 550
+        assert c.rcpt("ericm@winery-co.co")[0] == 250
+        assert c.data(message())[0] == 250
+        c.quit()
+        ids = sorted(os.listdir(os.path.join(gw.spool, "queue")))
+        assert len(ids) == 1
+        shown = ctl(gw, "show", ids[0]).stdout
+        assert "milters:" in shown, shown
+        assert "first=accept stage=eom time=" in shown, shown
+        assert "second=accept stage=eom time=" in shown, shown
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport,
+                                      timeout=10).read().decode()
+        got = {}
+        for line in text.splitlines():
+            if line.startswith("postern_milter_verdicts_total{"):
+                key, val = line.rsplit(" ", 1)
+                got[key] = float(val)
+        assert got['postern_milter_verdicts_total{milter="first",'
+                   'verdict="reject"}'] == 1, got
+        assert got['postern_milter_verdicts_total{milter="first",'
+                   'verdict="accept"}'] == 1, got
+        assert got['postern_milter_verdicts_total{milter="second",'
+                   'verdict="reject"}'] == 0, got
+        assert got['postern_milter_verdicts_total{milter="second",'
+                   'verdict="continue"}'] >= 4, got
