@@ -30,14 +30,14 @@ from netfix import wait_for
 from test_ctl import ctl
 
 
-def start_gw(make_gateway, tmp_path, milters, names, extra=""):
+def start_gw(make_gateway, tmp_path, milters, names, extra="", internet=""):
     """The Winery gateway whose Internet-facing server runs the filters
     `names`, from milters: (name, socket, milter_block options)."""
     top = extra + "".join(milter_block(n, sock, **kw)
                           for n, sock, kw in milters)
     return make_gateway(lambda tmp, port: gateway_config(
-        tmp, port, top=top, internet="    milters %s\n" % " ".join(names),
-        queue="    retry 1s"))
+        tmp, port, top=top, internet="    milters %s\n%s" % (
+            " ".join(names), internet), queue="    retry 1s"))
 
 
 def send(gw, msg, rcpts=("ericm@winery-co.co",)):
@@ -410,3 +410,38 @@ def test_show_and_metrics_name_each_filters_verdict(make_gateway, tmp_path):
                    'verdict="reject"}'] == 0, got
         assert got['postern_milter_verdicts_total{milter="second",'
                    'verdict="continue"}'] >= 4, got
+
+
+def test_signature_covers_the_filters_changes(make_gateway, tmp_path):
+    """A server that signs (dkim-sign) signs the message as the filters
+    left it: a header added, one changed and the body replaced, and the
+    delivered message verifies."""
+    import dkim
+    from conftest import readable_by_run_user
+    from test_authentication import keypair
+    key, p = keypair(str(tmp_path), "winery")
+    readable_by_run_user(key)
+    mods = [addheader("X-Scanned", "yes"),
+            chgheader(1, "Subject", "changed by the filter"),
+            replbody(b"A body the filter wrote.\r\n")]
+    with FakeMilter(mods=mods) as fm:
+        gw = start_gw(make_gateway, tmp_path, [("fake", fm.socket, {})],
+                     ["fake"], extra="dkim-key winery {\n"
+                     "    domain winery-co.co\n    selector s2026\n"
+                     "    key %s\n}\n" % key,
+                     internet="    dkim-sign winery\n")
+        code, _ = send(gw, message(subject="original",
+                                   sender="ericm@winery-co.co"),
+                       rcpts=("postmaster@winery-co.co",))
+        assert code == 250
+        head, body = delivered(gw)
+        raw = head + b"\r\n\r\n" + body
+        assert b"DKIM-Signature:" in head, head
+        assert b"Subject: changed by the filter" in head, head
+        assert b"X-Scanned: yes" in head, head
+        assert body == b"A body the filter wrote.\r\n", body
+
+        def dnsfunc(name, timeout=5):
+            assert name == b"s2026._domainkey.winery-co.co.", name
+            return b"v=DKIM1; k=rsa; p=" + p.encode()
+        assert dkim.verify(raw, dnsfunc=dnsfunc)
