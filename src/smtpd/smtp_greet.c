@@ -14,11 +14,11 @@
  */
 #include "smtp_greet.h"
 #include "conf.h"
-#include "smtp_milter_stage.h"
 #include "dnsbl.h"
 #include "log.h"
 #include "policy.h"
 #include "postern_limits.h"
+#include "smtp_milter_stage.h"
 #include "smtp_state.h"
 #include "xmalloc.h"
 
