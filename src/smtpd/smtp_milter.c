@@ -143,14 +143,17 @@ smtp_milters_note(struct smtp_milters *ms, size_t i,
 
 	r->asked = 1;
 	r->ms += a->elapsed_ms;
+	/* An answer made without the filter (a skipped step, a step it
+	 * does not answer, an earlier verdict or failure told again) keeps
+	 * the record as it is and is not counted: the filter said nothing. */
+	if (a->local && r->stage != NULL)
+		return;
 	if (a->verdict != MILTER_CONTINUE || r->stage == NULL) {
 		r->verdict = a->verdict;
 		r->stage = a->stage;
 	}
-	/* Counted once a stage (what the filter said, or what it said
-	 * before, answered for it), a skipped step not at all. */
-	if (ms->counters != NULL && (a->verdict != MILTER_CONTINUE ||
-	    !a->local) && (unsigned)a->verdict < SMTP_MILTER_VERDICTS &&
+	if (!a->local && ms->counters != NULL &&
+	    (unsigned)a->verdict < SMTP_MILTER_VERDICTS &&
 	    (v = counters_of(ms->counters, ms->cf[i]->name)) != NULL)
 		v[a->verdict]++;
 }
