@@ -24,18 +24,32 @@ enum stage {
 	ST_DATA, ST_HEADER, ST_EOH, ST_BODY, ST_EOM,
 };
 
-/* One message through the filters. */
+/*
+ * One message through the filters, event by event: each event (DATA, a
+ * header field, the end of the header, a body chunk) goes to every filter
+ * still in, in order, before the next; the end of the message then goes
+ * to each in turn.  The events are sent while the message arrives (the
+ * header once it is complete, the body in whole chunks), read back from
+ * what the session stored, so nothing is kept here but one chunk.
+ */
 struct mrun {
 	struct smtp_session		*s;
 	struct smtp_milters		*ms;
 	struct msg_header		 h;
 	size_t				 cur;		/* the filter */
 	enum stage			 stage;
-	size_t				 idx;		/* rcpt, header */
-	uint64_t			 pos;		/* body read back */
-	uint64_t			 size;		/* message bytes */
-	unsigned char			*chunk;
-	int				 concluded;
+	size_t				 idx;		/* header */
+	uint64_t			 pos;		/* body sent */
+	uint64_t			 size;		/* message bytes so far */
+	unsigned char			*chunk;		/* the body chunk in */
+	size_t				 chunklen;	/* flight, or 0 */
+	int				 out[SMTP_MILTERS_MAX]; /* done with
+							   the message */
+	int				 busy;		/* an event in flight */
+	int				 ended;		/* the data is complete */
+	int				 decided;	/* res is the answer */
+	int				 concluded;	/* and it was given */
+	int				 orphan;	/* ended while busy */
 	struct smtp_milter_edits	 ed;
 	struct smtp_msgcheck_result	 res;
 	char				 reply[MILTER_REPLY_TEXT_MAX + 64];
@@ -47,6 +61,8 @@ struct mrun {
 	struct milter_macro		 mac[MACROS_MAX + 1];
 	char				 addr[600];
 };
+
+static void	mrun_free(void *st);
 
 struct smtp_milters *
 smtp_milters_new(struct event_base *base, const struct conf_vserver *vs)
@@ -86,6 +102,7 @@ smtp_milters_free(struct smtp_milters *ms)
 		return;
 	for (size_t i = 0; i < ms->n; i++)
 		milter_conn_free(ms->mc[i]);
+	mrun_free(ms->orphan);
 	if (ms->busy && ms->ctx_free != NULL)
 		ms->ctx_free(ms->ctx);	/* an early stage's, never answered */
 	free(ms);
@@ -95,7 +112,8 @@ void
 smtp_milters_abort(struct smtp_milters *ms)
 {
 	for (size_t i = 0; ms != NULL && i < ms->n; i++)
-		milter_conn_abort(ms->mc[i]);
+		if (ms->orphan == NULL || i != ms->orphan_i)
+			milter_conn_abort(ms->mc[i]);
 	if (ms != NULL)
 		ms->data_sent = 0;
 }
@@ -186,7 +204,7 @@ smtp_milters_verdicts(const struct smtp_milters *ms, char *out, size_t len)
 
 /* ---- one message ---- */
 
-static void	step(struct mrun *r);
+static void	pump(struct mrun *r);
 
 static void
 macro(struct mrun *r, size_t *n, const char *name, const char *value)
@@ -219,13 +237,14 @@ macros(struct mrun *r)
 	return r->mac;
 }
 
-/* A final verdict, or the last filter done: the check's answer. */
+/* The answer is known: given now if the data is complete, else kept for
+ * the end of the data (mi_end). */
 static void
 conclude(struct mrun *r)
 {
 	struct smtp_msgcheck_result *res = &r->res;
 
-	r->concluded = 1;
+	r->decided = 1;
 	if (res->verdict == SMTP_MSGCHECK_ACCEPT ||
 	    res->verdict == SMTP_MSGCHECK_HOLD) {
 		res->verdict = r->hold ? SMTP_MSGCHECK_HOLD :
@@ -238,8 +257,10 @@ conclude(struct mrun *r)
 		res->rcpt_del = r->ed.del;
 		res->nrcpt_del = r->ed.ndel;
 	}
-	if (r->done != NULL)
+	if (r->ended && r->done != NULL) {
+		r->concluded = 1;
 		r->done(r->arg, res);
+	}
 }
 
 static void
@@ -251,14 +272,31 @@ refuse(struct mrun *r, enum policy_rule rule, const char *reply)
 	r->res.reply = r->reply;
 }
 
-/* The next filter, from its first stage. */
+/* Every filter still in has had the event: the next one. */
 static void
-next_filter(struct mrun *r)
+next_event(struct mrun *r)
 {
-	r->cur++;
-	r->stage = r->ms->data_sent ? ST_HEADER : ST_DATA;
-	r->idx = 0;
-	r->pos = r->h.body_off;
+	r->cur = 0;
+	switch (r->stage) {
+	case ST_DATA:
+		r->stage = ST_HEADER;
+		r->idx = 0;
+		break;
+	case ST_HEADER:
+		r->idx++;
+		break;
+	case ST_EOH:
+		r->stage = ST_BODY;
+		r->pos = r->h.body_off;
+		break;
+	case ST_BODY:
+		r->pos += r->chunklen;
+		r->chunklen = 0;
+		break;
+	case ST_EOM:
+		conclude(r);		/* after the last filter */
+		break;
+	}
 }
 
 static void
@@ -267,7 +305,22 @@ answered(void *arg, const struct milter_answer *a)
 	struct mrun *r = arg;
 	const struct conf_milter *cf = r->ms->cf[r->cur];
 	char text[MILTER_REPLY_TEXT_MAX + 64], err[160];
+	struct smtp_milters *ms = r->ms;
+	void (*resume)(struct smtp_milters *);
 
+	r->busy = 0;
+	if (r->orphan) {
+		/* the message is gone: end the filter's transaction now,
+		 * then what waited for it */
+		ms->orphan = NULL;
+		milter_conn_abort(ms->mc[r->cur]);
+		mrun_free(r);
+		if ((resume = ms->resume) != NULL) {
+			ms->resume = NULL;
+			resume(ms);
+		}
+		return;
+	}
 	smtp_milters_note(r->ms, r->cur, a);
 	if (a->verdict != MILTER_CONTINUE || r->stage == ST_EOM)
 		log_info("session=%016llx queue=%s milter=%s stage=%s "
@@ -279,11 +332,8 @@ answered(void *arg, const struct milter_answer *a)
 	case MILTER_CONTINUE:
 		break;
 	case MILTER_ACCEPT:
-		if (r->stage != ST_EOM) {
-			next_filter(r);	/* this filter is done with it */
-			step(r);
-			return;
-		}
+		if (r->stage != ST_EOM)
+			r->out[r->cur] = 1;	/* done with the message */
 		break;
 	case MILTER_QUARANTINE:
 		if (!r->hold) {
@@ -316,9 +366,8 @@ answered(void *arg, const struct milter_answer *a)
 		if (cf->fail_accept) {
 			log_warnx("milter %s failed (%s): going on without it "
 			    "(on-failure accept)", cf->name, a->reason);
-			next_filter(r);
-			step(r);
-			return;
+			r->out[r->cur] = 1;
+			break;
 		}
 		snprintf(text, sizeof(text), "451 4.7.1 Content filter %s "
 		    "unavailable, try again later", cf->name);
@@ -326,79 +375,124 @@ answered(void *arg, const struct milter_answer *a)
 		conclude(r);
 		return;
 	}
-	if (r->stage == ST_EOM) {
-		if (smtp_milter_mods_apply(&r->ed, &r->h, r->size, a, err,
-		    sizeof(err)) == -1) {
-			log_warnx("milter %s: %s", cf->name, err);
-			snprintf(text, sizeof(text), "451 4.7.1 Content filter "
-			    "%s asked for a change that cannot be made",
-			    cf->name);
-			refuse(r, POLICY_RULE_MILTER, text);
-			conclude(r);
-			return;
-		}
-		next_filter(r);
-	} else if (r->stage != ST_HEADER && r->stage != ST_BODY)
-		r->stage++;
-	step(r);
+	if (r->stage == ST_EOM && a->verdict != MILTER_FAILED &&
+	    smtp_milter_mods_apply(&r->ed, &r->h, r->size, a, err,
+	    sizeof(err)) == -1) {
+		log_warnx("milter %s: %s", cf->name, err);
+		snprintf(text, sizeof(text), "451 4.7.1 Content filter %s "
+		    "asked for a change that cannot be made", cf->name);
+		refuse(r, POLICY_RULE_MILTER, text);
+		conclude(r);
+		return;
+	}
+	r->cur++;
+	pump(r);
 }
 
-/* Start the stage r->stage of filter r->cur, or move past it; conclude
- * after the last filter. */
+/* Some filter still wants the message. */
+static int
+any_in(const struct mrun *r)
+{
+	for (size_t i = 0; i < r->ms->n; i++)
+		if (!r->out[i])
+			return 1;
+	return 0;
+}
+
+/* Send the next event to the next filter, when it can go: the header
+ * once it is complete, a body chunk once it is whole (or the data
+ * ended), the end of the message once the data ended. */
 static void
-step(struct mrun *r)
+pump(struct mrun *r)
 {
 	struct milter_conn *mc;
+	uint64_t avail;
 	ssize_t n;
 	size_t vlen;
 	const char *v;
 
-	for (;;) {
-		if (r->cur == r->ms->n) {
-			conclude(r);
+	while (!r->busy && !r->decided) {
+		if (r->stage != ST_EOM && !any_in(r)) {
+			/* every filter is done with the message */
+			r->stage = ST_EOM;
+			r->cur = 0;
+			continue;
+		}
+		if (r->stage != ST_EOM && r->cur == r->ms->n) {
+			next_event(r);
+			continue;
+		}
+		if (r->stage == ST_EOM && r->cur == r->ms->n) {
+			next_event(r);	/* concludes */
 			return;
+		}
+		if (r->out[r->cur]) {
+			r->cur++;
+			continue;
 		}
 		mc = r->ms->mc[r->cur];
 		switch (r->stage) {
 		case ST_DATA:
-			/* Sent at the DATA command; for BDAT, here. */
-			milter_conn_data(mc, macros(r), answered, r);
-			return;
+			break;
 		case ST_HEADER:
-			if (r->idx == r->h.nf)
-				break;
-			v = msg_field_value(&r->h, r->idx, &vlen);
-			snprintf(r->addr, sizeof(r->addr), "%.*s",
-			    (int)r->h.f[r->idx].namelen,
-			    r->h.buf + r->h.f[r->idx].off);
-			r->idx++;
-			milter_conn_header(mc, r->addr, v, vlen, answered, r);
-			return;
+			if (!r->h.done)
+				return;		/* more to come */
+			if (r->idx == r->h.nf) {
+				r->stage = ST_EOH;
+				r->cur = 0;
+				continue;
+			}
+			break;
 		case ST_EOH:
-			milter_conn_eoh(mc, macros(r), answered, r);
-			return;
+			break;
 		case ST_BODY:
+			if (r->chunklen > 0)
+				break;
+			avail = r->size > r->pos ? r->size - r->pos : 0;
+			if (avail == 0 && r->ended) {
+				r->stage = ST_EOM;
+				r->cur = 0;
+				continue;
+			}
+			if (avail < MILTER_CHUNK_MAX && !r->ended)
+				return;		/* a whole chunk first */
 			n = smtp_state_message_read(r->s, r->pos, r->chunk,
 			    MILTER_CHUNK_MAX);
-			if (n < 0) {
+			if (n <= 0) {
 				refuse(r, POLICY_RULE_CHECK_TEMPFAIL,
 				    policy_reply(POLICY_RULE_CHECK_TEMPFAIL));
 				conclude(r);
 				return;
 			}
-			if (n == 0)
-				break;
-			r->pos += (uint64_t)n;
-			milter_conn_body(mc, r->chunk, (size_t)n, answered,
-			    r);
-			return;
+			r->chunklen = (size_t)n;
+			break;
+		case ST_EOM:
+			if (!r->ended)
+				return;
+			break;
+		}
+		r->busy = 1;
+		switch (r->stage) {
+		case ST_DATA:
+			milter_conn_data(mc, macros(r), answered, r);
+			break;
+		case ST_HEADER:
+			v = msg_field_value(&r->h, r->idx, &vlen);
+			snprintf(r->addr, sizeof(r->addr), "%.*s",
+			    (int)r->h.f[r->idx].namelen,
+			    r->h.buf + r->h.f[r->idx].off);
+			milter_conn_header(mc, r->addr, v, vlen, answered, r);
+			break;
+		case ST_EOH:
+			milter_conn_eoh(mc, macros(r), answered, r);
+			break;
+		case ST_BODY:
+			milter_conn_body(mc, r->chunk, r->chunklen, answered, r);
+			break;
 		case ST_EOM:
 			milter_conn_eom(mc, macros(r), answered, r);
-			return;
+			break;
 		}
-		/* the end of a repeated stage */
-		r->idx = 0;
-		r->stage++;
 	}
 }
 
@@ -413,6 +507,8 @@ mi_begin(const struct smtp_session *s)
 	r->s = (struct smtp_session *)s;	/* read back only */
 	r->ms = s->milters;
 	msg_header_init(&r->h);
+	r->chunk = xmalloc(MILTER_CHUNK_MAX);
+	r->stage = r->ms->data_sent ? ST_HEADER : ST_DATA;
 	return r;
 }
 
@@ -423,8 +519,10 @@ mi_data(void *st, const char *p, size_t n)
 
 	if (r == NULL)
 		return;
-	(void)msg_header_feed(&r->h, p, n);
+	if (!r->h.done)
+		(void)msg_header_feed(&r->h, p, n);
 	r->size += n;
+	pump(r);
 }
 
 static int
@@ -436,19 +534,34 @@ mi_end(void *st, const struct smtp_session *s,
 	(void)s;
 	if (r == NULL)
 		return 0;
-	msg_header_end(&r->h);
-	r->chunk = xmalloc(MILTER_CHUNK_MAX);
-	r->pos = r->h.body_off;
-	r->stage = r->ms->data_sent ? ST_HEADER : ST_DATA;
-	r->done = done;
-	r->arg = arg;
-	step(r);
-	if (r->concluded) {
-		/* answered without a filter (none usable): at once */
+	if (!r->h.done)
+		msg_header_end(&r->h);
+	r->ended = 1;
+	if (!r->decided)
+		pump(r);
+	if (r->decided) {
+		/* decided while the message arrived, or without a filter
+		 * (none usable): at once */
+		r->concluded = 1;
 		*res = r->res;
 		return 0;
 	}
+	r->done = done;
+	r->arg = arg;
 	return 1;
+}
+
+static void
+mrun_free(void *st)
+{
+	struct mrun *r = st;
+
+	if (r == NULL)
+		return;
+	msg_header_free(&r->h);
+	smtp_milter_mods_free(&r->ed);
+	free(r->chunk);
+	free(r);
 }
 
 static void
@@ -458,13 +571,17 @@ mi_finish(void *st)
 
 	if (r == NULL)
 		return;
-	/* The filters' transaction ends with the message (and a stage
-	 * still in flight must not answer here). */
+	if (r->busy) {
+		/* A filter owes an answer (the message ended before the
+		 * filters did): kept until it comes (answered). */
+		r->orphan = 1;
+		r->ms->orphan = r;
+		r->ms->orphan_i = r->cur;
+	}
+	/* The filters' transaction ends with the message. */
 	smtp_milters_abort(r->ms);
-	msg_header_free(&r->h);
-	smtp_milter_mods_free(&r->ed);
-	free(r->chunk);
-	free(r);
+	if (!r->busy)
+		mrun_free(r);
 }
 
 const struct smtp_msgcheck_def smtp_milter_check = {

@@ -6,11 +6,13 @@
  * (smtp_msgcheck.h) that runs every filter, in order, before the 250.
  *
  * The earlier stages (connect, HELO, MAIL, RCPT, DATA) are asked at their
- * own command (smtp_milter_stage.h); at the end of the data each filter
- * is taken through the rest in turn: SMFIC_DATA (when a BDAT transaction
- * had no DATA command), the header fields, the end of the header, the
- * body (read back from the spool in chunks: memory stays bounded), the
- * end of the message.  The first verdict other than continue decides:
+ * own command (smtp_milter_stage.h); the message check sends the rest
+ * while the message arrives, each event to every filter in order:
+ * SMFIC_DATA (when a BDAT transaction had no DATA command), the header
+ * fields once the header is complete, the end of the header, the body in
+ * whole chunks (read back from what the session stored: memory stays
+ * bounded); then, at the end of the data, the end of the message to each
+ * filter in turn.  The first verdict other than continue decides:
  * reject (the filter's reply or 550 5.7.1), tempfail (its reply or
  * 451 4.7.1), discard (250, nothing queued), quarantine (queued and held);
  * a filter that is down, slow or broken is its `on-failure` (451 4.7.1,

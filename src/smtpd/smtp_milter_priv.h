@@ -37,6 +37,14 @@ struct smtp_milters {
 	struct smtp_milter_record	 rec[SMTP_MILTERS_MAX];
 	int				 data_sent;	/* SMFIC_DATA went out in
 							   this transaction */
+	/* A message check that ended (the message refused by another
+	 * check, or the transaction reset) while a filter still owed it an
+	 * answer: that filter's transaction is aborted when the answer
+	 * comes (an abort before it would fail the connection), and a stage
+	 * asked meanwhile waits for it (resume). */
+	void				*orphan;	/* smtp_milter.c's */
+	size_t				 orphan_i;	/* the filter */
+	void				(*resume)(struct smtp_milters *);
 
 	/* the early stage in flight (smtp_milter_stage.c) */
 	int				 busy;

@@ -202,6 +202,16 @@ ask_next(struct smtp_milters *ms)
 	}
 }
 
+static void
+start(struct smtp_milters *ms)
+{
+	if (ms->stage == SMTP_MILTER_MAIL)
+		smtp_milters_tx_begin(ms);
+	if (ms->stage == SMTP_MILTER_DATA)
+		ms->data_sent = 1;
+	ask_next(ms);
+}
+
 int
 smtp_milter_ask(struct smtp_session *s, enum smtp_milter_stage stage,
     const char *arg, void (*then)(struct smtp_session *s, void *ctx,
@@ -217,10 +227,6 @@ smtp_milter_ask(struct smtp_session *s, enum smtp_milter_stage stage,
 		    "flight", (unsigned long long)s->id);
 		return 0;
 	}
-	if (stage == SMTP_MILTER_MAIL)
-		smtp_milters_tx_begin(ms);
-	if (stage == SMTP_MILTER_DATA)
-		ms->data_sent = 1;
 	snprintf(ms->addr, sizeof(ms->addr), "%s", arg ? arg : "");
 	ms->busy = 1;
 	ms->stage = (int)stage;
@@ -229,6 +235,9 @@ smtp_milter_ask(struct smtp_session *s, enum smtp_milter_stage stage,
 	ms->then = then;
 	ms->ctx = ctx;
 	ms->ctx_free = ctx_free;
-	ask_next(ms);
+	if (ms->orphan != NULL)
+		ms->resume = start;	/* after the last message's answer */
+	else
+		start(ms);
 	return 1;
 }

@@ -445,3 +445,40 @@ def test_signature_covers_the_filters_changes(make_gateway, tmp_path):
             assert name == b"s2026._domainkey.winery-co.co.", name
             return b"v=DKIM1; k=rsa; p=" + p.encode()
         assert dkim.verify(raw, dnsfunc=dnsfunc)
+
+
+def test_body_streams_while_the_message_arrives(make_gateway, tmp_path):
+    """The filter gets the header and the first body chunks before the
+    end of the data; a message refused by another check (too big) while
+    the filter still owes an answer leaves the filter's connection usable
+    for the next transaction of the session."""
+    with FakeMilter(on={"body": delay(1.0)}) as fm:
+        gw = start_gw(make_gateway, tmp_path, [("fake", fm.socket, {})],
+                     ["fake"], internet="    max-message-size 150K\n")
+        c = gw.raw("internet")
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO client.example.org")[0] == 250
+        assert c.cmd("MAIL FROM:<alice@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<postmaster@winery-co.co>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        big = message(subject="big", body="x" * 998 + "\r\n")
+        c.send(big)
+        # the first whole body chunk reaches the filter before the rest
+        # of the message is even sent
+        c.send(b"y" * 998 + b"\r\n" * 1)
+        c.send((b"z" * 998 + b"\r\n") * 70)
+        assert fm.wait(lambda f: f.last and len(f.last.body) > 0)
+        assert fm.last.end is None
+        c.send((b"w" * 998 + b"\r\n") * 100 + b".\r\n")
+        code, text = c.reply()
+        assert code == 552, (code, text)
+        # the next transaction waits for the filter's answer, then goes
+        assert c.cmd("MAIL FROM:<alice@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<postmaster@winery-co.co>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(message(subject="small") + b".\r\n")
+        assert c.reply()[0] == 250
+        assert c.cmd("QUIT")[0] == 221
+        assert len(fm.conns) == 1, fm.conns
+        head, _ = delivered(gw)
+        assert b"Subject: small" in head
