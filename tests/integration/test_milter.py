@@ -482,3 +482,21 @@ def test_body_streams_while_the_message_arrives(make_gateway, tmp_path):
         assert len(fm.conns) == 1, fm.conns
         head, _ = delivered(gw)
         assert b"Subject: small" in head
+
+
+@pytest.mark.parametrize("stage", ["header", "eoh", "body"])
+def test_reject_while_the_message_arrives_is_the_end_of_data_reply(
+        make_gateway, tmp_path, stage):
+    """A verdict that came while the message arrived answers the end of
+    the data; the filter gets nothing more of that message."""
+    with FakeMilter(on={stage: replycode("554 5.7.1 Not this one")}) as fm:
+        gw = start_gw(make_gateway, tmp_path, [("fake", fm.socket, {})],
+                     ["fake"])
+        body = "line of a long body\r\n" * 8000      # over two chunks
+        code, text = send(gw, message(body=body),
+                          rcpts=("postmaster@winery-co.co",))
+        assert (code, text) == (554, b"5.7.1 Not this one"), (code, text)
+        assert not queued(gw)
+        if stage == "body":
+            assert len(fm.last.body) <= 65535
+        assert fm.wait(lambda f: f.last.end in ("abort", "quit", "closed"))
