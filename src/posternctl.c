@@ -423,6 +423,8 @@ on_record(struct out *o, const struct control_msg *m)
 		}
 		if (fstr(m, 2)[0])
 			printf("held:        %s\n", fstr(m, 2));
+		if (fstr(m, 3)[0])
+			printf("milters:     %s\n", fstr(m, 3));
 		if (fnum(m, 1) > 0)
 			printf("removed:     %lld bytes (forged header "
 			    "fields)\n", fnum(m, 1));

@@ -219,10 +219,12 @@ req_show(struct cconn *c, const struct control_msg *rq)
 		return;
 	}
 	send_msg(c, &m);
-	if (m.env->prepend != NULL || m.env->ncuts > 0 || m.env->hold) {
+	if (m.env->prepend != NULL || m.env->ncuts > 0 || m.env->hold ||
+	    m.env->milters) {
 		char cut[32];
 		const char *f[CTL_ACCEPTANCE_NFIELDS] = { m.env->prepend ?
-		    m.env->prepend : "", cut, m.env->hold ? m.env->hold : "" };
+		    m.env->prepend : "", cut, m.env->hold ? m.env->hold : "",
+		    m.env->milters ? m.env->milters : "" };
 
 		snprintf(cut, sizeof(cut), "%" PRIu64, m.env->size -
 		    queue_envelope_out_size(m.env));

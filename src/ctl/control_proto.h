@@ -74,8 +74,9 @@ enum control_type {
 #define CTL_ATTEMPT_FIELDS	"time", "host", "address", "dns", "tls", \
 				"reply"
 #define CTL_ATTEMPT_NFIELDS	6
-#define CTL_ACCEPTANCE_FIELDS	"added_headers", "removed_bytes", "hold"
-#define CTL_ACCEPTANCE_NFIELDS	3
+#define CTL_ACCEPTANCE_FIELDS	"added_headers", "removed_bytes", "hold", \
+				"milters"
+#define CTL_ACCEPTANCE_NFIELDS	4
 #define CTL_STAT_FIELDS		"name", "label", "value"
 #define CTL_STAT_NFIELDS	3
 #define CTL_TRACE_FIELDS	"recipient", "accepted", "reply", "rule", \

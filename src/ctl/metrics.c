@@ -6,6 +6,7 @@
 #include "dkim_verify.h"
 #include "dmarc.h"
 #include "kv.h"
+#include "milter_conn.h"
 #include "spf.h"
 #include "buf.h"
 #include "conf.h"
@@ -125,6 +126,17 @@ collect_server(const struct control_env *env, metrics_emit_fn emit, void *arg)
 	emit_counter(emit, arg, "postern_smtp_auth_failures_total",
 	    "SMTP AUTH attempts that failed (535)", sc->auth_failures);
 	collect_auth(sc, emit, arg);
+	for (size_t i = 0; i < sc->nmilters; i++)
+		for (int v = MILTER_CONTINUE; v <= MILTER_FAILED; v++) {
+			char ml[160];
+
+			snprintf(ml, sizeof(ml), "milter=\"%s\",verdict=\"%s\"",
+			    sc->milter[i].name,
+			    milter_verdict_name((enum milter_verdict)v));
+			emit(arg, "postern_milter_verdicts_total", "counter",
+			    "content filter verdicts, every stage, per filter",
+			    "", ml, (double)sc->milter[i].verdicts[v]);
+		}
 }
 
 static void

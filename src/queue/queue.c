@@ -138,6 +138,7 @@ queue_envelope_free(struct queue_envelope *env)
 	free(env->prepend);
 	queue_envelope_clear_cuts(env);
 	free(env->hold);
+	free(env->milters);
 	for (i = 0; i < env->nrcpts; i++) {
 		free(env->rcpts[i].addr);
 		free(env->rcpts[i].orcpt);
@@ -289,6 +290,8 @@ queue_envelope_encode(const struct queue_envelope *env, size_t *len)
 	}
 	if (env->hold != NULL)
 		rc |= put_record(&b, "hold", env->hold);
+	if (env->milters != NULL)
+		rc |= put_record(&b, "milters", env->milters);
 	for (i = 0; i < env->nrcpts && rc == 0; i++) {
 		r = &env->rcpts[i];
 		rc |= buf_append(&b, "rcpt ", 5);
@@ -481,6 +484,7 @@ static const struct record {
 	{ "prepend",	0, ENV_STR(prepend), NULL },
 	{ "cut",	REC_REPEAT, 0, NULL },
 	{ "hold",	0, ENV_STR(hold), NULL },
+	{ "milters",	0, ENV_STR(milters), NULL },
 	{ "size",	REC_MANDATORY, 0, NULL },
 	{ "rcpt",	REC_MANDATORY | REC_REPEAT, 0, NULL },
 };

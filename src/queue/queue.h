@@ -78,6 +78,9 @@ struct queue_envelope {
 	struct queue_cut	*cuts;
 	size_t			 ncuts;
 	char			*hold;		/* or NULL */
+	char			*milters;	/* each content filter's verdict
+					   and time, or NULL (`posternctl
+					   show`) */
 };
 
 /* A fresh id, unique across gateways and time: 20 characters of

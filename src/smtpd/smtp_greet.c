@@ -18,6 +18,7 @@
 #include "log.h"
 #include "policy.h"
 #include "postern_limits.h"
+#include "smtp_milter_stage.h"
 #include "smtp_state.h"
 #include "xmalloc.h"
 
@@ -47,8 +48,9 @@ greet_progress(struct smtp_session *s)
 	}
 	if (s->greet_pending) {
 		smtp_state_enter(s, SMTP_S_GREETING);
-		/* While only the DNSBL is awaited, input stays unread. */
-		s->waiting = s->greet_pending == SMTP_GREET_DNSBL ?
+		/* While only the DNSBL or the filters are awaited, input
+		 * stays unread. */
+		s->waiting = !(s->greet_pending & SMTP_GREET_TIMER) ?
 		    SMTP_WAIT_DNSBL : SMTP_WAIT_NONE;
 		return;
 	}
@@ -90,6 +92,31 @@ dnsbl_done(void *arg, const struct dnsbl_result *res)
 	smtp_state_wake(s);
 }
 
+/* The content filters' answer to the connection (smtp_milter_stage.h):
+ * a reject is the greeting, then every command but QUIT gets it again
+ * (as Postfix does); a tempfail is a 421 and the end. */
+static void
+milter_done(struct smtp_session *s, void *ctx, const char *refusal)
+{
+	(void)ctx;
+	s->greet_pending &= ~SMTP_GREET_MILTER;
+	if (s->state != SMTP_S_GREETING)
+		return;		/* refused already */
+	if (refusal == NULL) {
+		greet_progress(s);
+		return;
+	}
+	smtp_state_cancel_greeting(s);
+	smtp_state_refuse(s, "CONNECT", POLICY_RULE_MILTER, NULL, refusal);
+	if (refusal[0] == '4') {
+		smtp_state_enter(s, SMTP_S_CLOSING);
+		return;
+	}
+	free(s->reject_reply);
+	s->reject_reply = xstrdup(refusal);
+	smtp_state_enter(s, SMTP_S_REJECTED);
+}
+
 void
 smtp_greet_start(struct smtp_session *s)
 {
@@ -120,6 +147,9 @@ smtp_greet_start(struct smtp_session *s)
 		    dnsbl_done, s)) != NULL)
 			s->greet_pending |= SMTP_GREET_DNSBL;
 	}
+	if (smtp_milter_ask(s, SMTP_MILTER_CONNECT, NULL, milter_done, NULL,
+	    NULL))
+		s->greet_pending |= SMTP_GREET_MILTER;
 	greet_progress(s);
 }
 

@@ -34,6 +34,7 @@
 #include "queue.h"
 #include "smtp_message.h"
 #include "smtp_milter.h"
+#include "smtp_milter_stage.h"
 #include "smtp_msgauth.h"
 #include "smtp_msgcheck.h"
 #include "smtp_received.h"
@@ -174,7 +175,10 @@ static void
 message_edits(struct smtp_session *s, struct queue_envelope *env)
 {
 	struct smtp_msgcheck_edits ed;
+	char mv[1024];
 
+	if (smtp_milters_verdicts(s->milters, mv, sizeof(mv)) > 0)
+		env->milters = xstrdup(mv);
 	smtp_msgcheck_edits(s->msgchk, &ed);
 	if (ed.prepend != NULL)
 		env->prepend = xstrdup(ed.prepend);
@@ -302,6 +306,23 @@ smtp_message_data_expired(struct smtp_session *s)
 
 /* ---- DATA ---- */
 
+/* The filters' answer to DATA: a refusal ends the transaction. */
+static void
+data_filtered(struct smtp_session *s, void *ctx, const char *refusal)
+{
+	(void)ctx;
+	s->waiting = SMTP_WAIT_NONE;
+	if (refusal != NULL) {
+		smtp_state_refuse(s, "DATA", POLICY_RULE_MILTER, s->env->id,
+		    refusal);
+		smtp_state_tx_reset(s);
+		return;
+	}
+	message_begin(s, 0);
+	smtp_state_enter(s, SMTP_S_DATA);
+	smtp_state_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
 void
 smtp_message_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
@@ -318,9 +339,12 @@ smtp_message_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    "commands: MAIL first");
 		return;
 	}
-	message_begin(s, 0);
-	smtp_state_enter(s, SMTP_S_DATA);
-	smtp_state_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	if (smtp_milter_ask(s, SMTP_MILTER_DATA, NULL, data_filtered, NULL,
+	    NULL)) {
+		s->waiting = SMTP_WAIT_MILTER;
+		return;
+	}
+	data_filtered(s, NULL, NULL);
 }
 
 static size_t

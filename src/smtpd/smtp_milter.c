@@ -12,39 +12,44 @@
 #include "log.h"
 #include "milter_conn.h"
 #include "msg_header.h"
-#include "netaddr.h"
 #include "queue.h"
 #include "smtp_milter_mods.h"
+#include "smtp_milter_priv.h"
 #include "smtp_state.h"
 #include "xmalloc.h"
 
-#define MILTERS_MAX	8
 #define MACROS_MAX	8
 
-struct smtp_milters {
-	struct milter_conn		*mc[MILTERS_MAX];
-	const struct conf_milter	*cf[MILTERS_MAX];
-	int				 greeted[MILTERS_MAX];
-	size_t				 n;
-};
-
 enum stage {
-	ST_CONNECT, ST_HELO, ST_MAIL, ST_RCPT, ST_HEADER, ST_EOH, ST_BODY,
-	ST_EOM,
+	ST_DATA, ST_HEADER, ST_EOH, ST_BODY, ST_EOM,
 };
 
-/* One message through the filters. */
+/*
+ * One message through the filters, event by event: each event (DATA, a
+ * header field, the end of the header, a body chunk) goes to every filter
+ * still in, in order, before the next; the end of the message then goes
+ * to each in turn.  The events are sent while the message arrives (the
+ * header once it is complete, the body in whole chunks), read back from
+ * what the session stored, so nothing is kept here but one chunk.
+ */
 struct mrun {
 	struct smtp_session		*s;
 	struct smtp_milters		*ms;
 	struct msg_header		 h;
 	size_t				 cur;		/* the filter */
 	enum stage			 stage;
-	size_t				 idx;		/* rcpt, header */
-	uint64_t			 pos;		/* body read back */
-	uint64_t			 size;		/* message bytes */
-	unsigned char			*chunk;
-	int				 concluded;
+	size_t				 idx;		/* header */
+	uint64_t			 pos;		/* body sent */
+	uint64_t			 size;		/* message bytes so far */
+	unsigned char			*chunk;		/* the body chunk in */
+	size_t				 chunklen;	/* flight, or 0 */
+	int				 out[SMTP_MILTERS_MAX]; /* done with
+							   the message */
+	int				 busy;		/* an event in flight */
+	int				 ended;		/* the data is complete */
+	int				 decided;	/* res is the answer */
+	int				 concluded;	/* and it was given */
+	int				 orphan;	/* ended while busy */
 	struct smtp_milter_edits	 ed;
 	struct smtp_msgcheck_result	 res;
 	char				 reply[MILTER_REPLY_TEXT_MAX + 64];
@@ -54,9 +59,10 @@ struct mrun {
 	void				*arg;
 	/* the macros of the stage in flight, and their text */
 	struct milter_macro		 mac[MACROS_MAX + 1];
-	char				 ip[NETADDR_STRLEN];
 	char				 addr[600];
 };
+
+static void	mrun_free(void *st);
 
 struct smtp_milters *
 smtp_milters_new(struct event_base *base, const struct conf_vserver *vs)
@@ -66,7 +72,8 @@ smtp_milters_new(struct event_base *base, const struct conf_vserver *vs)
 	if (vs->nmilters == 0)
 		return NULL;
 	ms = xcalloc(1, sizeof(*ms));
-	for (size_t i = 0; i < vs->nmilters && ms->n < MILTERS_MAX; i++) {
+	for (size_t i = 0; i < vs->nmilters && ms->n < SMTP_MILTERS_MAX;
+	    i++) {
 		const struct conf_milter *cf = vs->milter_confs[i];
 		struct milter_conn_params p;
 
@@ -95,6 +102,9 @@ smtp_milters_free(struct smtp_milters *ms)
 		return;
 	for (size_t i = 0; i < ms->n; i++)
 		milter_conn_free(ms->mc[i]);
+	mrun_free(ms->orphan);
+	if (ms->busy && ms->ctx_free != NULL)
+		ms->ctx_free(ms->ctx);	/* an early stage's, never answered */
 	free(ms);
 }
 
@@ -102,12 +112,99 @@ void
 smtp_milters_abort(struct smtp_milters *ms)
 {
 	for (size_t i = 0; ms != NULL && i < ms->n; i++)
-		milter_conn_abort(ms->mc[i]);
+		if (ms->orphan == NULL || i != ms->orphan_i)
+			milter_conn_abort(ms->mc[i]);
+	if (ms != NULL)
+		ms->data_sent = 0;
+}
+
+void
+smtp_milters_set_counters(struct smtp_milters *ms,
+    struct smtp_session_counters *c)
+{
+	if (ms != NULL)
+		ms->counters = c;
+}
+
+void
+smtp_milters_tx_begin(struct smtp_milters *ms)
+{
+	if (ms == NULL)
+		return;
+	smtp_milters_abort(ms);
+	memset(ms->rec, 0, sizeof(ms->rec));
+}
+
+/* The counters of the filter called name: found, or a free slot taken;
+ * NULL when every slot is another filter's. */
+static uint64_t *
+counters_of(struct smtp_session_counters *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmilters; i++)
+		if (strcmp(c->milter[i].name, name) == 0)
+			return c->milter[i].verdicts;
+	if (c->nmilters == SMTP_COUNTED_MILTERS_MAX)
+		return NULL;
+	snprintf(c->milter[i].name, sizeof(c->milter[i].name), "%s", name);
+	c->nmilters++;
+	return c->milter[i].verdicts;
+}
+
+void
+smtp_milters_note(struct smtp_milters *ms, size_t i,
+    const struct milter_answer *a)
+{
+	struct smtp_milter_record *r = &ms->rec[i];
+	uint64_t *v;
+
+	r->asked = 1;
+	r->ms += a->elapsed_ms;
+	/* An answer made without the filter (a skipped step, a step it
+	 * does not answer, an earlier verdict or failure told again) keeps
+	 * the record as it is and is not counted: the filter said nothing. */
+	if (a->local && r->stage != NULL)
+		return;
+	if (a->verdict != MILTER_CONTINUE || r->stage == NULL) {
+		r->verdict = a->verdict;
+		r->stage = a->stage;
+	}
+	if (!a->local && ms->counters != NULL &&
+	    (unsigned)a->verdict < SMTP_MILTER_VERDICTS &&
+	    (v = counters_of(ms->counters, ms->cf[i]->name)) != NULL)
+		v[a->verdict]++;
+}
+
+size_t
+smtp_milters_verdicts(const struct smtp_milters *ms, char *out, size_t len)
+{
+	size_t o = 0;
+	int n;
+
+	if (len > 0)
+		out[0] = '\0';
+	for (size_t i = 0; ms != NULL && i < ms->n && o < len; i++) {
+		const struct smtp_milter_record *r = &ms->rec[i];
+
+		if (!r->asked)
+			continue;
+		n = snprintf(out + o, len - o, "%s%s=%s stage=%s time=%ums",
+		    o ? "; " : "", ms->cf[i]->name,
+		    milter_verdict_name(r->verdict), r->stage ? r->stage : "-",
+		    r->ms);
+		if (n < 0 || (size_t)n >= len - o) {
+			out[o] = '\0';	/* the whole entries that fit */
+			break;
+		}
+		o += (size_t)n;
+	}
+	return o;
 }
 
 /* ---- one message ---- */
 
-static void	step(struct mrun *r);
+static void	pump(struct mrun *r);
 
 static void
 macro(struct mrun *r, size_t *n, const char *name, const char *value)
@@ -129,22 +226,7 @@ macros(struct mrun *r)
 
 	r->mac[0].name = NULL;
 	switch (r->stage) {
-	case ST_CONNECT:
-		macro(r, &n, "j", smtp_state_server_name(s));
-		macro(r, &n, "{daemon_name}", "postern");
-		macro(r, &n, "{client_addr}", s->peer_ip);
-		break;
-	case ST_HELO:
-		macro(r, &n, "{tls_version}", s->tls ? s->tls_info : NULL);
-		break;
-	case ST_MAIL:
-		macro(r, &n, "i", s->env->id);
-		macro(r, &n, "{auth_authen}", s->auth_user);
-		macro(r, &n, "{mail_addr}", s->env->sender);
-		break;
-	case ST_RCPT:
-		macro(r, &n, "{rcpt_addr}", s->env->rcpts[r->idx - 1].addr);
-		break;
+	case ST_DATA:
 	case ST_EOH:
 	case ST_EOM:
 		macro(r, &n, "i", s->env->id);
@@ -155,13 +237,14 @@ macros(struct mrun *r)
 	return r->mac;
 }
 
-/* A final verdict, or the last filter done: the check's answer. */
+/* The answer is known: given now if the data is complete, else kept for
+ * the end of the data (mi_end). */
 static void
 conclude(struct mrun *r)
 {
 	struct smtp_msgcheck_result *res = &r->res;
 
-	r->concluded = 1;
+	r->decided = 1;
 	if (res->verdict == SMTP_MSGCHECK_ACCEPT ||
 	    res->verdict == SMTP_MSGCHECK_HOLD) {
 		res->verdict = r->hold ? SMTP_MSGCHECK_HOLD :
@@ -174,8 +257,10 @@ conclude(struct mrun *r)
 		res->rcpt_del = r->ed.del;
 		res->nrcpt_del = r->ed.ndel;
 	}
-	if (r->done != NULL)
+	if (r->ended && r->done != NULL) {
+		r->concluded = 1;
 		r->done(r->arg, res);
+	}
 }
 
 static void
@@ -187,14 +272,31 @@ refuse(struct mrun *r, enum policy_rule rule, const char *reply)
 	r->res.reply = r->reply;
 }
 
-/* The next filter, from its first stage. */
+/* Every filter still in has had the event: the next one. */
 static void
-next_filter(struct mrun *r)
+next_event(struct mrun *r)
 {
-	r->cur++;
-	r->stage = ST_CONNECT;
-	r->idx = 0;
-	r->pos = r->h.body_off;
+	r->cur = 0;
+	switch (r->stage) {
+	case ST_DATA:
+		r->stage = ST_HEADER;
+		r->idx = 0;
+		break;
+	case ST_HEADER:
+		r->idx++;
+		break;
+	case ST_EOH:
+		r->stage = ST_BODY;
+		r->pos = r->h.body_off;
+		break;
+	case ST_BODY:
+		r->pos += r->chunklen;
+		r->chunklen = 0;
+		break;
+	case ST_EOM:
+		conclude(r);		/* after the last filter */
+		break;
+	}
 }
 
 static void
@@ -203,7 +305,23 @@ answered(void *arg, const struct milter_answer *a)
 	struct mrun *r = arg;
 	const struct conf_milter *cf = r->ms->cf[r->cur];
 	char text[MILTER_REPLY_TEXT_MAX + 64], err[160];
+	struct smtp_milters *ms = r->ms;
+	void (*resume)(struct smtp_milters *);
 
+	r->busy = 0;
+	if (r->orphan) {
+		/* the message is gone: end the filter's transaction now,
+		 * then what waited for it */
+		ms->orphan = NULL;
+		milter_conn_abort(ms->mc[r->cur]);
+		mrun_free(r);
+		if ((resume = ms->resume) != NULL) {
+			ms->resume = NULL;
+			resume(ms);
+		}
+		return;
+	}
+	smtp_milters_note(r->ms, r->cur, a);
 	if (a->verdict != MILTER_CONTINUE || r->stage == ST_EOM)
 		log_info("session=%016llx queue=%s milter=%s stage=%s "
 		    "verdict=%s time=%ums%s%s", (unsigned long long)r->s->id,
@@ -214,11 +332,8 @@ answered(void *arg, const struct milter_answer *a)
 	case MILTER_CONTINUE:
 		break;
 	case MILTER_ACCEPT:
-		if (r->stage != ST_EOM) {
-			next_filter(r);	/* this filter is done with it */
-			step(r);
-			return;
-		}
+		if (r->stage != ST_EOM)
+			r->out[r->cur] = 1;	/* done with the message */
 		break;
 	case MILTER_QUARANTINE:
 		if (!r->hold) {
@@ -229,9 +344,6 @@ answered(void *arg, const struct milter_answer *a)
 		}
 		break;
 	case MILTER_REJECT:
-		/* At RCPT too: the message is refused rather than delivered
-		 * to fewer recipients than the client was told (the stage is
-		 * asked at the end of the data, docs/milter.md). */
 		snprintf(text, sizeof(text), "550 5.7.1 Message rejected by "
 		    "content filter %s", cf->name);
 		refuse(r, POLICY_RULE_MILTER, a->reply[0] ? a->reply : text);
@@ -254,9 +366,8 @@ answered(void *arg, const struct milter_answer *a)
 		if (cf->fail_accept) {
 			log_warnx("milter %s failed (%s): going on without it "
 			    "(on-failure accept)", cf->name, a->reason);
-			next_filter(r);
-			step(r);
-			return;
+			r->out[r->cur] = 1;
+			break;
 		}
 		snprintf(text, sizeof(text), "451 4.7.1 Content filter %s "
 		    "unavailable, try again later", cf->name);
@@ -264,108 +375,124 @@ answered(void *arg, const struct milter_answer *a)
 		conclude(r);
 		return;
 	}
-	/* A verdict at connect or HELO holds for the connection (the
-	 * filter's connection answers it from now on). */
-	if (r->stage == ST_HELO ||
-	    (r->stage == ST_CONNECT && a->verdict != MILTER_CONTINUE))
-		r->ms->greeted[r->cur] = 1;
-	if (r->stage == ST_EOM) {
-		if (smtp_milter_mods_apply(&r->ed, &r->h, r->size, a, err,
-		    sizeof(err)) == -1) {
-			log_warnx("milter %s: %s", cf->name, err);
-			snprintf(text, sizeof(text), "451 4.7.1 Content filter "
-			    "%s asked for a change that cannot be made",
-			    cf->name);
-			refuse(r, POLICY_RULE_MILTER, text);
-			conclude(r);
-			return;
-		}
-		next_filter(r);
-	} else if (r->stage != ST_RCPT && r->stage != ST_HEADER &&
-	    r->stage != ST_BODY)
-		r->stage++;
-	step(r);
+	if (r->stage == ST_EOM && a->verdict != MILTER_FAILED &&
+	    smtp_milter_mods_apply(&r->ed, &r->h, r->size, a, err,
+	    sizeof(err)) == -1) {
+		log_warnx("milter %s: %s", cf->name, err);
+		snprintf(text, sizeof(text), "451 4.7.1 Content filter %s "
+		    "asked for a change that cannot be made", cf->name);
+		refuse(r, POLICY_RULE_MILTER, text);
+		conclude(r);
+		return;
+	}
+	r->cur++;
+	pump(r);
 }
 
-/* Start the stage r->stage of filter r->cur, or move past it; conclude
- * after the last filter. */
+/* Some filter still wants the message. */
+static int
+any_in(const struct mrun *r)
+{
+	for (size_t i = 0; i < r->ms->n; i++)
+		if (!r->out[i])
+			return 1;
+	return 0;
+}
+
+/* Send the next event to the next filter, when it can go: the header
+ * once it is complete, a body chunk once it is whole (or the data
+ * ended), the end of the message once the data ended. */
 static void
-step(struct mrun *r)
+pump(struct mrun *r)
 {
 	struct milter_conn *mc;
-	const struct smtp_session *s = r->s;
+	uint64_t avail;
 	ssize_t n;
 	size_t vlen;
 	const char *v;
 
-	for (;;) {
-		if (r->cur == r->ms->n) {
-			conclude(r);
+	while (!r->busy && !r->decided) {
+		if (r->stage != ST_EOM && !any_in(r)) {
+			/* every filter is done with the message */
+			r->stage = ST_EOM;
+			r->cur = 0;
+			continue;
+		}
+		if (r->stage != ST_EOM && r->cur == r->ms->n) {
+			next_event(r);
+			continue;
+		}
+		if (r->stage == ST_EOM && r->cur == r->ms->n) {
+			next_event(r);	/* concludes */
 			return;
+		}
+		if (r->out[r->cur]) {
+			r->cur++;
+			continue;
 		}
 		mc = r->ms->mc[r->cur];
 		switch (r->stage) {
-		case ST_CONNECT:
-			if (r->ms->greeted[r->cur]) {
-				r->stage = ST_MAIL;
+		case ST_DATA:
+			break;
+		case ST_HEADER:
+			if (!r->h.done)
+				return;		/* more to come */
+			if (r->idx == r->h.nf) {
+				r->stage = ST_EOH;
+				r->cur = 0;
 				continue;
 			}
-			milter_conn_connect(mc, NULL,
-			    (const struct sockaddr *)&s->peer, macros(r),
-			    answered, r);
-			return;
-		case ST_HELO:
-			milter_conn_helo(mc, s->helo, macros(r), answered, r);
-			return;
-		case ST_MAIL:
-			snprintf(r->addr, sizeof(r->addr), "%s",
-			    s->env->sender);
-			milter_conn_mail(mc, r->addr, NULL, 0, macros(r),
-			    answered, r);
-			return;
-		case ST_RCPT:
-			if (r->idx == s->env->nrcpts)
-				break;
-			snprintf(r->addr, sizeof(r->addr), "%s",
-			    s->env->rcpts[r->idx++].addr);
-			milter_conn_rcpt(mc, r->addr, NULL, 0, macros(r),
-			    answered, r);
-			return;
-		case ST_HEADER:
-			if (r->idx == r->h.nf)
-				break;
-			v = msg_field_value(&r->h, r->idx, &vlen);
-			snprintf(r->addr, sizeof(r->addr), "%.*s",
-			    (int)r->h.f[r->idx].namelen,
-			    r->h.buf + r->h.f[r->idx].off);
-			r->idx++;
-			milter_conn_header(mc, r->addr, v, vlen, answered, r);
-			return;
+			break;
 		case ST_EOH:
-			milter_conn_eoh(mc, macros(r), answered, r);
-			return;
+			break;
 		case ST_BODY:
+			if (r->chunklen > 0)
+				break;
+			avail = r->size > r->pos ? r->size - r->pos : 0;
+			if (avail == 0 && r->ended) {
+				r->stage = ST_EOM;
+				r->cur = 0;
+				continue;
+			}
+			if (avail < MILTER_CHUNK_MAX && !r->ended)
+				return;		/* a whole chunk first */
 			n = smtp_state_message_read(r->s, r->pos, r->chunk,
 			    MILTER_CHUNK_MAX);
-			if (n < 0) {
+			if (n <= 0) {
 				refuse(r, POLICY_RULE_CHECK_TEMPFAIL,
 				    policy_reply(POLICY_RULE_CHECK_TEMPFAIL));
 				conclude(r);
 				return;
 			}
-			if (n == 0)
-				break;
-			r->pos += (uint64_t)n;
-			milter_conn_body(mc, r->chunk, (size_t)n, answered,
-			    r);
-			return;
+			r->chunklen = (size_t)n;
+			break;
+		case ST_EOM:
+			if (!r->ended)
+				return;
+			break;
+		}
+		r->busy = 1;
+		switch (r->stage) {
+		case ST_DATA:
+			milter_conn_data(mc, macros(r), answered, r);
+			break;
+		case ST_HEADER:
+			v = msg_field_value(&r->h, r->idx, &vlen);
+			snprintf(r->addr, sizeof(r->addr), "%.*s",
+			    (int)r->h.f[r->idx].namelen,
+			    r->h.buf + r->h.f[r->idx].off);
+			milter_conn_header(mc, r->addr, v, vlen, answered, r);
+			break;
+		case ST_EOH:
+			milter_conn_eoh(mc, macros(r), answered, r);
+			break;
+		case ST_BODY:
+			milter_conn_body(mc, r->chunk, r->chunklen, answered, r);
+			break;
 		case ST_EOM:
 			milter_conn_eom(mc, macros(r), answered, r);
-			return;
+			break;
 		}
-		/* the end of a repeated stage */
-		r->idx = 0;
-		r->stage++;
 	}
 }
 
@@ -380,6 +507,8 @@ mi_begin(const struct smtp_session *s)
 	r->s = (struct smtp_session *)s;	/* read back only */
 	r->ms = s->milters;
 	msg_header_init(&r->h);
+	r->chunk = xmalloc(MILTER_CHUNK_MAX);
+	r->stage = r->ms->data_sent ? ST_HEADER : ST_DATA;
 	return r;
 }
 
@@ -390,8 +519,10 @@ mi_data(void *st, const char *p, size_t n)
 
 	if (r == NULL)
 		return;
-	(void)msg_header_feed(&r->h, p, n);
+	if (!r->h.done)
+		(void)msg_header_feed(&r->h, p, n);
 	r->size += n;
+	pump(r);
 }
 
 static int
@@ -403,18 +534,34 @@ mi_end(void *st, const struct smtp_session *s,
 	(void)s;
 	if (r == NULL)
 		return 0;
-	msg_header_end(&r->h);
-	r->chunk = xmalloc(MILTER_CHUNK_MAX);
-	r->pos = r->h.body_off;
-	r->done = done;
-	r->arg = arg;
-	step(r);
-	if (r->concluded) {
-		/* answered without a filter (none usable): at once */
+	if (!r->h.done)
+		msg_header_end(&r->h);
+	r->ended = 1;
+	if (!r->decided)
+		pump(r);
+	if (r->decided) {
+		/* decided while the message arrived, or without a filter
+		 * (none usable): at once */
+		r->concluded = 1;
 		*res = r->res;
 		return 0;
 	}
+	r->done = done;
+	r->arg = arg;
 	return 1;
+}
+
+static void
+mrun_free(void *st)
+{
+	struct mrun *r = st;
+
+	if (r == NULL)
+		return;
+	msg_header_free(&r->h);
+	smtp_milter_mods_free(&r->ed);
+	free(r->chunk);
+	free(r);
 }
 
 static void
@@ -424,13 +571,17 @@ mi_finish(void *st)
 
 	if (r == NULL)
 		return;
-	/* The filters' transaction ends with the message (and a stage
-	 * still in flight must not answer here). */
+	if (r->busy) {
+		/* A filter owes an answer (the message ended before the
+		 * filters did): kept until it comes (answered). */
+		r->orphan = 1;
+		r->ms->orphan = r;
+		r->ms->orphan_i = r->cur;
+	}
+	/* The filters' transaction ends with the message. */
 	smtp_milters_abort(r->ms);
-	msg_header_free(&r->h);
-	smtp_milter_mods_free(&r->ed);
-	free(r->chunk);
-	free(r);
+	if (!r->busy)
+		mrun_free(r);
 }
 
 const struct smtp_msgcheck_def smtp_milter_check = {

@@ -36,6 +36,7 @@
 #include "header_from.h"
 #include "log.h"
 #include "msg_header.h"
+#include "smtp_milter_view.h"
 #include "smtp_msgauth_keys.h"
 #include "smtp_msgauth_result.h"
 #include "smtp_msgcheck.h"
@@ -51,6 +52,11 @@ struct msgauth {
 	struct arc_verify		*av;
 	struct dkim_signer		*sg;
 	struct smtp_msgauth_keyset	 keys;		/* sg's */
+	struct msg_header		 sh;	/* resigned: the header as it
+						   leaves, which sg signs */
+	int				 resigned;	/* 1: sg signed the
+							   message edited, -1:
+							   it could not */
 
 	/* the end of the data */
 	struct smtp_msgauth_results	 r;	/* what was learnt */
@@ -431,7 +437,8 @@ conclude(struct msgauth *m)
 		smtp_msgauth_result_log(m->s, &m->r);
 	}
 	if (m->sg != NULL && res->verdict != SMTP_MSGCHECK_REFUSE) {
-		sig = dkim_signer_end(m->sg, &m->h, &len, err, sizeof(err));
+		sig = dkim_signer_end(m->sg, m->resigned ? &m->sh : &m->h,
+		    &len, err, sizeof(err));
 		if (sig == NULL)
 			/* Signing is the organisation's promise about its
 			 * mail: unsigned mail is not sent out instead. */
@@ -440,7 +447,10 @@ conclude(struct msgauth *m)
 		else if (m->s->counters)
 			m->s->counters->dkim_signed++;
 	}
-	if (m->sg != NULL && sig == NULL &&
+	if (m->resigned == -1)
+		log_warnx("session=%016llx DKIM signing failed: the message "
+		    "cannot be read back", (unsigned long long)m->s->id);
+	if (((m->sg != NULL && sig == NULL) || m->resigned == -1) &&
 	    res->verdict != SMTP_MSGCHECK_REFUSE) {
 		res->verdict = SMTP_MSGCHECK_REFUSE;
 		res->rule = POLICY_RULE_CHECK_TEMPFAIL;
@@ -459,19 +469,79 @@ conclude(struct msgauth *m)
 		m->done(m->arg, res);
 }
 
+/* ---- signing the message as it leaves ---- */
+
+static void
+resign_header(struct msgauth *m)
+{
+	char from[256];
+
+	if (header_from_get(&m->sh, from, sizeof(from)) == HEADER_FROM_OK)
+		m->sg = smtp_msgauth_keys_signer(m->s->vs, from, time(NULL),
+		    &m->keys);
+}
+
+static void
+resign_feed(void *arg, const char *p, size_t n)
+{
+	struct msgauth *m = arg;
+	size_t k;
+
+	if (!m->sh.done) {
+		k = msg_header_feed(&m->sh, p, n);
+		if (m->sh.done)
+			resign_header(m);
+		p += k;
+		n -= k;
+	}
+	if (n > 0 && m->sg != NULL)
+		dkim_signer_body(m->sg, p, n);
+}
+
+/*
+ * The checks before this one (the content filters) edited the message: the
+ * signature made as it streamed would not hold for what leaves, so the
+ * signer starts again over the message read back with those edits applied
+ * (smtp_milter_view.h; bounded chunks, as the filters read it).
+ */
+static void
+resign(struct msgauth *m, const struct smtp_session *s)
+{
+	struct smtp_msgcheck_edits ed;
+
+	smtp_msgcheck_edits(s->msgchk, &ed);
+	if (m->sg == NULL || ed.ncuts == 0)
+		return;
+	dkim_signer_free(m->sg);
+	m->sg = NULL;
+	m->resigned = 1;
+	msg_header_init(&m->sh);
+	if (smtp_milter_view((struct smtp_session *)s, &ed, resign_feed,
+	    m) == -1) {
+		m->resigned = -1;
+		dkim_signer_free(m->sg);
+		m->sg = NULL;
+		return;
+	}
+	if (!m->sh.done) {
+		msg_header_end(&m->sh);
+		resign_header(m);
+	}
+}
+
 static int
 ma_end(void *st, const struct smtp_session *s,
     struct smtp_msgcheck_result *res, smtp_msgcheck_done_cb done, void *arg)
 {
 	struct msgauth *m = st;
 
-	(void)s;
 	if (m == NULL)
 		return 0;
 	if (!m->h.done) {
 		msg_header_end(&m->h);
 		header_done(m);
 	}
+	resign(m, s);
 	phase_verify(m);
 	if (m->pending > 0 || m->dc != NULL) {
 		m->done = done;
@@ -496,6 +566,8 @@ ma_finish(void *st)
 	arc_verify_free(m->av);
 	dkim_signer_free(m->sg);
 	msg_header_free(&m->h);
+	if (m->resigned)
+		msg_header_free(&m->sh);
 	free(m->r.arc_aar);
 	free(m->prepend);
 	free(m);

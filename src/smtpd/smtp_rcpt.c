@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "smtp_check.h"
+#include "smtp_milter_stage.h"
 #include "smtp_spf.h"
 #include "smtp_state.h"
 #include "strmap.h"
@@ -102,17 +103,57 @@ rcpt_accept(struct smtp_session *s, const char *key,
 	smtp_state_reply(s, "250 2.1.5 Ok");
 }
 
+static void
+rcpt_done(struct smtp_session *s)
+{
+	free(s->pending_rcpt);
+	s->pending_rcpt = NULL;
+	free(s->pending_args);
+	s->pending_args = NULL;
+}
+
+static void
+dir_free(void *ctx)
+{
+	dir_result_free(ctx);
+}
+
+/* The filters' answer to an accepted recipient: a refusal refuses this
+ * one only. */
+static void
+rcpt_filtered(struct smtp_session *s, void *ctx, const char *refusal)
+{
+	s->waiting = SMTP_WAIT_NONE;
+	if (refusal == NULL && s->pending_rcpt != NULL)
+		rcpt_accept(s, s->pending_rcpt, s->pending_args, ctx);
+	else if (refusal != NULL)
+		smtp_state_refuse(s, "RCPT", POLICY_RULE_MILTER,
+		    s->pending_rcpt, refusal);
+	dir_result_free(ctx);
+	rcpt_done(s);
+}
+
 /* The checks have answered (maybe inside smtp_check_rcpt()). */
 static void
 rcpt_checked(void *arg, struct smtp_check_verdict *v)
 {
 	struct smtp_session *s = arg;
+	char given[ADDR_TEXT_MAX];
 
 	s->rcptchk = NULL;
 	s->waiting = SMTP_WAIT_NONE;
-	if (v->reply == NULL)
+	if (v->reply == NULL) {
+		/* the content filters last, with the address as given */
+		addr_format(&s->pending_args->rcpt, given, sizeof(given));
+		if (smtp_milter_ask(s, SMTP_MILTER_RCPT, given, rcpt_filtered,
+		    v->dir, dir_free)) {
+			v->dir = NULL;	/* theirs now */
+			s->waiting = SMTP_WAIT_MILTER;
+			smtp_check_verdict_clear(v);
+			return;
+		}
 		rcpt_accept(s, s->pending_rcpt, s->pending_args, v->dir);
-	else {
+	} else {
 		smtp_state_refuse(s, "RCPT", v->rule, s->pending_rcpt,
 		    v->reply);
 		if (v->close) {
@@ -121,10 +162,7 @@ rcpt_checked(void *arg, struct smtp_check_verdict *v)
 		}
 	}
 	smtp_check_verdict_clear(v);
-	free(s->pending_rcpt);
-	s->pending_rcpt = NULL;
-	free(s->pending_args);
-	s->pending_args = NULL;
+	rcpt_done(s);
 	smtp_state_wake(s);
 }
 

@@ -37,6 +37,7 @@
 #include "smtp_check.h"
 #include "smtp_message.h"
 #include "smtp_milter.h"
+#include "smtp_milter_stage.h"
 #include "smtp_state.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -69,6 +70,7 @@ smtp_session_new_env(uint64_t id, struct conf *conf,
 		s->resolver = env->resolver;
 		s->authdns = env->authdns;
 		s->milters = env->milters;
+		smtp_milters_set_counters(s->milters, env->counters);
 		s->senders = senderlist_ref(env->senders);
 		s->ratelimit = env->ratelimit;
 		s->counters = env->counters;
@@ -169,20 +171,12 @@ helo_arg_ok(const struct smtp_cmd *cmd)
 	return 1;
 }
 
+/* HELO/EHLO taken (the filters let it through): the reply. */
 static void
-cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
+helo_reply(struct smtp_session *s)
 {
 	const struct conf_vserver *vs = s->vs;
 
-	if (!helo_arg_ok(cmd)) {
-		smtp_state_bad_command(s, "501 5.5.4 Syntax: HELO/EHLO "
-		    "hostname");
-		return;
-	}
-	smtp_state_tx_reset(s);
-	memcpy(s->helo, cmd->arg, cmd->arglen);
-	s->helo[cmd->arglen] = '\0';
-	s->esmtp = cmd->verb == SMTP_CMD_EHLO;
 	smtp_state_enter(s, SMTP_S_READY);
 	if (!s->esmtp) {
 		smtp_state_reply(s, "250 %s", smtp_state_server_name(s));
@@ -202,6 +196,58 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	smtp_state_reply(s, "250-SMTPUTF8");
 	smtp_state_reply(s, "250-CHUNKING");
 	smtp_state_reply(s, "250 DSN");
+}
+
+/* The filters' answer to HELO: a refusal leaves the client without one. */
+static void
+helo_filtered(struct smtp_session *s, void *ctx, const char *refusal)
+{
+	(void)ctx;
+	s->waiting = SMTP_WAIT_NONE;
+	if (refusal == NULL) {
+		helo_reply(s);
+		return;
+	}
+	smtp_state_refuse(s, "HELO", POLICY_RULE_MILTER, s->helo, refusal);
+	s->helo[0] = '\0';
+	smtp_state_enter(s, SMTP_S_CONNECTED);
+}
+
+static void
+cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (!helo_arg_ok(cmd)) {
+		smtp_state_bad_command(s, "501 5.5.4 Syntax: HELO/EHLO "
+		    "hostname");
+		return;
+	}
+	smtp_state_tx_reset(s);
+	memcpy(s->helo, cmd->arg, cmd->arglen);
+	s->helo[cmd->arglen] = '\0';
+	s->esmtp = cmd->verb == SMTP_CMD_EHLO;
+	if (smtp_milter_ask(s, SMTP_MILTER_HELO, s->helo, helo_filtered, NULL,
+	    NULL)) {
+		s->waiting = SMTP_WAIT_MILTER;
+		return;
+	}
+	helo_reply(s);
+}
+
+/* The filters' answer to MAIL: a refusal ends the transaction. */
+static void
+mail_filtered(struct smtp_session *s, void *ctx, const char *refusal)
+{
+	char what[ADDR_TEXT_MAX + 2];
+
+	(void)ctx;
+	s->waiting = SMTP_WAIT_NONE;
+	if (refusal == NULL) {
+		smtp_state_reply(s, "250 2.1.0 Ok");
+		return;
+	}
+	snprintf(what, sizeof(what), "<%s>", s->env->sender);
+	smtp_state_refuse(s, "MAIL", POLICY_RULE_MILTER, what, refusal);
+	smtp_state_tx_reset(s);
 }
 
 static void
@@ -247,6 +293,11 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (a.envid[0])
 		s->env->envid = xstrdup(a.envid);
 	smtp_state_enter(s, SMTP_S_MAIL);
+	if (smtp_milter_ask(s, SMTP_MILTER_MAIL, sender, mail_filtered, NULL,
+	    NULL)) {
+		s->waiting = SMTP_WAIT_MILTER;
+		return;
+	}
 	smtp_state_reply(s, "250 2.1.0 Ok");
 }
 

@@ -4,8 +4,10 @@
  * Pure with respect to I/O: bytes from the client go in through
  * smtp_session_input(), replies come out in s->out, and the waits of a
  * session — the DNSBL answers before the greeting, a directory answer at
- * RCPT and the durable commit at the end of DATA — go through the
- * resolver, the directory interface and the ops->commit hook.  The
+ * RCPT, the content filters' answers at each command
+ * (smtp_milter_stage.h) and the durable commit at the end of DATA — go
+ * through the resolver, the directory interface, the filters' connections
+ * and the ops->commit hook.  The
  * socket layer (smtp_server.c) only moves bytes and timers, so the whole
  * protocol runs in unit tests from memory buffers (golden transcripts).
  *

@@ -84,6 +84,8 @@ struct smtp_session_ops {
 };
 
 #define SMTP_AUTHRES_MAX	8
+#define SMTP_MILTER_VERDICTS	8	/* > MILTER_FAILED (milter_conn.h) */
+#define SMTP_COUNTED_MILTERS_MAX 32	/* filters counted by name */
 
 /* Totals over every virtual server, kept by the server for `posternctl
  * stats`: refusals by rule (index: enum policy_rule). */
@@ -100,6 +102,12 @@ struct smtp_session_counters {
 	uint64_t	arc[SMTP_AUTHRES_MAX];
 	uint64_t	dkim_signed;		/* signatures made */
 	uint64_t	auth_failures;		/* AUTH attempts refused */
+	/* milter verdicts, by filter name and enum milter_verdict */
+	struct {
+		char		name[64];
+		uint64_t	verdicts[SMTP_MILTER_VERDICTS];
+	}		milter[SMTP_COUNTED_MILTERS_MAX];
+	size_t		nmilters;
 };
 
 /* What a session borrows from the server (all optional). */
@@ -212,6 +220,8 @@ struct smtp_session {
 					   and runs the handshake */
 #define SMTP_WAIT_AUTH		5	/* password check in flight */
 #define SMTP_WAIT_CHECK		6	/* a message check's verdict */
+#define SMTP_WAIT_MILTER	8	/* a filter's answer to a command
+					   (smtp_milter_stage.h) */
 
 #define SMTP_AUTH_NONE		0	/* no SASL exchange */
 #define SMTP_AUTH_PLAIN		1	/* "334 " sent: the PLAIN response */
@@ -220,6 +230,7 @@ struct smtp_session {
 
 #define SMTP_GREET_TIMER	0x01	/* greet-wait running */
 #define SMTP_GREET_DNSBL	0x02	/* DNSBL answers outstanding */
+#define SMTP_GREET_MILTER	0x04	/* the filters' connect answers */
 
 /* What happens to the rest of a BDAT chunk (smtp_message.c). */
 enum smtp_chunk_fate {
