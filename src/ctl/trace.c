@@ -38,6 +38,7 @@ struct trace {
 	const struct conf_vserver	*vs;
 	struct directory		*dir;
 	struct senderlist		*senders;
+	struct smtp_limits		*limits;
 	struct sockaddr_storage		 peer;
 	unsigned			 flags;
 	char				**rcpts;
@@ -215,6 +216,10 @@ trace_client(const struct trace *t, struct smtp_check_client *cl)
 	cl->senders = t->senders;
 	cl->ratelimit = NULL;	/* per-client state is not modelled */
 	cl->dir = t->dir;
+	/* The greylist is looked at, never written. */
+	cl->sender = strcmp(t->sender, "<>") == 0 ? "" : t->sender;
+	cl->limits = t->limits;
+	cl->peek = 1;
 }
 
 /* The checks' verdict on the recipient t->next (maybe inside
@@ -565,6 +570,7 @@ trace_start(const struct trace_request *rq, trace_cb cb, void *arg)
 		t->res[i].recipient = xstrdup(rq->rcpts[i]);
 	}
 	t->sender = t->sender_copy = xstrdup(rq->sender);
+	t->limits = rq->limits;
 	trace_spf(t, rq->rs);
 	if (check_connect(t, rq->rs))
 		return t;	/* dnsbl_done goes on */

@@ -29,7 +29,10 @@ struct conf;
 struct conf_vserver;
 struct directory;
 struct dir_request;
+struct smtp_check_mail;
 struct smtp_check_rcpt;
+struct smtp_limits;
+struct smtp_limits_req;
 struct smtp_msgcheck_run;
 struct dnsbl_check;
 struct queue_envelope;
@@ -119,6 +122,8 @@ struct smtp_session_env {
 						       ask NULL: none */
 	struct smtp_milters		*milters;   /* taken: the session
 						       frees it; NULL: none */
+	struct smtp_limits		*limits;    /* shared limits and the
+						       greylist (smtp_limits.h) */
 };
 
 struct smtp_session {
@@ -134,6 +139,7 @@ struct smtp_session {
 	struct smtp_milters		*milters;  /* owned; NULL: none */
 	struct senderlist		*senders;  /* reference held */
 	struct ratelimit		*ratelimit; /* may be NULL */
+	struct smtp_limits		*limits;    /* may be NULL */
 
 	struct sockaddr_storage		 peer;
 	char				 peer_ip[64];
@@ -152,6 +158,11 @@ struct smtp_session {
 	const char			*auth_mech;	/* "PLAIN", "LOGIN" */
 	char				 auth_login[256]; /* LOGIN: user */
 	char				*auth_user;	/* once authenticated */
+	struct smtp_limits_req		*auth_shared;	/* shared failures
+							   asked */
+	char				*auth_held;	/* the AUTH line that
+							   waits for them */
+	size_t				 auth_held_len;
 	int				 auth_charged;	/* the attempt counts as
 							   a failure until it
 							   succeeds */
@@ -171,6 +182,10 @@ struct smtp_session {
 	struct dnsbl_check		*dnsbl;
 	int				 dnsbl_listed;	/* zone index, -1 */
 	char				 dnsbl_answer[32];
+	struct smtp_limits_req		*greet_shared;	/* the shared
+							   connection count */
+	int				 conn_shared;	/* counted there: give
+							   it back at the end */
 
 	struct smtp_framer		 framer;
 	struct smtp_data_reader		 data;
@@ -197,6 +212,8 @@ struct smtp_session {
 	/* the wait, if any */
 	int				 waiting;	/* SMTP_WAIT_* */
 	struct smtp_check_rcpt		*rcptchk;	/* RCPT checks */
+	struct smtp_check_mail		*mailchk;	/* MAIL checks */
+	struct smtp_mail_args		*pending_mail;
 	char				*pending_rcpt;	/* key being looked up */
 	struct smtp_rcpt_args		*pending_args;
 	int				 in_input;
@@ -211,6 +228,7 @@ struct smtp_session {
 					   and runs the handshake */
 #define SMTP_WAIT_AUTH		5	/* password check in flight */
 #define SMTP_WAIT_CHECK		6	/* a message check's verdict */
+#define SMTP_WAIT_SHARED	7	/* the shared store (MAIL, AUTH) */
 
 #define SMTP_AUTH_NONE		0	/* no SASL exchange */
 #define SMTP_AUTH_PLAIN		1	/* "334 " sent: the PLAIN response */
@@ -219,6 +237,7 @@ struct smtp_session {
 
 #define SMTP_GREET_TIMER	0x01	/* greet-wait running */
 #define SMTP_GREET_DNSBL	0x02	/* DNSBL answers outstanding */
+#define SMTP_GREET_SHARED	0x04	/* the shared connection count */
 
 /* What happens to the rest of a BDAT chunk (smtp_message.c). */
 enum smtp_chunk_fate {
