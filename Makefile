@@ -13,7 +13,7 @@
 CC	?= cc
 MAKEFLAGS += --no-print-directory
 PKGS	 = libevent libevent_pthreads libevent_openssl libcares openssl ldap lber \
-	  jansson libpsl
+	  jansson libpsl hiredis
 TEST_PKGS = cmocka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -12,7 +12,8 @@ libssl-dev libcmocka-dev libcrypt-dev libjansson-dev libldap-dev openssl python3
 python3-pytest python3-aiosmtpd dnsmasq-base slapd swaks libnet-ssleay-perl
 mandoc strace iproute2 nftables libpsl-dev publicsuffix python3-yaml
 python3-dkim python3-nacl python3-spf python3-authres libmail-dkim-perl
-libmail-dmarc-perl rspamd clamav-daemon clamav-milter"
+libmail-dmarc-perl rspamd clamav-daemon clamav-milter libhiredis-dev
+redis-server"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -32,9 +33,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $missing
 	# The tests run private peers of their own (slapd: ldapfix.py;
-	# rspamd, clamd, clamav-milter: milterfix.py): the system services
+	# rspamd, clamd, clamav-milter: milterfix.py; redis-server:
+	# redisfix.py): the system services
 	# are stopped and kept off, and freshclam never runs (it downloads).
-	for svc in slapd rspamd clamav-daemon clamav-milter clamav-freshclam; do
+	for svc in slapd rspamd clamav-daemon clamav-milter clamav-freshclam \
+	    redis-server; do
 		if command -v systemctl >/dev/null 2>&1 &&
 		    [ -d /run/systemd/system ]; then
 			systemctl disable --now "$svc" >/dev/null 2>&1 || true

@@ -1,14 +1,14 @@
 #!/bin/sh
 # Fail when a configuration keyword or a posternctl command is missing
 # from its man page (STYLE 14).  The keywords are the rows of the
-# parameter tables in src/conf/conf_params.c, conf_vserver.c, conf_auth.c and conf_milter.c (a row
+# parameter tables in src/conf/conf_params.c, conf_vserver.c, conf_auth.c, conf_milter.c and conf_cluster.c (a row
 # starts with `{ "NAME", CONF_T_...` or `{ "NAME", FN(...`); the commands
 # are the rows of the command table in src/posternctl.c.
 set -e
 cd "$(dirname "$0")/.."
 status=0
 keywords=$(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", \(CONF_T_\|FN(\).*/\1/p' \
-	src/conf/conf_params.c src/conf/conf_vserver.c src/conf/conf_auth.c src/conf/conf_milter.c | sort -u)
+	src/conf/conf_params.c src/conf/conf_vserver.c src/conf/conf_auth.c src/conf/conf_milter.c src/conf/conf_cluster.c | sort -u)
 [ -n "$keywords" ] || { echo "man-check: no keywords found" >&2; exit 1; }
 for k in $keywords; do
 	if ! grep -q "^\.It Ic $k\( \|$\)" man/postern.conf.5; then

@@ -50,7 +50,9 @@ usage(void)
 	    "  reload                         what SIGHUP does\n"
 	    "  trace --server VS --client IP [--sender ADDR] [--tls] "
 	    "[--auth] [--no-dns] RCPT...\n"
-	    "  flow [--user ADDR] [--unknown ADDR]\n");
+	    "  flow [--user ADDR] [--unknown ADDR]\n"
+	    "  cluster [queue]                the gateways sharing redis, "
+	    "their queues\n");
 	exit(2);
 }
 
@@ -96,7 +98,8 @@ is_num_field(const char *name)
 {
 	static const char *const nums[] = { "received", "age", "size",
 	    "attempts", "next_attempt", "time", "value", "removed_bytes",
-	    NULL };
+	    "up_since", "last_seen", "messages", "held", "oldest", "arrival",
+	    "total_recipients", NULL };
 
 	for (size_t i = 0; nums[i]; i++)
 		if (strcmp(name, nums[i]) == 0)
@@ -272,6 +275,37 @@ print_msg_line(const struct control_msg *m)
 	    strcmp(state, "held") == 0 ? "  HELD" : "");
 }
 
+/* cluster: one line per node. */
+static void
+print_node(const struct control_msg *m)
+{
+	char a[64], b[32], c[32];
+	long long now = (long long)time(NULL), oldest = fnum(m, 5);
+
+	printf("%-16s up since %s  last seen %s ago  queue %lld (held %lld)"
+	    "  oldest %s", fstr(m, 0), when(fnum(m, 1), a, sizeof(a)),
+	    dur(now - fnum(m, 2), b, sizeof(b)), fnum(m, 3), fnum(m, 4),
+	    oldest > 0 ? dur(now - oldest, c, sizeof(c)) : "-");
+	printf("  deferred %s\n", fstr(m, 6)[0] ? fstr(m, 6) : "-");
+}
+
+/* --json: "deferred" as an object {"DEST": N}. */
+static json_t *
+node_json(const struct control_msg *m)
+{
+	json_t *o = rec_json(m), *d = json_object();
+	char *s = fstr(m, 6), *w, *eq;
+
+	while ((w = strsep(&s, " ")) != NULL)
+		if ((eq = strrchr(w, '=')) != NULL) {
+			*eq = '\0';
+			json_object_set_new(d, w, json_integer(strtoll(eq + 1,
+			    NULL, 10)));
+		}
+	json_object_set_new(o, "deferred", d);
+	return o;
+}
+
 /* ---- records ---- */
 
 static void
@@ -279,7 +313,7 @@ flush_msg(struct out *o)
 {
 	if (o->cur == NULL)
 		return;
-	if (o->req == CTL_REQ_QUEUE)
+	if (o->req == CTL_REQ_QUEUE || o->req == CTL_REQ_CLUSTER)
 		json_item(o, o->cur);
 	o->cur = NULL;
 }
@@ -371,7 +405,7 @@ on_record(struct out *o, const struct control_msg *m)
 				    "recipients"), rec_json(m));
 			break;
 		}
-		if (o->req == CTL_REQ_QUEUE)
+		if (o->req == CTL_REQ_QUEUE || o->req == CTL_REQ_CLUSTER)
 			printf("  %s (%s%s%s)", fstr(m, 0), fstr(m, 1),
 			    fstr(m, 2)[0] ? ": " : "", fstr(m, 2));
 		else
@@ -458,6 +492,25 @@ on_record(struct out *o, const struct control_msg *m)
 			flow_note(o, "blocked sender", fstr(m, 3));
 		else if (strcmp(fstr(m, 1), "blocked client") == 0)
 			flow_note(o, "blocked client", fstr(m, 2));
+		break;
+	case CTL_REC_NODE:
+		if (o->json)
+			json_item(o, node_json(m));
+		else
+			print_node(m);
+		break;
+	case CTL_REC_NODE_MSG:
+		if (o->json) {
+			flush_msg(o);
+			o->cur = rec_json(m);
+			json_object_set_new(o->cur, "recipients",
+			    json_array());
+			break;
+		}
+		if (o->rows++)
+			printf("\n");
+		printf("%-16s %s  %5s  %8lld  <%s>", fstr(m, 0), fstr(m, 1),
+		    dur(fnum(m, 3), a, sizeof(a)), fnum(m, 4), fstr(m, 5));
 		break;
 	default:
 		break;
@@ -572,14 +625,15 @@ converse(const char *path, unsigned type, const char *const *f, size_t n,
 			json_print(o.all);
 			o.all = NULL;
 		} else if (type == CTL_REQ_QUEUE || type == CTL_REQ_TRACE ||
-		    type == CTL_REQ_FLOW) {
+		    type == CTL_REQ_FLOW || type == CTL_REQ_CLUSTER) {
 			flush_msg(&o);
 			printf("%s]\n", o.nout ? "\n" : "[");
 		} else if (rc == 0)
 			json_print(json_pack("{s:b}", "ok", 1));
 		json_decref(o.all);
 		json_decref(o.cur);
-	} else if (type == CTL_REQ_QUEUE && o.rows)
+	} else if ((type == CTL_REQ_QUEUE || type == CTL_REQ_CLUSTER) &&
+	    o.rows)
 		printf("\n");
 	else if (type == CTL_REQ_FLOW)
 		flow_legend(&o);
@@ -603,6 +657,7 @@ static const struct {
 	{ "reload", CTL_REQ_RELOAD, 0, 0 },
 	{ "trace", CTL_REQ_TRACE, 1, CONTROL_FIELDS_MAX - 4 },
 	{ "flow", CTL_REQ_FLOW, 0, 0 },
+	{ "cluster", CTL_REQ_CLUSTER, 0, 1 },
 };
 
 int
@@ -687,7 +742,10 @@ main(int argc, char *argv[])
 			if (unknown)
 				f[n++] = unknown;
 		}
-	} else if ((int)n < commands[k].min || (int)n > commands[k].max ||
+	} else if (commands[k].type == CTL_REQ_CLUSTER && n == 1 &&
+	    strcmp(f[0], "queue") != 0)
+		usage();
+	else if ((int)n < commands[k].min || (int)n > commands[k].max ||
 	    server || client || user || unknown || flags[0])
 		usage();
 	if (sock == NULL) {

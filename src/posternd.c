@@ -6,9 +6,13 @@
  * privileges, load the spool, then serve.  SIGHUP reloads configuration,
  * directory and block-senders-file lists into fresh snapshots and swaps
  * them in only if all load;
+ * a changed `cluster` block opens a new store and heartbeat (the old
+ * store stays open, idle, for what may still wait on it, until exit);
  * SIGTERM/SIGINT stop accepting, let transactions in flight finish (within
  * SHUTDOWN_GRACE seconds), and keep the queue.
  */
+#include "cluster.h"
+#include "cluster_view.h"
 #include "conf.h"
 #include "control.h"
 #include "directory.h"
@@ -48,6 +52,9 @@ struct daemon {
 	struct control		*ctl;		/* posternctl */
 	struct metrics		*metrics;	/* optional */
 	struct control_env	 env;		/* what both look at */
+	struct cluster		*cluster;	/* `cluster`, or NULL */
+	struct cluster		**retired;	/* replaced by reloads */
+	size_t			 nretired;
 };
 
 /* One descriptor per session: take every descriptor the system allows
@@ -92,6 +99,58 @@ usage(void)
 	exit(2);
 }
 
+static void
+cluster_fill(struct cluster_summary *s, void *arg)
+{
+	struct daemon *d = arg;
+
+	cluster_view_fill(s, d->sched);
+}
+
+/* The cluster block of c, opened (reading the password file): 0 with
+ * *out (NULL without a block), or -1 with err. */
+static int
+cluster_start(struct daemon *d, const struct conf *c, struct cluster **out,
+    char *err, size_t errlen)
+{
+	struct cluster_params p;
+	char where[CONF_ERR_MAX];
+
+	*out = NULL;
+	if (c->cluster == NULL)
+		return 0;
+	snprintf(where, sizeof(where), "%s:%d", c->path, c->cluster->line);
+	memset(&p, 0, sizeof(p));
+	p.redis = c->cluster->redis;
+	p.password_file = c->cluster->password_file;
+	p.node = c->cluster->node;
+	p.timeout_ms = c->cluster->timeout_ms;
+	p.where = where;
+	/* The heartbeat reads the scheduler through d (set before the loop
+	 * runs). */
+	*out = cluster_open(d->base, &p, cluster_fill, d, err, errlen);
+	return *out == NULL ? -1 : 0;
+}
+
+/* Put cl in force (the server's shared limits, the control socket and
+ * metrics); the one it replaces keeps its store open, idle, until exit. */
+static void
+cluster_set(struct daemon *d, struct cluster *cl)
+{
+	if (d->cluster != NULL) {
+		cluster_retire(d->cluster);
+		d->retired = reallocarray(d->retired, d->nretired + 1,
+		    sizeof(*d->retired));
+		if (d->retired == NULL)
+			fatal("reallocarray");
+		d->retired[d->nretired++] = d->cluster;
+	}
+	d->cluster = cl;
+	d->env.kv = cluster_kv(cl);
+	/* The shared limits and greylist of smtpd take the store here
+	 * (smtp_server_set_cluster, branch limits). */
+}
+
 /* SIGHUP and `posternctl reload`: 0, or -1 with the reason in err. */
 static int
 reload(struct daemon *d, char *err, size_t errlen)
@@ -100,6 +159,8 @@ reload(struct daemon *d, char *err, size_t errlen)
 	struct directory *nd = NULL;
 	struct resolver_set *nrs;
 	struct senderlist_set *nss = NULL;
+	struct cluster *ncl = NULL;
+	int new_cluster;
 
 	log_info("reloading %s", d->path);
 	if (conf_load(d->path, &nc, err, errlen) == -1)
@@ -109,6 +170,9 @@ reload(struct daemon *d, char *err, size_t errlen)
 	directory_attach(nd, d->base);
 	if (senderlist_set_load(nc, &nss, err, errlen) == -1 ||
 	    smtp_msgauth_keys_load(nc, err, errlen) == -1)
+		goto refused;
+	new_cluster = !conf_cluster_equal(d->conf->cluster, nc->cluster);
+	if (new_cluster && cluster_start(d, nc, &ncl, err, errlen) == -1)
 		goto refused;
 	/* TLS certificates and keys, AUTH files, CA sources: put in force
 	 * by smtp_server_set_config(). */
@@ -120,6 +184,8 @@ reload(struct daemon *d, char *err, size_t errlen)
 	 * borrows them for DNSBL lookups. */
 	smtp_server_set_config(d->server, nc, nd, nrs, nss);
 	scheduler_set_config(d->sched, nc, nd, nrs);
+	if (new_cluster)
+		cluster_set(d, ncl);
 	conf_unref(d->conf);
 	directory_unref(d->dir);
 	d->conf = nc;
@@ -135,6 +201,7 @@ reload(struct daemon *d, char *err, size_t errlen)
 refused:
 	log_warnx("reload refused, keeping the running configuration: %s",
 	    err);
+	cluster_close(ncl);
 	if (nss)
 		senderlist_set_free(nss);
 	if (nd)
@@ -219,6 +286,7 @@ main(int argc, char *argv[])
 	char err[CONF_ERR_MAX];
 	struct resolver_set *rs;
 	struct senderlist_set *senders;
+	struct cluster *cl;
 	int ch, check_only = 0, debug = 0;
 	long nqueued;
 
@@ -305,6 +373,11 @@ main(int argc, char *argv[])
 	if (d.conf->metrics && (d.metrics = metrics_new(d.base, &d.env,
 	    d.conf->metrics, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	/* The cluster's password file is read as root too; its heartbeat
+	 * starts with the loop. */
+	if (cluster_start(&d, d.conf, &cl, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	cluster_set(&d, cl);
 	if (privdrop(d.conf->user, d.conf->spool, d.conf->mailbox_store, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -335,6 +408,10 @@ main(int argc, char *argv[])
 	control_free(d.ctl);
 	metrics_free(d.metrics);
 	smtp_server_free(d.server);
+	cluster_close(d.cluster);
+	for (size_t i = 0; i < d.nretired; i++)
+		cluster_close(d.retired[i]);
+	free(d.retired);
 	queue_writer_free(d.writer);
 	workpool_free(d.wp);
 	scheduler_free(d.sched);

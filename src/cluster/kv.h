@@ -34,6 +34,10 @@ struct kv_req;
 
 #define KV_KEY_MAX	512		/* bytes of a caller's key */
 #define KV_VALUE_MAX	(64 * 1024)	/* bytes of a value read or written */
+#define KV_LIST_MAX	64		/* values in a list answer */
+/* The key of a node's heartbeat is KV_NODE_KEY_PREFIX + its name
+ * (cluster_node.c writes it; kv_count_adjust reads it). */
+#define KV_NODE_KEY_PREFIX "node:"
 
 enum kv_status { KV_OK, KV_TIMEOUT, KV_DOWN, KV_ERROR };
 
@@ -58,12 +62,18 @@ typedef void (*kv_int_cb)(enum kv_status st, long long value, void *arg);
 typedef void (*kv_str_cb)(enum kv_status st, const char *value, size_t len,
     void *arg);
 
+/* A list answer: n values (each len bytes, not NUL-terminated); meaningful
+ * only with KV_OK, and only during the call. */
+typedef void (*kv_list_cb)(enum kv_status st, const char *const *values,
+    const size_t *lens, size_t n, void *arg);
+
 /* NULL with a message in err when the parameters are wrong (the address
  * is not an IP or a Unix socket); a store that does not answer is not an
  * error: it is connected later. */
 struct kv *kv_open(struct event_base *base, const struct kv_params *p,
 	    char *err, size_t errlen);
-/* Every pending request is cancelled (no callback). */
+/* Every pending request is cancelled (no callback).  Never from inside a
+ * kv callback. */
 void	kv_free(struct kv *kv);
 void	kv_stats(const struct kv *kv, struct kv_stats *out);
 
@@ -117,5 +127,17 @@ struct kv_req *kv_first_seen(struct kv *kv, const char *key, unsigned ttl_s,
 struct kv_req *kv_count_adjust(struct kv *kv, const char *key,
 	    const char *member, long long by, unsigned ttl_s, kv_int_cb cb,
 	    void *arg);
+
+/*
+ * Sets of names whose values expire (cluster_node.c: the live nodes).
+ * kv_set_add: SADD set member and EXPIRE set ttl: 1 if member is new.
+ * kv_set_values: for each member m of set, the value of key prefix+m; the
+ * members whose key is gone are removed from the set; at most KV_LIST_MAX
+ * values, in no particular order.
+ */
+struct kv_req *kv_set_add(struct kv *kv, const char *set, const char *member,
+	    unsigned ttl_s, kv_int_cb cb, void *arg);
+struct kv_req *kv_set_values(struct kv *kv, const char *set,
+	    const char *prefix, kv_list_cb cb, void *arg);
 
 #endif

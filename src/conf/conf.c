@@ -149,6 +149,7 @@ conf_free(struct conf *c)
 		free(c->milters[i]);
 	}
 	free(c->milters);
+	conf_cluster_free(c->cluster);
 	free(c);
 }
 
@@ -168,6 +169,7 @@ conf_finish(struct conf *c)
 		c->control = xasprintf("%s/control.sock", c->spool);
 	if (c->mailbox_store == NULL)
 		c->mailbox_store = xasprintf("%s/mailboxes", c->spool);
+	conf_cluster_finish(c);
 }
 
 static int

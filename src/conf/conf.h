@@ -95,6 +95,15 @@ struct conf_milter {
 						   tempfail) */
 };
 
+/* The store the gateways share (`cluster { ... }`, SPEC section 9). */
+struct conf_cluster {
+	int			 line;
+	char			*redis;		/* "unix:PATH" | "IP:PORT" */
+	char			*password_file;	/* optional */
+	char			*node;		/* default: host name */
+	unsigned		 timeout_ms;	/* per request, default 250 */
+};
+
 /* A DKIM signing key (`dkim-key NAME { ... }`). */
 struct conf_dkim_key {
 	char			*name;
@@ -244,6 +253,7 @@ struct conf {
 	size_t			 ndkim_keys;
 	struct conf_milter	**milters;
 	size_t			 nmilters;
+	struct conf_cluster	*cluster;	/* NULL: one gateway alone */
 };
 
 /*
@@ -266,6 +276,9 @@ struct conf_dnslist	*conf_dnslist_find(const struct conf *c,
 			    const char *name);
 struct conf_dkim_key	*conf_dkim_key_find(const struct conf *c,
 			    const char *name);
+/* Same cluster block (both NULL, or every setting equal)? */
+int	conf_cluster_equal(const struct conf_cluster *a,
+	    const struct conf_cluster *b);
 struct conf_milter	*conf_milter_find(const struct conf *c,
 			    const char *name);
 /* Is `domain` (lowercase, no trailing dot) a local domain? */

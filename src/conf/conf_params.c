@@ -527,6 +527,9 @@ static const struct conf_param top_params[] = {
 	{ "milter", CONF_T_BLOCK, .flags = CONF_F_REPEAT,
 	  .fn = conf_h_milter, .block = &conf_block_milter,
 	  .doc = "NAME { ... }: a content filter (milter protocol)" },
+	{ "cluster", CONF_T_BLOCK, .fn = conf_h_cluster,
+	  .block = &conf_block_cluster,
+	  .doc = "{ ... }: the Redis several gateways share" },
 };
 
 static const struct conf_param connector_params[] = {
@@ -620,5 +623,6 @@ const struct conf_block *const conf_blocks[] = {
 	&conf_block_top, &conf_block_vserver, &conf_block_filter,
 	&conf_block_connector, &conf_block_queue, &conf_block_ldap,
 	&conf_block_authentication, &conf_block_dkim_key, &conf_block_milter,
+	&conf_block_cluster,
 };
 const size_t conf_nblocks = nitems(conf_blocks);

@@ -10,6 +10,7 @@
  * conf_vserver.c the same for the virtual-server and filter blocks
  * conf_auth.c the authentication, dkim-key and dkim-sign keywords
  * conf_milter.c the milter blocks and a virtual server's milters
+ * conf_cluster.c the cluster block (the shared Redis, this node's name)
  * conf_check.c the checks that need a whole block or the whole file
  * conf.c       load, reference counting, free, lookups, computed defaults
  */
@@ -135,7 +136,7 @@ extern const struct conf_block	conf_block_top, conf_block_vserver,
 				conf_block_filter, conf_block_connector,
 				conf_block_queue, conf_block_ldap,
 				conf_block_authentication, conf_block_dkim_key,
-				conf_block_milter;
+				conf_block_milter, conf_block_cluster;
 extern const struct conf_block	*const conf_blocks[];
 extern const size_t		 conf_nblocks;
 int	conf_dns_ref(struct conf_pctx *p, const struct conf_stmt *st,
@@ -189,6 +190,12 @@ int	conf_h_milters(struct conf_pctx *, const struct conf_param *, void *,
 	    const struct conf_stmt *);
 int	conf_check_milter(struct conf_pctx *, struct conf_frame *);
 int	conf_milter_resolve(struct conf_pctx *p);
+/* conf_cluster.c */
+int	conf_h_cluster(struct conf_pctx *, const struct conf_param *, void *,
+	    const struct conf_stmt *);
+int	conf_check_cluster(struct conf_pctx *, struct conf_frame *);
+void	conf_cluster_finish(struct conf *c);
+void	conf_cluster_free(struct conf_cluster *cl);
 /* conf.c */
 struct conf_dnslist *conf_dnslist_add(struct conf *c, const char *name,
 	    int line, int unnamed);

@@ -11,6 +11,7 @@
  * the scheduler calls back, so no callback ever lands on freed memory.
  */
 #include "control.h"
+#include "cluster_view.h"
 #include "conf.h"
 #include "control_proto.h"
 #include "flow.h"
@@ -59,6 +60,7 @@ struct cconn {
 	size_t			 nids, pos;
 	struct trace		*trace;
 	struct flow		*flow;
+	struct cluster_view	*cview;		/* cluster: waiting for redis */
 	int			 removing;
 };
 
@@ -460,6 +462,44 @@ req_flow(struct cconn *c, const struct control_msg *rq)
 	free(unknown);
 }
 
+/* ---- cluster ---- */
+
+static void
+cluster_rec(void *arg, unsigned type, const char *const *f, size_t n)
+{
+	send_rec(arg, type, f, n);
+}
+
+static void
+cluster_done(void *arg, const char *error, const char *summary)
+{
+	struct cconn *c = arg;
+
+	c->cview = NULL;
+	if (error != NULL)
+		fail(c, "%s", error);
+	else
+		ok(c, "%s", summary);
+}
+
+static void
+req_cluster(struct cconn *c, const struct control_msg *rq)
+{
+	int queue = rq->nfields > 0 && control_field_eq(&rq->f[0], "queue");
+
+	if (rq->nfields > 0 && !queue) {
+		fail(c, "cluster: unknown request");
+		return;
+	}
+	if (c->ctl->env->kv == NULL) {
+		fail(c, "cluster: not configured (no cluster block in the "
+		    "configuration)");
+		return;
+	}
+	c->cview = cluster_view_start(c->ctl->env->kv, queue, cluster_rec,
+	    cluster_done, c);
+}
+
 /* ---- the connection ---- */
 
 static const struct {
@@ -476,6 +516,7 @@ static const struct {
 	{ CTL_REQ_RELOAD, req_reload },
 	{ CTL_REQ_TRACE, req_trace },
 	{ CTL_REQ_FLOW, req_flow },
+	{ CTL_REQ_CLUSTER, req_cluster },
 };
 
 static void
@@ -568,6 +609,8 @@ conn_free(struct cconn *c)
 	c->trace = NULL;
 	flow_cancel(c->flow);
 	c->flow = NULL;
+	cluster_view_cancel(c->cview);
+	c->cview = NULL;
 	free(c->ids);
 	c->ids = NULL;
 	if (c->removing) {

@@ -9,6 +9,7 @@
 #define POSTERN_CONTROL_ENV_H
 
 struct conf;
+struct kv;
 struct directory;
 struct queue_writer;
 struct resolver_set;
@@ -25,6 +26,7 @@ struct control_env {
 	struct senderlist_set	*senders;	/* the server's, borrowed */
 	struct resolver_set	*rs;		/* the live resolvers (trace's
 						   DNSBL lookups), borrowed */
+	struct kv		*kv;		/* `cluster`'s store, or NULL */
 	/* Do what SIGHUP does: 0, or -1 with "FILE:LINE: message". */
 	int			(*reload)(void *arg, char *err,
 				    size_t errlen);

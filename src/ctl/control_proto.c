@@ -29,6 +29,7 @@ static const struct type_desc types[CTL_TYPE_MAX] = {
 	[CTL_REQ_RELOAD] = { "reload", 0, 0 },
 	[CTL_REQ_TRACE] = { "trace", 4, CONTROL_FIELDS_MAX },
 	[CTL_REQ_FLOW] = { "flow", 0, 2 },
+	[CTL_REQ_CLUSTER] = { "cluster", 0, 1 },
 	[CTL_REP_END] = { "end", 1, 1 },
 	[CTL_REP_ERROR] = { "error", 1, 1 },
 	[CTL_REC_MSG] = { "msg", CTL_MSG_NFIELDS, CTL_MSG_NFIELDS },
@@ -41,6 +42,9 @@ static const struct type_desc types[CTL_TYPE_MAX] = {
 	[CTL_REC_FLOW] = { "flow-row", CTL_FLOW_NFIELDS, CTL_FLOW_NFIELDS },
 	[CTL_REC_ACCEPTANCE] = { "acceptance", CTL_ACCEPTANCE_NFIELDS,
 	    CTL_ACCEPTANCE_NFIELDS },
+	[CTL_REC_NODE] = { "node", CTL_NODE_NFIELDS, CTL_NODE_NFIELDS },
+	[CTL_REC_NODE_MSG] = { "node-msg", CTL_NODE_MSG_NFIELDS,
+	    CTL_NODE_MSG_NFIELDS },
 };
 
 static const char *const msg_names[] = { CTL_MSG_FIELDS };
@@ -50,6 +54,8 @@ static const char *const stat_names[] = { CTL_STAT_FIELDS };
 static const char *const trace_names[] = { CTL_TRACE_FIELDS };
 static const char *const flow_names[] = { CTL_FLOW_FIELDS };
 static const char *const acceptance_names[] = { CTL_ACCEPTANCE_FIELDS };
+static const char *const node_names[] = { CTL_NODE_FIELDS };
+static const char *const node_msg_names[] = { CTL_NODE_MSG_FIELDS };
 
 _Static_assert(sizeof(msg_names) / sizeof(msg_names[0]) == CTL_MSG_NFIELDS,
     "CTL_MSG_FIELDS");
@@ -89,6 +95,12 @@ control_field_names(unsigned type, size_t *n)
 	case CTL_REC_ACCEPTANCE:
 		*n = CTL_ACCEPTANCE_NFIELDS;
 		return acceptance_names;
+	case CTL_REC_NODE:
+		*n = CTL_NODE_NFIELDS;
+		return node_names;
+	case CTL_REC_NODE_MSG:
+		*n = CTL_NODE_MSG_NFIELDS;
+		return node_msg_names;
 	default:
 		*n = 0;
 		return NULL;

@@ -48,6 +48,7 @@ enum control_type {
 	CTL_REQ_RELOAD,		/* - */
 	CTL_REQ_TRACE,		/* vserver client sender rcpt... */
 	CTL_REQ_FLOW,		/* [user [unknown-user]] */
+	CTL_REQ_CLUSTER,	/* ["queue"] */
 	/* replies */
 	CTL_REP_END = 32,	/* message (may be empty) */
 	CTL_REP_ERROR,		/* message */
@@ -58,6 +59,8 @@ enum control_type {
 	CTL_REC_TRACE,		/* one recipient's verdict */
 	CTL_REC_FLOW,		/* one row of the flow table */
 	CTL_REC_ACCEPTANCE,	/* show: what acceptance decided */
+	CTL_REC_NODE,		/* cluster: one node */
+	CTL_REC_NODE_MSG,	/* cluster queue: a message; its RCPTs follow */
 	CTL_TYPE_MAX
 };
 
@@ -82,6 +85,13 @@ enum control_type {
 #define CTL_FLOW_FIELDS		"vserver", "flow", "client", "sender", \
 				CTL_TRACE_FIELDS
 #define CTL_FLOW_NFIELDS	(4 + CTL_TRACE_NFIELDS)
+/* deferred: "DEST=N DEST=N ..." */
+#define CTL_NODE_FIELDS		"node", "up_since", "last_seen", "messages", \
+				"held", "oldest", "deferred"
+#define CTL_NODE_NFIELDS	7
+#define CTL_NODE_MSG_FIELDS	"node", "id", "arrival", "age", "size", \
+				"sender", "total_recipients"
+#define CTL_NODE_MSG_NFIELDS	7
 
 /* A decoded frame: fields point into the caller's buffer, so they are
  * not NUL-terminated; control_field_dup() makes a string of one. */

@@ -5,6 +5,7 @@
 #include "arc.h"
 #include "dkim_verify.h"
 #include "dmarc.h"
+#include "kv.h"
 #include "spf.h"
 #include "buf.h"
 #include "conf.h"
@@ -226,6 +227,29 @@ collect_dns(const struct control_env *env, metrics_emit_fn emit, void *arg)
 		}
 }
 
+/* The shared store of `cluster` (none without the block). */
+static void
+collect_cluster(const struct control_env *env, metrics_emit_fn emit,
+    void *arg)
+{
+	struct kv_stats ks;
+
+	if (env->kv == NULL)
+		return;
+	kv_stats(env->kv, &ks);
+	emit_gauge(emit, arg, "postern_cluster_up",
+	    "1 when the shared redis answers", ks.up ? 1 : 0);
+	emit_counter(emit, arg, "postern_cluster_requests_total",
+	    "requests to the shared redis", ks.requests);
+	emit_counter(emit, arg, "postern_cluster_timeouts_total",
+	    "requests to redis past the cluster timeout", ks.timeouts);
+	emit_counter(emit, arg, "postern_cluster_failures_total",
+	    "requests to redis answered down or with an error", ks.failures);
+	emit_counter(emit, arg, "postern_cluster_outages_total",
+	    "times redis became unreachable (each decided locally)",
+	    ks.outages);
+}
+
 void
 metrics_collect(const struct control_env *env, metrics_emit_fn emit,
     void *arg)
@@ -233,6 +257,7 @@ metrics_collect(const struct control_env *env, metrics_emit_fn emit,
 	collect_server(env, emit, arg);
 	collect_queue(env, emit, arg);
 	collect_dns(env, emit, arg);
+	collect_cluster(env, emit, arg);
 }
 
 /* ---- the text exposition format ---- */

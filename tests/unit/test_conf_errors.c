@@ -49,7 +49,7 @@ static const struct {
 	  "level)" },
 	{ "queue {\n  timeout 5s\n}\n", 2, "\"timeout\" is not allowed in a "
 	  "queue block (only in a virtual-server block, in a directory "
-	  "ldap block or in a milter block)" },
+	  "ldap block, in a milter block or in a cluster block)" },
 	{ VS "  filter {\n    listen 127.0.0.2\n  }\n}\n", 4,
 	  "\"listen\" is not allowed in a filter block" },
 	{ VS "  virtual-server b {\n", 3, "\"virtual-server\" is not allowed "
