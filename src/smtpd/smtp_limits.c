@@ -333,33 +333,3 @@ smtp_limits_greylist(struct smtp_limits *lim, const struct conf_vserver *vs,
 	return req;
 }
 
-/*
- * Until the store's client (src/cluster/kv_redis.c) is linked in: weak
- * stand-ins that take no request, so that every limit is the local one.
- * TEMPORARY: removed when the cluster branch is merged.
- */
-#define WEAK	__attribute__((weak))
-WEAK void kv_cancel(struct kv_req *r) { (void)r; }
-WEAK struct kv_req *kv_incr_expire(struct kv *kv, const char *key,
-    long long by, unsigned ttl_s, kv_int_cb cb, void *arg)
-{ (void)kv; (void)key; (void)by; (void)ttl_s; (void)cb; (void)arg;
-  return NULL; }
-WEAK struct kv_req *kv_get(struct kv *kv, const char *key, kv_str_cb cb,
-    void *arg)
-{ (void)kv; (void)key; (void)cb; (void)arg; return NULL; }
-WEAK struct kv_req *kv_set_ex(struct kv *kv, const char *key,
-    const char *value, size_t len, unsigned ttl_s, kv_int_cb cb, void *arg)
-{ (void)kv; (void)key; (void)value; (void)len; (void)ttl_s; (void)cb;
-  (void)arg; return NULL; }
-WEAK struct kv_req *kv_window_hit(struct kv *kv, const char *key,
-    unsigned limit, unsigned window_s, kv_int_cb cb, void *arg)
-{ (void)kv; (void)key; (void)limit; (void)window_s; (void)cb; (void)arg;
-  return NULL; }
-WEAK struct kv_req *kv_first_seen(struct kv *kv, const char *key,
-    unsigned ttl_s, kv_int_cb cb, void *arg)
-{ (void)kv; (void)key; (void)ttl_s; (void)cb; (void)arg; return NULL; }
-WEAK struct kv_req *kv_count_adjust(struct kv *kv, const char *key,
-    const char *member, long long by, unsigned ttl_s, kv_int_cb cb,
-    void *arg)
-{ (void)kv; (void)key; (void)member; (void)by; (void)ttl_s; (void)cb;
-  (void)arg; return NULL; }
