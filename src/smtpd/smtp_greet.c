@@ -102,6 +102,12 @@ conn_done(void *arg, long long ok)
 
 	s->greet_shared = NULL;
 	s->greet_pending &= ~SMTP_GREET_SHARED;
+	if (s->state != SMTP_S_GREETING) {
+		/* Refused meanwhile (a DNSBL listing): nothing to add. */
+		if (!ok)
+			s->conn_shared = 0;
+		return;
+	}
 	if (!ok) {
 		s->conn_shared = 0;
 		smtp_state_cancel_greeting(s);
