@@ -4,7 +4,8 @@ after DELAY passes (and the message is queued); AUTO-ALLOW lets the
 client's /24 through with any sender afterwards; allow-client and relay
 clients are never greylisted, nor are unknown users (550 first);
 `posternctl trace` says what the session would answer without recording
-anything, and the refusals are counted under the rule `greylist`.
+anything, `posternctl flow` shows it on the server that has it, and the
+refusals are counted under the rule `greylist`.
 DELAY is 2 s so that the test waits little."""
 import smtplib
 import time
@@ -120,3 +121,16 @@ def test_greylist_exempt_clients(make_gateway):
         assert c.rcpt("ericm@winery-co.co")[0] == 250
     finally:
         c.quit()
+
+
+def test_flow_shows_greylisting(make_gateway):
+    gw = grey_gateway(make_gateway)
+    rows = ctl_json(gw, "flow", "--user", "ericm@winery-co.co")
+    table = {(r["vserver"], r["flow"]): r for r in rows}
+    r = table[("internet", "Internet -> local user")]
+    assert not r["accepted"], r
+    assert r["reply"] == "451 4.7.1 Greylisted, try again later", r
+    # The intranet server has no greylist.
+    assert table[("intranet", "intranet -> local user")]["accepted"]
+    # flow traces, it records nothing: the live triplet is new.
+    assert rcpt(gw, "a@example.org", "ericm@winery-co.co")[0] == 451

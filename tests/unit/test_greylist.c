@@ -5,7 +5,8 @@
  * triplets through, triplets not retried expire, IPv4 clients group by
  * /24 and IPv6 ones by /64, case does not matter, a look (trace) records
  * nothing, the table is bounded (the least recently seen forgotten), and
- * the shared store's answers decide the same way (greylist_decide).
+ * the shared store's answers decide the same way (greylist_decide); and
+ * the `greylist DELAY [AUTO-ALLOW]` statement.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
 #include "greylist.h"
 
 #define DELAY	300
@@ -220,6 +222,48 @@ test_decide(void **state)
 	assert_int_equal(greylist_decide(1, 0, DELAY), GREYLIST_KNOWN);
 }
 
+/* The filter statement: its values, its bounds. */
+static int
+load(const char *filter, struct conf **c, char *err, size_t errlen)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	    "hostname gw.test\nspool /nonexistent\n"
+	    "local-domain winery-co.co\ndirectory file /nonexistent\n"
+	    "virtual-server internet {\n  listen 127.0.0.2:25\n"
+	    "  filter {\n    %s\n  }\n}\n", filter);
+	return conf_load_string("test.conf", text, c, err, errlen);
+}
+
+static void
+test_conf(void **state)
+{
+	static const char *bad[] = { "greylist", "greylist 0s",
+	    "greylist 2d", "greylist 5m 35d 1", "greylist 5x",
+	    "greylist 5m 400d" };
+	char err[CONF_ERR_MAX];
+	struct conf *c;
+
+	(void)state;
+	assert_int_equal(load("greylist 5m 35d", &c, err, sizeof(err)), 0);
+	assert_int_equal(c->vservers[0]->filter.greylist_delay, 300);
+	assert_int_equal(c->vservers[0]->filter.greylist_allow, 35 * 86400);
+	conf_unref(c);
+	assert_int_equal(load("greylist 90s", &c, err, sizeof(err)), 0);
+	assert_int_equal(c->vservers[0]->filter.greylist_delay, 90);
+	assert_int_equal(c->vservers[0]->filter.greylist_allow, 0);
+	conf_unref(c);
+	assert_int_equal(load("rate-limit 5/m", &c, err, sizeof(err)), 0);
+	assert_int_equal(c->vservers[0]->filter.greylist_delay, 0);
+	conf_unref(c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(load(bad[i], &c, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "test.conf:"));
+	}
+}
+
 int
 main(void)
 {
@@ -231,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_conf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
