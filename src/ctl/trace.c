@@ -21,6 +21,7 @@
 #include "resolver.h"
 #include "router.h"
 #include "senderlist.h"
+#include "greylist.h"
 #include "smtp_check.h"
 #include "smtp_spf.h"
 #include "xmalloc.h"
@@ -222,6 +223,29 @@ trace_client(const struct trace *t, struct smtp_check_client *cl)
 	cl->peek = 1;
 }
 
+/* What greylisting made of the recipient (the table is only looked at). */
+static void
+note_greylist(struct trace_result *r, int verdict)
+{
+	static const char *why[] = {
+		[GREYLIST_NEW] = "greylist: triplet not seen: deferred",
+		[GREYLIST_EARLY] = "greylist: triplet first seen less than "
+		    "DELAY ago: deferred",
+		[GREYLIST_PASS] = "greylist: triplet first seen DELAY ago: "
+		    "passes",
+		[GREYLIST_KNOWN] = "greylist: triplet passed before, or client "
+		    "auto-allowed: passes",
+	};
+	char *note;
+
+	if (verdict < 0 || verdict > GREYLIST_KNOWN)
+		return;
+	note = r->note ? xasprintf("%s; %s", r->note, why[verdict]) :
+	    xstrdup(why[verdict]);
+	free(r->note);
+	r->note = note;
+}
+
 /* The checks' verdict on the recipient t->next (maybe inside
  * smtp_check_rcpt()). */
 static void
@@ -243,6 +267,8 @@ rcpt_checked(void *arg, struct smtp_check_verdict *v)
 		else
 			route_connector(r, t->conf, v->conn, t->domain);
 	}
+	if (v->greylist)
+		note_greylist(r, v->greylist - 1);
 	smtp_check_verdict_clear(v);
 	t->next++;
 	if (!t->in_step)

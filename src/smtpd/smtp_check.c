@@ -240,6 +240,7 @@ grey_applies(const struct smtp_check_rcpt *rc)
 static void
 rcpt_grey_apply(struct smtp_check_rcpt *rc, long long verdict)
 {
+	rc->v.greylist = (int)verdict + 1;
 	if (!GREYLIST_DEFERS(verdict))
 		return;
 	if (rc->v.dir != NULL)

@@ -78,6 +78,9 @@ struct smtp_check_verdict {
 	struct dir_result	*dir;		/* local: the directory's
 						   answer (owned: see
 						   smtp_check_verdict_clear) */
+	int			 greylist;	/* greylisting's verdict + 1
+						   (enum greylist_verdict);
+						   0: not applied */
 };
 
 void	smtp_check_verdict_clear(struct smtp_check_verdict *v);

@@ -59,10 +59,12 @@ def test_greylist_defers_then_passes(make_gateway):
     t = trace(gw, "a@example.org", "ericm@winery-co.co")
     assert not t["accepted"] and t["rule"] == "greylist", t
     assert t["reply"] == "451 4.7.1 Greylisted, try again later"
+    assert "first seen less than DELAY ago" in t["note"], t
     time.sleep(DELAY)
     # trace sees the triplet would pass now, but records nothing ...
     t = trace(gw, "a@example.org", "ericm@winery-co.co")
     assert t["accepted"], t
+    assert "greylist: triplet first seen DELAY ago: passes" in t["note"], t
     # ... and a triplet only traced is new to the session afterwards.
     t = trace(gw, "traced@example.org", "ericm@winery-co.co")
     assert t["rule"] == "greylist", t
@@ -97,6 +99,7 @@ def test_greylist_auto_allow(make_gateway):
     t = trace(gw, "other@example.com", "ericm@winery-co.co",
               client="127.0.0.14")
     assert t["accepted"], t
+    assert "auto-allowed" in t["note"], t
     # Not another network.
     t = trace(gw, "other@example.com", "ericm@winery-co.co",
               client="192.0.2.1")
