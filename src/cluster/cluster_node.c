@@ -212,10 +212,19 @@ beat(evutil_socket_t fd, short ev, void *arg)
 {
 	struct cluster_node *n = arg;
 	char key[KV_KEY_MAX + 1], *rec, *queue;
+	struct kv_stats st;
 
 	(void)fd;
 	(void)ev;
-	n->failed = 0;
+	/* Not connected: nothing is asked (the failures counted in the
+	 * metrics are the callers'), and the first beat follows a second
+	 * after the store is back. */
+	kv_stats(n->kv, &st);
+	n->failed = !st.up;
+	if (n->failed) {
+		beat_next(n);
+		return;
+	}
 	cluster_node_render(n->name, n->up_since, n->fill, n->arg, &rec,
 	    &queue);
 	snprintf(key, sizeof(key), "%s%s", KV_NODE_KEY_PREFIX, n->name);

@@ -31,7 +31,10 @@ CLI = "/usr/bin/redis-cli"
 class Redis(Daemon):
     what = "redis-server"
 
-    def __init__(self, tmp_path, password=None, name="redis"):
+    def __init__(self, tmp_path, password=None, name="redis", tcp=None):
+        """tcp: (port, [addresses]) to listen on TCP as well (loopback
+        only), for the IP:PORT and [IPv6]:PORT forms."""
+        self.tcp = tcp
         self.dir = str(tmp_path)
         self.sock = os.path.join(self.dir, name + ".sock")
         self.logpath = os.path.join(self.dir, name + ".log")
@@ -43,9 +46,12 @@ class Redis(Daemon):
         return "unix:" + self.sock
 
     def argv(self):
-        a = [REDIS, "--port", "0", "--unixsocket", self.sock,
+        port = str(self.tcp[0]) if self.tcp else "0"
+        a = [REDIS, "--port", port, "--unixsocket", self.sock,
              "--unixsocketperm", "777", "--save", "", "--appendonly", "no",
              "--dir", self.dir, "--daemonize", "no", "--loglevel", "notice"]
+        if self.tcp:
+            a += ["--bind"] + list(self.tcp[1])
         if self.password is not None:
             a += ["--requirepass", self.password]
         return a
@@ -53,8 +59,14 @@ class Redis(Daemon):
     def start(self):
         if os.path.exists(self.sock):
             os.unlink(self.sock)
-        self.spawn(self.argv(), lambda log: "ready to accept" in log.lower() and
-                   os.path.exists(self.sock))
+        try:
+            self.spawn(self.argv(), lambda log: "ready to accept" in
+                       log.lower() and os.path.exists(self.sock))
+        except RuntimeError:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()        # never left running
+                self.proc.wait()
+            raise
         return self
 
     def cli(self, *args):

@@ -185,3 +185,34 @@ def test_cluster_errors(posternd_bin, tmp_path):
     finally:
         assert_clean_exit(gw, gw.stop())
         redis.stop()
+
+
+def test_reload_changes_the_cluster(posternd_bin, tmp_path):
+    """AUTH with a password file only root reads: a reload that changes
+    the block (a new node name) keeps the password read at start; a
+    reload without the block leaves the cluster."""
+    redis = Redis(tmp_path, password="pw-0f-redis").start()
+    pw = tmp_path / "redis.secret"
+    pw.write_text("pw-0f-redis\n")
+    os.chmod(pw, 0o600)
+    block = cluster_block(redis, "gw1").replace(
+        "node", "password-file %s\n    node" % pw)
+    gw = make_gateway(posternd_bin, str(tmp_path), "gw1", block)
+    try:
+        assert wait_for(lambda: [n["node"] for n in
+                                 try_json(gw, "cluster") or []] == ["gw1"])
+        with open(gw.conf) as f:
+            text = f.read()
+        gw.write_config(text.replace("node gw1", "node gw9"))
+        ctl(gw, "reload")
+        assert wait_for(lambda: "gw9" in [n["node"] for n in
+                                          try_json(gw, "cluster") or []])
+        if os.geteuid() == 0:
+            assert "keeping the password read at start" in gw.log()
+        gw.write_config(text.replace(block, ""))
+        ctl(gw, "reload")
+        r = ctl(gw, "cluster", check=False)
+        assert r.returncode == 1 and "no cluster block" in r.stderr
+    finally:
+        assert_clean_exit(gw, gw.stop())
+        redis.stop()

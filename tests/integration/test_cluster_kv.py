@@ -6,13 +6,13 @@ the client, and a value over KV_VALUE_MAX refused.
 """
 import os
 import select
-import signal
+import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import TOOLS
+from conftest import TOOLS, free_port
 from redisfix import Redis
 
 PROBE = os.path.join(TOOLS, "kv_probe")
@@ -249,6 +249,30 @@ def test_down_from_the_start(tmp_path):
     assert p.ask("stats").startswith("stats ")
     rc, err = p.close()
     assert rc == 0 and err.count("unreachable") == 1, err
+
+
+def test_tcp_ipv4_and_ipv6(tmp_path):
+    port = free_port("127.0.0.1")
+    addrs = ["127.0.0.1"] + (["::1"] if socket.has_ipv6 and ipv6_ok() else [])
+    r = Redis(tmp_path, tcp=(port, addrs)).start()
+    try:
+        for a in addrs:
+            p = Probe(("[%s]:%d" if ":" in a else "%s:%d") % (a, port))
+            up(p)
+            assert p.answer("incr t 1 60")[0] == "ok"
+            p.close()
+        assert r.cli("GET", "postern:t") == [str(len(addrs))]
+    finally:
+        r.stop()
+
+
+def ipv6_ok():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
 
 
 def test_bad_address():
