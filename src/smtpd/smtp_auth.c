@@ -6,7 +6,9 @@
  * transaction (503), not yet authenticated (503), and the failure guard:
  * a client (netaddr_limit_key(): an IPv6 client is its /64) with
  * max-auth-failures failed attempts in the last hour gets 421 4.7.0 and
- * the door, its password unchecked.  Decoding is auth_sasl.c's; a
+ * the door, its password unchecked (with `cluster`, the failures of
+ * every gateway: the AUTH line waits for the shared count, smtp_limits.h,
+ * and each failure is added to it).  Decoding is auth_sasl.c's; a
  * response that decodes to something PLAIN or LOGIN does not allow goes
  * through the same check as a wrong password (with an empty one), so it
  * is delayed and counted alike.  Failures count towards the guard, never

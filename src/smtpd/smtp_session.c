@@ -17,6 +17,8 @@
  * rate-limit counts MAIL commands, accepted or not (as Postfix's
  * smtpd_client_message_rate_limit does): a client that opens transactions
  * only to abandon them is held to the same budget as one that sends.
+ * With `cluster` the budget is shared by the gateways (smtp_limits.h):
+ * the reply to MAIL, and the commands pipelined behind it, wait for it.
  */
 #include "smtp_session.h"
 #include "addr.h"
