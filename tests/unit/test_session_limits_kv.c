@@ -28,6 +28,7 @@
 #include "fake_kv.h"
 #include "ratelimit.h"
 #include "session_fake.h"
+#include "smtp_greet.h"
 #include "smtp_limits.h"
 
 #define RATE_LIMITED	"421 4.7.0 Rate limit exceeded: too many messages " \
@@ -62,6 +63,12 @@ static const char *kv_config =
     "  listen 127.0.0.9:25\n"
     "  filter {\n"
     "    greylist 2s 1h\n"
+    "  }\n"
+    "}\n"
+    "virtual-server waitgreet {\n"
+    "  listen 127.0.0.10:25\n"
+    "  filter {\n"
+    "    greet-wait 1s\n"
     "  }\n"
     "}\n"
     "connector out {\n"
@@ -339,6 +346,56 @@ test_cancel_on_free(void **state)
 	fake_kv_step();
 }
 
+/* The final greeting waits for both greet-wait and the shared count,
+ * whichever ends last. */
+static void
+test_connections_with_greet_wait(void **state)
+{
+	struct smtp_session *s;
+	char *got;
+
+	(void)state;
+	s = start("waitgreet", "192.0.2.40");
+	got = out(s);
+	assert_string_equal(got, "220-gw.test ESMTP postern\r\n");
+	free(got);
+	assert_int_equal(fake_kv_step(), 1);
+	assert_int_equal(s->state, SMTP_S_GREETING);
+	assert_int_equal(s->out.len, 0);
+	smtp_greet_elapsed(s);
+	got = out(s);
+	assert_string_equal(got, "220 gw.test ESMTP postern\r\n");
+	free(got);
+	smtp_session_free(s);
+	fake_kv_step();
+	/* The other way round: greet-wait over first, the count later;
+	 * meanwhile input waits unread (not a pregreet). */
+	s = start("waitgreet", "192.0.2.41");
+	free(out(s));
+	smtp_greet_elapsed(s);
+	assert_int_equal(s->out.len, 0);
+	assert_int_equal(smtp_session_input(s, "EHLO c\r\n", 8), 0);
+	assert_int_equal(fake_kv_step(), 1);
+	got = out(s);
+	assert_string_equal(got, "220 gw.test ESMTP postern\r\n");
+	free(got);
+	expect(s, "HELO c\r\n", "250 gw.test\r\n");
+	smtp_session_free(s);
+	fake_kv_step();
+	/* Over the shared count while the greet-wait runs: the 220- reply
+	 * ends with the 421. */
+	fake_kv_set_part("conn:waitgreet:192.0.2.42", "gw2", 50);
+	s = start("waitgreet", "192.0.2.42");
+	free(out(s));
+	assert_int_equal(fake_kv_step(), 1);
+	got = out(s);
+	assert_string_equal(got, TOO_MANY_CONN);
+	free(got);
+	assert_true(smtp_session_closing(s));
+	smtp_session_free(s);
+	fake_kv_step();
+}
+
 /* ---- max-auth-failures ---- */
 
 static void
@@ -492,6 +549,9 @@ main(void)
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_connections_shared,
 		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_connections_with_greet_wait, each_setup,
+		    each_teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_on_free,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_auth_shared,
