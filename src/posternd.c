@@ -148,8 +148,8 @@ cluster_set(struct daemon *d, struct cluster *cl)
 	}
 	d->cluster = cl;
 	d->env.kv = cluster_kv(cl);
-	/* The shared limits and greylist of smtpd take the store here
-	 * (smtp_server_set_cluster, branch limits). */
+	/* The shared limits and greylist of smtpd take the store here. */
+	smtp_server_set_cluster(d->server, cluster_kv(cl), cluster_name(cl));
 }
 
 /* SIGHUP and `posternctl reload`: 0, or -1 with the reason in err. */

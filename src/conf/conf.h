@@ -63,6 +63,8 @@ struct conf_filter {
 	size_t		  ndnsbl;
 	unsigned	  rate_limit;		/* messages per minute, 0 = off */
 	unsigned	  greet_wait_ms;	/* 0 = off */
+	unsigned	  greylist_delay;	/* seconds, 0 = off */
+	unsigned	  greylist_allow;	/* auto-allow seconds, 0 = off */
 };
 
 /* Message authentication of what a virtual server receives (SPF, DKIM,

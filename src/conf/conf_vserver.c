@@ -262,6 +262,25 @@ h_rate_limit(struct conf_pctx *p, const struct conf_param *pp, void *base,
 	    "per client address per minute; N/s and N/h also do)");
 }
 
+/* greylist DELAY [AUTO-ALLOW] (docs/greylisting.md). */
+static int
+h_greylist(struct conf_pctx *p, const struct conf_param *pp, void *base,
+    const struct conf_stmt *st)
+{
+	struct conf_filter *f = base;
+
+	(void)pp;
+	if (conf_need_args(p, st, 1, 2) == -1 ||
+	    conf_val_dur(p, st, st->av[0].s, 1, 86400, 0,
+	    &f->greylist_delay) == -1)
+		return -1;
+	f->greylist_allow = 0;
+	if (st->ac == 2 && conf_val_dur(p, st, st->av[1].s, 0, 366 * 86400,
+	    0, &f->greylist_allow) == -1)
+		return -1;
+	return 0;
+}
+
 /* ---- the tables ---- */
 
 #define VS(f)	offsetof(struct conf_vserver, f)
@@ -344,6 +363,9 @@ static const struct conf_param filter_params[] = {
 	  "off)" },
 	{ "greet-wait", CONF_T_DUR_MS, .min = 0, .max = 60000, .def = "0",
 	  .off = FL(greet_wait_ms), .doc = "pre-greeting test (0: off)" },
+	{ "greylist", FN(h_greylist),
+	  .doc = "DELAY [AUTO-ALLOW]: 451 4.7.1 until a triplet is retried "
+	  "DELAY later (default: off)" },
 };
 
 CONF_CHECK_TABLE(vs_params);

@@ -20,6 +20,7 @@
 #include "queue_state.h"
 #include "scheduler.h"
 #include "senderlist.h"
+#include "smtp_server.h"
 #include "trace.h"
 #include "xmalloc.h"
 
@@ -411,6 +412,7 @@ req_trace(struct cconn *c, const struct control_msg *rq)
 	tr.dir = env->dir;
 	tr.rs = env->rs;
 	tr.senders = senderlist_set_get(env->senders, vs);
+	tr.limits = env->server ? smtp_server_limits(env->server) : NULL;
 	tr.vserver = vs;
 	tr.client = client;
 	tr.sender = sender;

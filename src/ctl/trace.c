@@ -21,6 +21,7 @@
 #include "resolver.h"
 #include "router.h"
 #include "senderlist.h"
+#include "greylist.h"
 #include "smtp_check.h"
 #include "smtp_spf.h"
 #include "xmalloc.h"
@@ -38,6 +39,7 @@ struct trace {
 	const struct conf_vserver	*vs;
 	struct directory		*dir;
 	struct senderlist		*senders;
+	struct smtp_limits		*limits;
 	struct sockaddr_storage		 peer;
 	unsigned			 flags;
 	char				**rcpts;
@@ -215,6 +217,33 @@ trace_client(const struct trace *t, struct smtp_check_client *cl)
 	cl->senders = t->senders;
 	cl->ratelimit = NULL;	/* per-client state is not modelled */
 	cl->dir = t->dir;
+	/* The greylist is looked at, never written. */
+	cl->sender = strcmp(t->sender, "<>") == 0 ? "" : t->sender;
+	cl->limits = t->limits;
+	cl->peek = 1;
+}
+
+/* What greylisting made of the recipient (the table is only looked at). */
+static void
+note_greylist(struct trace_result *r, int verdict)
+{
+	static const char *why[] = {
+		[GREYLIST_NEW] = "greylist: triplet not seen: deferred",
+		[GREYLIST_EARLY] = "greylist: triplet first seen less than "
+		    "DELAY ago: deferred",
+		[GREYLIST_PASS] = "greylist: triplet first seen DELAY ago: "
+		    "passes",
+		[GREYLIST_KNOWN] = "greylist: triplet passed before, or client "
+		    "auto-allowed: passes",
+	};
+	char *note;
+
+	if (verdict < 0 || verdict > GREYLIST_KNOWN)
+		return;
+	note = r->note ? xasprintf("%s; %s", r->note, why[verdict]) :
+	    xstrdup(why[verdict]);
+	free(r->note);
+	r->note = note;
 }
 
 /* The checks' verdict on the recipient t->next (maybe inside
@@ -238,6 +267,8 @@ rcpt_checked(void *arg, struct smtp_check_verdict *v)
 		else
 			route_connector(r, t->conf, v->conn, t->domain);
 	}
+	if (v->greylist)
+		note_greylist(r, v->greylist - 1);
 	smtp_check_verdict_clear(v);
 	t->next++;
 	if (!t->in_step)
@@ -565,6 +596,7 @@ trace_start(const struct trace_request *rq, trace_cb cb, void *arg)
 		t->res[i].recipient = xstrdup(rq->rcpts[i]);
 	}
 	t->sender = t->sender_copy = xstrdup(rq->sender);
+	t->limits = rq->limits;
 	trace_spf(t, rq->rs);
 	if (check_connect(t, rq->rs))
 		return t;	/* dnsbl_done goes on */

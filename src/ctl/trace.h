@@ -21,7 +21,9 @@
  *
  * The client is taken as plain (no TLS) and anonymous unless the request
  * says otherwise; per-client state (rate limit, connection counts) is
- * not modelled.  Runs on the loop thread.
+ * not modelled; greylisting is, from this node's own table, read only
+ * (a triplet it has not seen pass would be greylisted).  Runs on the loop
+ * thread.
  */
 #ifndef POSTERN_TRACE_H
 #define POSTERN_TRACE_H
@@ -32,6 +34,7 @@ struct conf;
 struct directory;
 struct resolver_set;
 struct senderlist;
+struct smtp_limits;
 struct trace;
 
 #define TRACE_F_TLS	0x01	/* the client has done STARTTLS */
@@ -46,6 +49,9 @@ struct trace_request {
 	struct senderlist	*senders;	/* the vserver's
 						   block-senders-file, or
 						   NULL */
+	struct smtp_limits	*limits;	/* the server's greylist,
+						   looked at, never written;
+						   NULL: every triplet new */
 	const char		*vserver;
 	const char		*client;	/* numeric IPv4 or IPv6 */
 	const char		*sender;	/* "" or "<>": null sender */

@@ -67,6 +67,8 @@ static const struct {
 	    "550 5.4.6 List expansion limit exceeded" },
 	[POLICY_RULE_MAX_RECIPIENTS] = { "max-recipients",
 	    "452 4.5.3 Too many recipients" },
+	[POLICY_RULE_GREYLIST] = { "greylist",
+	    "451 4.7.1 Greylisted, try again later" },
 	[POLICY_RULE_SIZE] = { "size",
 	    "552 5.3.4 Message size exceeds fixed limit" },
 	[POLICY_RULE_LINE_LENGTH] = { "line-length",

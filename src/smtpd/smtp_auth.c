@@ -6,7 +6,9 @@
  * transaction (503), not yet authenticated (503), and the failure guard:
  * a client (netaddr_limit_key(): an IPv6 client is its /64) with
  * max-auth-failures failed attempts in the last hour gets 421 4.7.0 and
- * the door, its password unchecked.  Decoding is auth_sasl.c's; a
+ * the door, its password unchecked (with `cluster`, the failures of
+ * every gateway: the AUTH line waits for the shared count, smtp_limits.h,
+ * and each failure is added to it).  Decoding is auth_sasl.c's; a
  * response that decodes to something PLAIN or LOGIN does not allow goes
  * through the same check as a wrong password (with an empty one), so it
  * is delayed and counted alike.  Failures count towards the guard, never
@@ -32,6 +34,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "ratelimit.h"
+#include "smtp_limits.h"
 #include "smtp_parse.h"
 #include "smtp_state.h"
 #include "xmalloc.h"
@@ -117,6 +120,8 @@ result(struct smtp_session *s, int ok)
 		s->auth_charged = 0;
 		if (s->counters)
 			s->counters->auth_failures++;
+		smtp_limits_auth_fail(s->limits, s->vs,
+		    (const struct sockaddr *)&s->peer);
 		log_info("session=%016llx client=%s AUTH failed mechanism=%s "
 		    "user=\"%s\" failures=%u/%u", (unsigned long long)s->id,
 		    s->peer_ip, s->auth_mech, name, n,
@@ -239,8 +244,11 @@ login_pass(struct smtp_session *s, const char *resp, size_t len)
 	OPENSSL_cleanse(pass, sizeof(pass));
 }
 
-static int
-over_limit(struct smtp_session *s)
+/* The failures counted for this client here: an exchange this session
+ * left (a bad line) holds a count that the new attempt takes over
+ * (charge()). */
+static unsigned
+local_failures(struct smtp_session *s)
 {
 	char key[300];
 	unsigned n;
@@ -249,11 +257,15 @@ over_limit(struct smtp_session *s)
 		return 0;
 	guard_key(s, key, sizeof(key));
 	n = auth_guard_failures(s->authguard, key, ratelimit_now());
-	/* An exchange this session left (a bad line) holds a count that the
-	 * new attempt takes over (charge()). */
 	if (s->auth_charged && n > 0)
 		n--;
-	if (n < s->vs->max_auth_failures)
+	return n;
+}
+
+static int
+over_limit(struct smtp_session *s, long long n)
+{
+	if (n < (long long)s->vs->max_auth_failures)
 		return 0;
 	log_info("session=%016llx client=%s refused AUTH "
 	    "rule=max-auth-failures: 421 4.7.0 Too many authentication "
@@ -263,12 +275,77 @@ over_limit(struct smtp_session *s)
 	return 1;
 }
 
-void
-smtp_auth_command(struct smtp_session *s, const struct smtp_cmd *cmd)
+/* The mechanism and its initial response, once the guard let it in. */
+static void
+auth_begin(struct smtp_session *s, const char *arg, size_t arglen)
 {
 	const char *sp, *resp = NULL;
 	size_t mlen, rlen = 0;
 
+	sp = memchr(arg, ' ', arglen);
+	mlen = sp ? (size_t)(sp - arg) : arglen;
+	if (sp) {
+		resp = sp + 1;
+		rlen = arglen - mlen - 1;
+	}
+	if (mlen == 0 || (sp && rlen == 0)) {
+		smtp_state_bad_command(s, "501 5.5.4 Syntax: AUTH mechanism "
+		    "[initial-response]");
+		return;
+	}
+	s->auth_login[0] = '\0';
+	if (mlen == 5 && strncasecmp(arg, "PLAIN", 5) == 0) {
+		s->auth_mech = "PLAIN";
+		charge(s);
+		if (resp)
+			plain_response(s, resp, rlen);
+		else {
+			s->auth_step = SMTP_AUTH_PLAIN;
+			smtp_state_reply(s, "334 ");
+		}
+	} else if (mlen == 5 && strncasecmp(arg, "LOGIN", 5) == 0) {
+		s->auth_mech = "LOGIN";
+		charge(s);
+		if (resp)
+			login_user(s, resp, rlen);
+		else {
+			s->auth_step = SMTP_AUTH_LOGIN_USER;
+			smtp_state_reply(s, "%s", LOGIN_USER_PROMPT);
+		}
+	} else
+		smtp_state_bad_command(s, "504 5.5.4 Unrecognized "
+		    "authentication mechanism");
+}
+
+static void
+held_free(struct smtp_session *s)
+{
+	if (s->auth_held != NULL) {
+		OPENSSL_cleanse(s->auth_held, s->auth_held_len);
+		free(s->auth_held);
+	}
+	s->auth_held = NULL;
+	s->auth_held_len = 0;
+}
+
+/* The failures counted over every node have answered (the local count
+ * when the store did not): the held AUTH goes on, or the door. */
+static void
+shared_done(void *arg, long long n)
+{
+	struct smtp_session *s = arg;
+
+	s->auth_shared = NULL;
+	s->waiting = SMTP_WAIT_NONE;
+	if (!over_limit(s, n))
+		auth_begin(s, s->auth_held, s->auth_held_len);
+	held_free(s);
+	smtp_state_wake(s);
+}
+
+void
+smtp_auth_command(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
 	if (s->vs->auth_file == NULL || s->authdb == NULL) {
 		smtp_state_bad_command(s, "502 5.5.1 Command not "
 		    "implemented");
@@ -294,41 +371,22 @@ smtp_auth_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    "authenticated");
 		return;
 	}
-	if (over_limit(s))
+	/* With a shared store the guard counts every node's failures: the
+	 * command waits for them (kept, then wiped). */
+	s->auth_shared = smtp_limits_auth_count(s->limits, s->vs,
+	    (const struct sockaddr *)&s->peer, local_failures(s), shared_done,
+	    s);
+	if (s->auth_shared != NULL) {
+		s->auth_held = xmalloc(cmd->arglen + 1);
+		memcpy(s->auth_held, cmd->arg, cmd->arglen);
+		s->auth_held[cmd->arglen] = '\0';
+		s->auth_held_len = cmd->arglen;
+		s->waiting = SMTP_WAIT_SHARED;
 		return;
-	sp = memchr(cmd->arg, ' ', cmd->arglen);
-	mlen = sp ? (size_t)(sp - cmd->arg) : cmd->arglen;
-	if (sp) {
-		resp = sp + 1;
-		rlen = cmd->arglen - mlen - 1;
 	}
-	if (mlen == 0 || (sp && rlen == 0)) {
-		smtp_state_bad_command(s, "501 5.5.4 Syntax: AUTH mechanism "
-		    "[initial-response]");
+	if (over_limit(s, local_failures(s)))
 		return;
-	}
-	s->auth_login[0] = '\0';
-	if (mlen == 5 && strncasecmp(cmd->arg, "PLAIN", 5) == 0) {
-		s->auth_mech = "PLAIN";
-		charge(s);
-		if (resp)
-			plain_response(s, resp, rlen);
-		else {
-			s->auth_step = SMTP_AUTH_PLAIN;
-			smtp_state_reply(s, "334 ");
-		}
-	} else if (mlen == 5 && strncasecmp(cmd->arg, "LOGIN", 5) == 0) {
-		s->auth_mech = "LOGIN";
-		charge(s);
-		if (resp)
-			login_user(s, resp, rlen);
-		else {
-			s->auth_step = SMTP_AUTH_LOGIN_USER;
-			smtp_state_reply(s, "%s", LOGIN_USER_PROMPT);
-		}
-	} else
-		smtp_state_bad_command(s, "504 5.5.4 Unrecognized "
-		    "authentication mechanism");
+	auth_begin(s, cmd->arg, cmd->arglen);
 }
 
 void
@@ -364,6 +422,13 @@ smtp_auth_reset(struct smtp_session *s)
 	refund(s);		/* an exchange with no password checked */
 	if (s->waiting == SMTP_WAIT_AUTH)
 		s->waiting = SMTP_WAIT_NONE;
+	if (s->auth_shared != NULL) {
+		smtp_limits_cancel(s->auth_shared);
+		s->auth_shared = NULL;
+		if (s->waiting == SMTP_WAIT_SHARED)
+			s->waiting = SMTP_WAIT_NONE;
+	}
+	held_free(s);
 	s->auth_step = SMTP_AUTH_NONE;
 	OPENSSL_cleanse(s->auth_login, sizeof(s->auth_login));
 }

@@ -12,6 +12,7 @@
 #include "directory.h"
 #include "netaddr.h"
 #include "ratelimit.h"
+#include "smtp_limits.h"
 #include "smtp_spf.h"
 #include "xmalloc.h"
 
@@ -49,26 +50,112 @@ rate_ok(const struct smtp_check_client *cl)
 	    ratelimit_now());
 }
 
-int
-smtp_check_mail(const struct smtp_check_client *cl, const struct addr *sender,
-    uint64_t size, struct smtp_check_verdict *v)
+/* Before the rate limit: what refuses without counting. */
+static int
+mail_first(const struct smtp_check_client *cl, struct smtp_check_verdict *v)
 {
 	const struct conf_vserver *vs = cl->vs;
-	enum policy_rule rule;
-	const char *reply;
 
 	memset(v, 0, sizeof(*v));
 	if (vs->tls_required && !cl->tls)
 		refuse(v, POLICY_RULE_TLS_REQUIRED, NULL);
 	else if (!vs->anonymous && !cl->authenticated)
 		refuse(v, POLICY_RULE_AUTH_REQUIRED, NULL);
-	else if (!rate_ok(cl))
+	return v->reply ? -1 : 0;
+}
+
+/* After the rate limit: the declared SIZE, the sender lists. */
+static int
+mail_rest(const struct smtp_check_client *cl, const struct addr *sender,
+    uint64_t size, int rate_ok, struct smtp_check_verdict *v)
+{
+	const struct conf_vserver *vs = cl->vs;
+	enum policy_rule rule;
+	const char *reply;
+
+	if (!rate_ok)
 		refuse(v, POLICY_RULE_RATE_LIMIT, NULL);
 	else if (size > vs->max_message_size)
 		refuse(v, POLICY_RULE_SIZE, NULL);
 	else if ((reply = policy_sender(vs, sender, cl->senders, &rule)))
 		refuse(v, rule, reply);
 	return v->reply ? -1 : 0;
+}
+
+int
+smtp_check_mail(const struct smtp_check_client *cl, const struct addr *sender,
+    uint64_t size, struct smtp_check_verdict *v)
+{
+	if (mail_first(cl, v) == -1)
+		return -1;
+	return mail_rest(cl, sender, size, rate_ok(cl), v);
+}
+
+struct smtp_check_mail {
+	struct smtp_check_client	 cl;
+	struct addr			 sender;
+	uint64_t			 size;
+	struct smtp_limits_req		*req;
+	smtp_check_mail_cb		 cb;
+	void				*arg;
+};
+
+static void
+mail_finish(struct smtp_check_mail *mc, int ok)
+{
+	struct smtp_check_verdict v;
+
+	memset(&v, 0, sizeof(v));
+	(void)mail_rest(&mc->cl, &mc->sender, mc->size, ok, &v);
+	mc->cb(mc->arg, &v);
+	free(mc);
+}
+
+static void
+mail_rate_done(void *arg, long long ok)
+{
+	struct smtp_check_mail *mc = arg;
+
+	mc->req = NULL;
+	mail_finish(mc, ok != 0);
+}
+
+struct smtp_check_mail *
+smtp_check_mail_start(const struct smtp_check_client *cl,
+    const struct addr *sender, uint64_t size, smtp_check_mail_cb cb,
+    void *arg)
+{
+	struct smtp_check_verdict v;
+	struct smtp_check_mail *mc;
+	int ok;
+
+	if (mail_first(cl, &v) == -1) {
+		cb(arg, &v);
+		return NULL;
+	}
+	/* The local table counts even when the store decides, so that an
+	 * outage falls back to per-node limits that are already warm. */
+	ok = rate_ok(cl);
+	mc = xcalloc(1, sizeof(*mc));
+	mc->cl = *cl;
+	mc->sender = *sender;
+	mc->size = size;
+	mc->cb = cb;
+	mc->arg = arg;
+	if (cl->ratelimit != NULL && (mc->req = smtp_limits_rate(cl->limits,
+	    cl->vs, cl->addr, ok, mail_rate_done, mc)) != NULL)
+		return mc;
+	mail_finish(mc, ok);
+	return NULL;
+}
+
+void
+smtp_check_mail_cancel(struct smtp_check_mail *mc)
+{
+	if (mc == NULL)
+		return;
+	smtp_limits_cancel(mc->req);
+	free(mc);
 }
 
 /* ---- RCPT ---- */
@@ -102,11 +189,13 @@ struct smtp_check_rcpt {
 	int				 starting;	/* inside
 							   directory_resolve */
 	int				 spfwait;	/* smtp_spf_wait */
+	struct smtp_limits_req		*greyreq;	/* the shared greylist */
 	smtp_check_rcpt_cb		 cb;
 	void				*arg;
 };
 
 static void	rcpt_extra(struct smtp_check_rcpt *rc);
+static int	rcpt_grey(struct smtp_check_rcpt *rc);
 
 /* SPF's answer under `spf enforce`. */
 static void
@@ -128,7 +217,65 @@ rcpt_spf_done(void *arg, const struct spf_outcome *o)
 
 	rc->spfwait = 0;
 	rcpt_spf_apply(rc, o);
+	if (!rcpt_grey(rc))
+		rcpt_extra(rc);
+}
+
+/* Greylisting: for the clients that are neither authenticated, nor
+ * exempt (allow-client), nor allowed to relay (the organisation's own
+ * hosts), for an accepted recipient, local or relayed. */
+static int
+grey_applies(const struct smtp_check_rcpt *rc)
+{
+	struct policy_client pc = { rc->cl.addr, rc->cl.authenticated,
+	    rc->cl.tls };
+	const char *reply;
+
+	return rc->v.reply == NULL && rc->cl.vs->filter.greylist_delay > 0 &&
+	    !rc->cl.authenticated &&
+	    policy_client(rc->cl.vs, rc->cl.addr, &reply) !=
+	    POLICY_CLIENT_EXEMPT && !policy_may_relay(rc->cl.vs, &pc);
+}
+
+static void
+rcpt_grey_apply(struct smtp_check_rcpt *rc, long long verdict)
+{
+	rc->v.greylist = (int)verdict + 1;
+	if (!GREYLIST_DEFERS(verdict))
+		return;
+	if (rc->v.dir != NULL)
+		dir_result_free(rc->v.dir);
+	rc->v.dir = NULL;
+	rc->v.conn = NULL;
+	refuse(&rc->v, POLICY_RULE_GREYLIST, NULL);
+}
+
+static void
+rcpt_grey_done(void *arg, long long verdict)
+{
+	struct smtp_check_rcpt *rc = arg;
+
+	rc->greyreq = NULL;
+	rcpt_grey_apply(rc, verdict);
 	rcpt_extra(rc);
+}
+
+/* 1: waiting for the shared store (rc lives on); 0: answered, the
+ * caller goes on. */
+static int
+rcpt_grey(struct smtp_check_rcpt *rc)
+{
+	enum greylist_verdict now;
+
+	if (!grey_applies(rc))
+		return 0;
+	rc->greyreq = smtp_limits_greylist(rc->cl.limits, rc->cl.vs,
+	    rc->cl.addr, rc->cl.sender, rc->key, rc->cl.peek, &now,
+	    rcpt_grey_done, rc);
+	if (rc->greyreq != NULL)
+		return 1;
+	rcpt_grey_apply(rc, now);
+	return 0;
 }
 
 /* An accepted recipient starts the transaction's SPF check; under
@@ -149,6 +296,8 @@ rcpt_finish(struct smtp_check_rcpt *rc)
 		} else
 			rcpt_spf_apply(rc, o);
 	}
+	if (rcpt_grey(rc))
+		return 1;
 	rcpt_extra(rc);
 	return 0;
 }
@@ -264,6 +413,7 @@ smtp_check_rcpt_cancel(struct smtp_check_rcpt *rc)
 	directory_cancel(rc->dirreq);
 	if (rc->spfwait)
 		smtp_spf_unwait(rc->cl.spf, rc);
+	smtp_limits_cancel(rc->greyreq);
 	if (rc->v.dir != NULL)
 		dir_result_free(rc->v.dir);
 	free(rc->key);

@@ -8,13 +8,17 @@
  * which serves smtpd and its test driver).
  *
  * MAIL: tls-required, auth-required, rate-limit (only when the caller
- * counts: trace does not model per-client state), the declared SIZE,
- * then the sender lists.
+ * counts: trace does not model per-client state; with a shared store the
+ * store decides, asynchronously: smtp_check_mail_start), the declared
+ * SIZE, then the sender lists.
  *
  * RCPT: max-recipients, relay control (policy_rcpt), then for a local
  * recipient block-recipient and the directory (asynchronous), then SPF
  * (started for an accepted recipient; awaited and enforced under `spf
- * enforce`, asynchronous), then the checks registered with
+ * enforce`, asynchronous), then greylisting (`greylist`, for a client
+ * neither authenticated, nor in allow-client, nor allowed to relay:
+ * smtp_limits.h, asynchronous with a shared store), then the checks
+ * registered with
  * smtp_check_register() (for what is not a
  * built-in rule: a test's dummy today, milters later).  A blocked address
  * never costs a directory lookup.  550 5.1.1 counts towards
@@ -37,6 +41,8 @@ struct directory;
 struct ratelimit;
 struct senderlist;
 struct smtp_check_rcpt;
+struct smtp_limits;
+struct smtp_limits_req;
 
 /* The client as the checks see it. */
 struct smtp_check_client {
@@ -54,6 +60,12 @@ struct smtp_check_client {
 	 * refused (550 5.7.23). */
 	struct smtp_spf			*spf;
 	int				 spf_enforce;
+	/* The transaction's sender (greylisting), and the shared limits
+	 * and greylist (NULL: greylisting takes every triplet as new and
+	 * records nothing); peek: look, record nothing (trace). */
+	const char			*sender;
+	struct smtp_limits		*limits;
+	int				 peek;
 };
 
 /* A check's answer.  reply is NULL when the command passes. */
@@ -66,6 +78,9 @@ struct smtp_check_verdict {
 	struct dir_result	*dir;		/* local: the directory's
 						   answer (owned: see
 						   smtp_check_verdict_clear) */
+	int			 greylist;	/* greylisting's verdict + 1
+						   (enum greylist_verdict);
+						   0: not applied */
 };
 
 void	smtp_check_verdict_clear(struct smtp_check_verdict *v);
@@ -75,6 +90,19 @@ void	smtp_check_verdict_clear(struct smtp_check_verdict *v);
 int	smtp_check_mail(const struct smtp_check_client *cl,
 	    const struct addr *sender, uint64_t size,
 	    struct smtp_check_verdict *v);
+
+/*
+ * MAIL as smtp_check_mail(), the rate limit asked of the shared store when
+ * cl->limits has one: the callback gets the verdict exactly once, maybe
+ * before smtp_check_mail_start() returns (which then returns NULL);
+ * otherwise the handle can cancel it.
+ */
+struct smtp_check_mail;
+typedef void (*smtp_check_mail_cb)(void *arg, struct smtp_check_verdict *v);
+struct smtp_check_mail *smtp_check_mail_start(
+	    const struct smtp_check_client *cl, const struct addr *sender,
+	    uint64_t size, smtp_check_mail_cb cb, void *arg);
+void	smtp_check_mail_cancel(struct smtp_check_mail *mc);
 
 /*
  * RCPT of `rcpt` (key: its lowercased lookup form), with `accepted` RCPTs

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "policy.h"
 #include "postern_limits.h"
+#include "smtp_limits.h"
 #include "smtp_milter_stage.h"
 #include "smtp_state.h"
 #include "xmalloc.h"
@@ -48,8 +49,8 @@ greet_progress(struct smtp_session *s)
 	}
 	if (s->greet_pending) {
 		smtp_state_enter(s, SMTP_S_GREETING);
-		/* While only the DNSBL or the filters are awaited, input
-		 * stays unread. */
+		/* While only the DNSBL, the filters or the shared
+		 * connection count are awaited, input stays unread. */
 		s->waiting = !(s->greet_pending & SMTP_GREET_TIMER) ?
 		    SMTP_WAIT_DNSBL : SMTP_WAIT_NONE;
 		return;
@@ -117,6 +118,44 @@ milter_done(struct smtp_session *s, void *ctx, const char *refusal)
 	smtp_state_enter(s, SMTP_S_REJECTED);
 }
 
+/* The shared count of the client's connections (max-connections-per-ip
+ * over every node) has answered: over it, 421 and the door, the count
+ * already given back (smtp_limits.c). */
+static void
+conn_done(void *arg, long long ok)
+{
+	struct smtp_session *s = arg;
+
+	s->greet_shared = NULL;
+	s->greet_pending &= ~SMTP_GREET_SHARED;
+	if (s->state != SMTP_S_GREETING) {
+		/* Refused meanwhile (a DNSBL listing): nothing to add. */
+		if (!ok)
+			s->conn_shared = 0;
+		return;
+	}
+	if (!ok) {
+		s->conn_shared = 0;
+		smtp_state_cancel_greeting(s);
+		smtp_state_refuse(s, "CONNECT",
+		    POLICY_RULE_MAX_CONNECTIONS_PER_IP, "shared",
+		    policy_reply(POLICY_RULE_MAX_CONNECTIONS_PER_IP));
+		smtp_state_enter(s, SMTP_S_CLOSING);
+	} else
+		greet_progress(s);
+	smtp_state_wake(s);
+}
+
+void
+smtp_greet_end(struct smtp_session *s)
+{
+	if (!s->conn_shared)
+		return;
+	s->conn_shared = 0;
+	smtp_limits_conn_close(s->limits, s->vs->name,
+	    (const struct sockaddr *)&s->peer);
+}
+
 void
 smtp_greet_start(struct smtp_session *s)
 {
@@ -132,6 +171,11 @@ smtp_greet_start(struct smtp_session *s)
 		s->reject_reply = xstrdup(refuse);
 		smtp_state_enter(s, SMTP_S_REJECTED);
 		return;
+	}
+	if ((s->greet_shared = smtp_limits_conn_open(s->limits, s->vs,
+	    (const struct sockaddr *)&s->peer, conn_done, s)) != NULL) {
+		s->conn_shared = 1;
+		s->greet_pending |= SMTP_GREET_SHARED;
 	}
 	if (f->greet_wait_ms > 0) {
 		smtp_state_reply(s, "220-%s %s", smtp_state_server_name(s),

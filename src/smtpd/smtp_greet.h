@@ -12,6 +12,10 @@
  * client never gets a 220: its greeting ends with 554 5.7.1 naming the
  * list, and then only QUIT is accepted.
  *
+ * With a shared store (`cluster`) the final greeting also waits for the
+ * client's connection count over every node (max-connections-per-ip,
+ * smtp_limits.h): over it, 421 4.7.0 and the door.
+ *
  * The session stays pure: the socket layer owns the timer, asking
  * smtp_greet_delay() how long to wait and calling smtp_greet_elapsed().
  */
@@ -30,6 +34,8 @@ void	smtp_greet_elapsed(struct smtp_session *s);
 
 /* The session's part (smtp_session.c). */
 void	smtp_greet_start(struct smtp_session *s);
+/* The session ends: its shared connection count is given back. */
+void	smtp_greet_end(struct smtp_session *s);
 /* Client bytes while the greet-wait runs: the pregreet refusal. */
 void	smtp_greet_pregreet(struct smtp_session *s, const char *in,
 	    size_t len);

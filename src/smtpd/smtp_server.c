@@ -28,6 +28,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "ratelimit.h"
+#include "smtp_limits.h"
 #include "authdns_resolver.h"
 #include "resolver.h"
 #include "smtp_milter.h"
@@ -511,6 +512,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		    vs->auth.dns ? vs->auth.dns : vs->dns));
 	env.senders = senderlist_set_get(srv->senders, vs->name);
 	env.ratelimit = srv->ratelimit;
+	env.limits = srv->limits;
 	env.counters = &srv->counters;
 	env.starttls = c->ssl_ctx != NULL && !c->implicit;
 	env.authdb = auth_set_get(srv->auths, vs->name);
@@ -647,6 +649,7 @@ smtp_server_new(struct event_base *base, struct queue_writer *writer)
 	srv->per_ip = strmap_new();
 	srv->per_vs = strmap_new();
 	srv->ratelimit = ratelimit_new(0);
+	srv->limits = smtp_limits_new();
 	smtp_server_tls_init(srv);
 	return srv;
 }
@@ -724,12 +727,26 @@ smtp_server_free(struct smtp_server *srv)
 	strmap_free(srv->per_ip, NULL);
 	strmap_free(srv->per_vs, NULL);
 	ratelimit_free(srv->ratelimit);
+	smtp_limits_free(srv->limits);
 	senderlist_set_free(srv->senders);
 	if (srv->conf)
 		conf_unref(srv->conf);
 	if (srv->dir)
 		directory_unref(srv->dir);
 	free(srv);
+}
+
+void
+smtp_server_set_cluster(struct smtp_server *srv, struct kv *kv,
+    const char *node)
+{
+	smtp_limits_set_kv(srv->limits, kv, node);
+}
+
+struct smtp_limits *
+smtp_server_limits(const struct smtp_server *srv)
+{
+	return srv->limits;
 }
 
 void

@@ -23,6 +23,8 @@ struct resolver_set;
 struct senderlist_set;
 struct smtp_server;
 struct smtp_session_counters;
+struct smtp_limits;
+struct kv;
 
 struct smtp_server_stats {
 	uint64_t	connections;
@@ -80,6 +82,17 @@ void	smtp_server_start(struct smtp_server *srv);
  */
 void	smtp_server_shutdown(struct smtp_server *srv, void (*done)(void *),
 	    void *arg);
+
+/*
+ * The shared store of `cluster` (borrowed: it must outlive the server;
+ * NULL: none, every limit and the greylist from memory) and this node's
+ * name: rate-limit, max-connections-per-ip, max-auth-failures and the
+ * greylist are then shared (smtp_limits.h).
+ */
+void	smtp_server_set_cluster(struct smtp_server *srv, struct kv *kv,
+	    const char *node);
+/* The limits and greylist of the server (posternctl trace looks). */
+struct smtp_limits *smtp_server_limits(const struct smtp_server *srv);
 
 void	smtp_server_stats(const struct smtp_server *srv,
 	    struct smtp_server_stats *out);

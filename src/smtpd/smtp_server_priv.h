@@ -55,6 +55,8 @@ struct smtp_server {
 	struct resolver_set		*rs;		/* borrowed */
 	struct senderlist_set		*senders;
 	struct ratelimit		*ratelimit;
+	struct smtp_limits		*limits;	/* shared limits,
+							   greylist */
 	TAILQ_HEAD(, listener)		 listeners;
 	TAILQ_HEAD(, conn)		 conns;
 	struct strmap			*per_ip;	/* "vs ip" -> count */

@@ -17,6 +17,8 @@
  * rate-limit counts MAIL commands, accepted or not (as Postfix's
  * smtpd_client_message_rate_limit does): a client that opens transactions
  * only to abandon them is held to the same budget as one that sends.
+ * With `cluster` the budget is shared by the gateways (smtp_limits.h):
+ * the reply to MAIL, and the commands pipelined behind it, wait for it.
  */
 #include "smtp_session.h"
 #include "addr.h"
@@ -73,6 +75,7 @@ smtp_session_new_env(uint64_t id, struct conf *conf,
 		smtp_milters_set_counters(s->milters, env->counters);
 		s->senders = senderlist_ref(env->senders);
 		s->ratelimit = env->ratelimit;
+		s->limits = env->limits;
 		s->counters = env->counters;
 		s->starttls_ok = env->starttls;
 		s->authdb = auth_db_ref(env->authdb);
@@ -104,6 +107,7 @@ smtp_session_free(struct smtp_session *s)
 	if (s == NULL)
 		return;
 	smtp_state_cancel_greeting(s);
+	smtp_greet_end(s);
 	smtp_auth_reset(s);
 	smtp_state_tx_reset(s);
 	smtp_milters_free(s->milters);
@@ -250,14 +254,58 @@ mail_filtered(struct smtp_session *s, void *ctx, const char *refusal)
 	smtp_state_tx_reset(s);
 }
 
+/* The MAIL checks have answered (maybe inside smtp_check_mail_start()). */
+static void
+mail_checked(void *arg, struct smtp_check_verdict *v)
+{
+	struct smtp_session *s = arg;
+	struct smtp_mail_args *a = s->pending_mail;
+	char sender[ADDR_TEXT_MAX], what[ADDR_TEXT_MAX + 2];
+
+	s->mailchk = NULL;
+	s->pending_mail = NULL;
+	s->waiting = SMTP_WAIT_NONE;
+	addr_format(&a->sender, sender, sizeof(sender));
+	snprintf(what, sizeof(what), "<%s>", sender);
+	if (v->reply != NULL) {
+		smtp_state_refuse(s, "MAIL", v->rule, what, v->reply);
+		if (v->close) {
+			smtp_state_tx_reset(s);
+			smtp_state_enter(s, SMTP_S_CLOSING);
+		}
+		goto done;
+	}
+	s->env = xcalloc(1, sizeof(*s->env));
+	s->rcpt_set = strmap_new();
+	queue_id_new(s->env->id);
+	s->env->vserver = xstrdup(s->vs->name);
+	s->env->client_addr = xstrdup(s->peer_ip);
+	s->env->helo = xstrdup(s->helo);
+	s->env->sender = xstrdup(sender);
+	s->env->smtputf8 = a->smtputf8;
+	s->env->body_8bit = a->body != SMTP_BODY_7BIT;
+	s->env->ret = (int)a->ret;
+	if (s->auth_user)
+		s->env->auth_user = xstrdup(s->auth_user);
+	if (a->envid[0])
+		s->env->envid = xstrdup(a->envid);
+	smtp_state_enter(s, SMTP_S_MAIL);
+	if (smtp_milter_ask(s, SMTP_MILTER_MAIL, sender, mail_filtered, NULL,
+	    NULL))
+		s->waiting = SMTP_WAIT_MILTER;
+	else
+		smtp_state_reply(s, "250 2.1.0 Ok");
+ done:
+	free(a);
+	smtp_state_wake(s);
+}
+
 static void
 cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_mail_args a;
 	enum smtp_param_status st;
 	struct smtp_check_client cl;
-	struct smtp_check_verdict v;
-	char sender[ADDR_TEXT_MAX], what[ADDR_TEXT_MAX + 2];
 
 	st = smtp_parse_mail(cmd->arg, cmd->arglen, 1, &a);
 	if (smtp_state_param_error(s, st, a.addr_status, 1))
@@ -267,38 +315,15 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    "closing connection");
 		return;
 	}
-	addr_format(&a.sender, sender, sizeof(sender));
-	snprintf(what, sizeof(what), "<%s>", sender);
 	smtp_state_check_client(s, &cl);
-	if (smtp_check_mail(&cl, &a.sender, a.size, &v) == -1) {
-		smtp_state_refuse(s, "MAIL", v.rule, what, v.reply);
-		if (v.close) {
-			smtp_state_tx_reset(s);
-			smtp_state_enter(s, SMTP_S_CLOSING);
-		}
-		return;
-	}
-	s->env = xcalloc(1, sizeof(*s->env));
-	s->rcpt_set = strmap_new();
-	queue_id_new(s->env->id);
-	s->env->vserver = xstrdup(s->vs->name);
-	s->env->client_addr = xstrdup(s->peer_ip);
-	s->env->helo = xstrdup(s->helo);
-	s->env->sender = xstrdup(sender);
-	s->env->smtputf8 = a.smtputf8;
-	s->env->body_8bit = a.body != SMTP_BODY_7BIT;
-	s->env->ret = (int)a.ret;
-	if (s->auth_user)
-		s->env->auth_user = xstrdup(s->auth_user);
-	if (a.envid[0])
-		s->env->envid = xstrdup(a.envid);
-	smtp_state_enter(s, SMTP_S_MAIL);
-	if (smtp_milter_ask(s, SMTP_MILTER_MAIL, sender, mail_filtered, NULL,
-	    NULL)) {
-		s->waiting = SMTP_WAIT_MILTER;
-		return;
-	}
-	smtp_state_reply(s, "250 2.1.0 Ok");
+	s->pending_mail = xmalloc(sizeof(a));
+	memcpy(s->pending_mail, &a, sizeof(a));
+	/* With a shared store the rate limit is its answer: the reply, and
+	 * the commands pipelined behind, wait (mail_checked() may run
+	 * before this returns). */
+	s->waiting = SMTP_WAIT_SHARED;
+	s->mailchk = smtp_check_mail_start(&cl, &a.sender, a.size,
+	    mail_checked, s);
 }
 
 static void

@@ -16,6 +16,7 @@
 #include "postern_limits.h"
 #include "queue.h"
 #include "smtp_check.h"
+#include "smtp_limits.h"
 #include "smtp_msgcheck.h"
 #include "strmap.h"
 
@@ -113,6 +114,14 @@ smtp_state_tx_reset(struct smtp_session *s)
 		smtp_check_rcpt_cancel(s->rcptchk);
 		s->rcptchk = NULL;
 	}
+	if (s->mailchk) {
+		smtp_check_mail_cancel(s->mailchk);
+		s->mailchk = NULL;
+		if (s->waiting == SMTP_WAIT_SHARED)
+			s->waiting = SMTP_WAIT_NONE;
+	}
+	free(s->pending_mail);
+	s->pending_mail = NULL;
 	free(s->pending_rcpt);
 	s->pending_rcpt = NULL;
 	free(s->pending_args);
@@ -166,6 +175,8 @@ smtp_state_check_client(const struct smtp_session *s,
 	cl->senders = s->senders;
 	cl->ratelimit = s->ratelimit;
 	cl->dir = s->dir;
+	cl->sender = s->env ? s->env->sender : NULL;
+	cl->limits = s->limits;
 }
 
 /*
@@ -205,6 +216,8 @@ smtp_state_cancel_greeting(struct smtp_session *s)
 {
 	dnsbl_check_cancel(s->dnsbl);
 	s->dnsbl = NULL;
+	smtp_limits_cancel(s->greet_shared);
+	s->greet_shared = NULL;
 	s->greet_pending = 0;
 	if (s->waiting == SMTP_WAIT_DNSBL)
 		s->waiting = SMTP_WAIT_NONE;

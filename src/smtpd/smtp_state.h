@@ -29,7 +29,10 @@ struct conf;
 struct conf_vserver;
 struct directory;
 struct dir_request;
+struct smtp_check_mail;
 struct smtp_check_rcpt;
+struct smtp_limits;
+struct smtp_limits_req;
 struct smtp_msgcheck_run;
 struct dnsbl_check;
 struct queue_envelope;
@@ -128,6 +131,8 @@ struct smtp_session_env {
 						       ask NULL: none */
 	struct smtp_milters		*milters;   /* taken: the session
 						       frees it; NULL: none */
+	struct smtp_limits		*limits;    /* shared limits and the
+						       greylist (smtp_limits.h) */
 };
 
 struct smtp_session {
@@ -143,6 +148,7 @@ struct smtp_session {
 	struct smtp_milters		*milters;  /* owned; NULL: none */
 	struct senderlist		*senders;  /* reference held */
 	struct ratelimit		*ratelimit; /* may be NULL */
+	struct smtp_limits		*limits;    /* may be NULL */
 
 	struct sockaddr_storage		 peer;
 	char				 peer_ip[64];
@@ -161,6 +167,11 @@ struct smtp_session {
 	const char			*auth_mech;	/* "PLAIN", "LOGIN" */
 	char				 auth_login[256]; /* LOGIN: user */
 	char				*auth_user;	/* once authenticated */
+	struct smtp_limits_req		*auth_shared;	/* shared failures
+							   asked */
+	char				*auth_held;	/* the AUTH line that
+							   waits for them */
+	size_t				 auth_held_len;
 	int				 auth_charged;	/* the attempt counts as
 							   a failure until it
 							   succeeds */
@@ -180,6 +191,10 @@ struct smtp_session {
 	struct dnsbl_check		*dnsbl;
 	int				 dnsbl_listed;	/* zone index, -1 */
 	char				 dnsbl_answer[32];
+	struct smtp_limits_req		*greet_shared;	/* the shared
+							   connection count */
+	int				 conn_shared;	/* counted there: give
+							   it back at the end */
 
 	struct smtp_framer		 framer;
 	struct smtp_data_reader		 data;
@@ -206,6 +221,8 @@ struct smtp_session {
 	/* the wait, if any */
 	int				 waiting;	/* SMTP_WAIT_* */
 	struct smtp_check_rcpt		*rcptchk;	/* RCPT checks */
+	struct smtp_check_mail		*mailchk;	/* MAIL checks */
+	struct smtp_mail_args		*pending_mail;
 	char				*pending_rcpt;	/* key being looked up */
 	struct smtp_rcpt_args		*pending_args;
 	int				 in_input;
@@ -222,6 +239,7 @@ struct smtp_session {
 #define SMTP_WAIT_CHECK		6	/* a message check's verdict */
 #define SMTP_WAIT_MILTER	8	/* a filter's answer to a command
 					   (smtp_milter_stage.h) */
+#define SMTP_WAIT_SHARED	7	/* the shared store (MAIL, AUTH) */
 
 #define SMTP_AUTH_NONE		0	/* no SASL exchange */
 #define SMTP_AUTH_PLAIN		1	/* "334 " sent: the PLAIN response */
@@ -231,6 +249,7 @@ struct smtp_session {
 #define SMTP_GREET_TIMER	0x01	/* greet-wait running */
 #define SMTP_GREET_DNSBL	0x02	/* DNSBL answers outstanding */
 #define SMTP_GREET_MILTER	0x04	/* the filters' connect answers */
+#define SMTP_GREET_SHARED	0x08	/* the shared connection count */
 
 /* What happens to the rest of a BDAT chunk (smtp_message.c). */
 enum smtp_chunk_fate {
