@@ -293,6 +293,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (a.envid[0])
 		s->env->envid = xstrdup(a.envid);
 	smtp_state_enter(s, SMTP_S_MAIL);
+	smtp_milter_params(s, cmd->arg + a.params, cmd->arglen - a.params);
 	if (smtp_milter_ask(s, SMTP_MILTER_MAIL, sender, mail_filtered, NULL,
 	    NULL)) {
 		s->waiting = SMTP_WAIT_MILTER;
