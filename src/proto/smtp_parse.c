@@ -376,8 +376,10 @@ smtp_parse_mail(const char *arg, size_t len, int utf8_ok,
 	st = parse_path_part(arg, len, "FROM:", ADDR_F_ALLOW_NULL |
 	    (utf8_ok ? ADDR_F_UTF8 : 0), &out->sender, &out->addr_status,
 	    &pos);
-	if (st == SMTP_PARAM_OK)
+	if (st == SMTP_PARAM_OK) {
+		out->params = pos;
 		st = parse_params(arg, len, pos, mail_param, &ctx);
+	}
 	if (st != SMTP_PARAM_OK)
 		return st;
 	if (out->sender.utf8 && !out->smtputf8) {
@@ -476,5 +478,6 @@ smtp_parse_rcpt(const char *arg, size_t len, int utf8,
 	    (utf8 ? ADDR_F_UTF8 : 0), &out->rcpt, &out->addr_status, &pos);
 	if (st != SMTP_PARAM_OK)
 		return st;
+	out->params = pos;
 	return parse_params(arg, len, pos, rcpt_param, out);
 }

@@ -95,6 +95,8 @@ struct smtp_mail_args {
 	enum smtp_ret		ret;
 	char			envid[ADDR_PARAM_MAX + 1]; /* xtext as sent */
 	char			auth[ADDR_PARAM_MAX + 1];  /* AUTH= as sent */
+	size_t			params;		/* where the parameters start
+						   in arg (after the path) */
 };
 
 struct smtp_rcpt_args {
@@ -102,6 +104,7 @@ struct smtp_rcpt_args {
 	enum addr_status	addr_status;
 	unsigned		notify;		/* SMTP_NOTIFY_*, 0 if absent */
 	char			orcpt[ADDR_PARAM_MAX + 1]; /* "rfc822;..." */
+	size_t			params;		/* as in smtp_mail_args */
 };
 
 /*

@@ -4,6 +4,8 @@
  */
 #include "smtp_milter.h"
 
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "log.h"
 #include "milter_conn.h"
 #include "msg_header.h"
+#include "netaddr.h"
 #include "queue.h"
 #include "smtp_milter_mods.h"
 #include "smtp_milter_priv.h"
@@ -93,6 +96,22 @@ smtp_milters_new(struct event_base *base, const struct conf_vserver *vs)
 		ms->cf[ms->n++] = cf;
 	}
 	return ms;
+}
+
+void
+smtp_milters_set_local(struct smtp_milters *ms, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (ms == NULL)
+		return;
+	ms->if_addr[0] = '\0';
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return;
+	netaddr_ntop((struct sockaddr *)&ss, ms->if_addr,
+	    sizeof(ms->if_addr));
 }
 
 void

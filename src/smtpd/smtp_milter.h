@@ -41,6 +41,9 @@ void	smtp_milters_free(struct smtp_milters *ms);
 void	smtp_milters_abort(struct smtp_milters *ms);
 /* A transaction begins: the last one is ended, the verdicts forgotten. */
 void	smtp_milters_tx_begin(struct smtp_milters *ms);
+/* The client's socket: its local address (getsockname) is the
+ * {if_addr} macro at connect.  Nothing when ms is NULL or it fails. */
+void	smtp_milters_set_local(struct smtp_milters *ms, int fd);
 /* Where the verdicts are counted (the server's; NULL: nowhere). */
 void	smtp_milters_set_counters(struct smtp_milters *ms,
 	    struct smtp_session_counters *c);

@@ -10,8 +10,10 @@
 #include <stddef.h>
 
 #include "milter_conn.h"
+#include "postern_limits.h"
 
 #define SMTP_MILTERS_MAX	8
+#define SMTP_MILTER_ARGS_MAX	16	/* ESMTP parameters of one command */
 
 struct conf_milter;
 struct smtp_session;
@@ -57,6 +59,13 @@ struct smtp_milters {
 	char				 reply[MILTER_REPLY_TEXT_MAX + 64];
 	char				 addr[600];
 	struct milter_macro		 mac[9];
+	/* the ESMTP parameters of the MAIL or RCPT command at hand
+	 * (smtp_milter_params), NUL-separated words */
+	char				 params[SMTP_CMD_LINE_MAX + 1];
+	const char			*args[SMTP_MILTER_ARGS_MAX];
+	size_t				 nargs;
+	char				 if_addr[64];	/* the local address the
+							   client reached, or "" */
 };
 
 /* One verdict of a filter: into its record and the counters. */

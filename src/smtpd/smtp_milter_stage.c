@@ -53,6 +53,9 @@ macros(struct smtp_milters *ms)
 	case SMTP_MILTER_CONNECT:
 		macro(ms, &n, "j", smtp_state_server_name(s));
 		macro(ms, &n, "{daemon_name}", "postern");
+		macro(ms, &n, "{if_name}", smtp_state_server_name(s));
+		macro(ms, &n, "{if_addr}", ms->if_addr[0] ? ms->if_addr :
+		    NULL);
 		macro(ms, &n, "{client_addr}", s->peer_ip);
 		break;
 	case SMTP_MILTER_HELO:
@@ -83,6 +86,7 @@ finish(struct smtp_milters *ms, const char *refusal)
 
 	ms->busy = 0;
 	ms->s = NULL;
+	ms->nargs = 0;		/* that command's parameters are spent */
 	if (refusal != NULL && ms->stage == SMTP_MILTER_MAIL)
 		smtp_milters_abort(ms);	/* a refused MAIL ends it */
 	if (s->state == SMTP_S_CLOSING) {
@@ -189,12 +193,12 @@ ask_next(struct smtp_milters *ms)
 		milter_conn_helo(mc, s->helo, macros(ms), answered, ms);
 		break;
 	case SMTP_MILTER_MAIL:
-		milter_conn_mail(mc, ms->addr, NULL, 0, macros(ms), answered,
-		    ms);
+		milter_conn_mail(mc, ms->addr, ms->args, ms->nargs,
+		    macros(ms), answered, ms);
 		break;
 	case SMTP_MILTER_RCPT:
-		milter_conn_rcpt(mc, ms->addr, NULL, 0, macros(ms), answered,
-		    ms);
+		milter_conn_rcpt(mc, ms->addr, ms->args, ms->nargs,
+		    macros(ms), answered, ms);
 		break;
 	case SMTP_MILTER_DATA:
 		milter_conn_data(mc, macros(ms), answered, ms);
@@ -240,4 +244,28 @@ smtp_milter_ask(struct smtp_session *s, enum smtp_milter_stage stage,
 	else
 		start(ms);
 	return 1;
+}
+
+void
+smtp_milter_params(struct smtp_session *s, const char *p, size_t len)
+{
+	struct smtp_milters *ms = s->milters;
+	size_t i;
+
+	if (ms == NULL || ms->n == 0)
+		return;
+	if (len > sizeof(ms->params) - 1)
+		len = sizeof(ms->params) - 1;	/* the line bound: cannot */
+	memcpy(ms->params, p, len);
+	ms->params[len] = '\0';
+	ms->nargs = 0;
+	for (i = 0; i < len; i++) {
+		if (ms->params[i] == ' ') {
+			ms->params[i] = '\0';
+			continue;
+		}
+		if ((i == 0 || ms->params[i - 1] == '\0') &&
+		    ms->nargs < SMTP_MILTER_ARGS_MAX)
+			ms->args[ms->nargs++] = ms->params + i;
+	}
 }

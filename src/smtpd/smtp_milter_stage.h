@@ -20,6 +20,8 @@
 #ifndef POSTERN_SMTP_MILTER_STAGE_H
 #define POSTERN_SMTP_MILTER_STAGE_H
 
+#include <stddef.h>
+
 struct smtp_session;
 
 enum smtp_milter_stage {
@@ -42,5 +44,14 @@ enum smtp_milter_stage {
 int	smtp_milter_ask(struct smtp_session *s, enum smtp_milter_stage stage,
 	    const char *arg, void (*then)(struct smtp_session *s, void *ctx,
 	    const char *refusal), void *ctx, void (*ctx_free)(void *));
+
+/*
+ * The ESMTP parameters of the MAIL or RCPT command at hand, as the client
+ * wrote them (p[0..len), the text after the path): the MAIL or RCPT stage
+ * asked next sends them, a word an argument ("SIZE=100", "BODY=8BITMIME").
+ * One command's at a time, bounded by the command line; nothing without
+ * filters.
+ */
+void	smtp_milter_params(struct smtp_session *s, const char *p, size_t len);
 
 #endif

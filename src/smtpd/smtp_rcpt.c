@@ -195,6 +195,7 @@ smtp_rcpt_command(struct smtp_session *s, const struct smtp_cmd *cmd)
 	st = smtp_parse_rcpt(cmd->arg, cmd->arglen, s->env->smtputf8, &a);
 	if (smtp_state_param_error(s, st, a.addr_status, 0))
 		return;
+	smtp_milter_params(s, cmd->arg + a.params, cmd->arglen - a.params);
 	if (a.rcpt.domain[0] == '\0') {
 		/* <postmaster>: RFC 5321 4.5.1, the first local domain. */
 		if (s->conf->nlocal_domains == 0) {

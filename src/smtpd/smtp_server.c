@@ -519,6 +519,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	env.authguard = srv->authguard;
 	env.verifier = srv->verifier;
 	env.milters = smtp_milters_new(srv->base, vs);
+	smtp_milters_set_local(env.milters, fd);
 	c->sess = smtp_session_new_env(id, srv->conf, vs, srv->dir, sa,
 	    &sess_ops, c, &env);
 	smtp_server_set_bev(c, bev);

@@ -310,6 +310,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	st = smtp_parse_mail(cmd->arg, cmd->arglen, 1, &a);
 	if (smtp_state_param_error(s, st, a.addr_status, 1))
 		return;
+	smtp_milter_params(s, cmd->arg + a.params, cmd->arglen - a.params);
 	if (s->shutting_down) {
 		smtp_state_close_with(s, "421 4.3.2 Service shutting down, "
 		    "closing connection");

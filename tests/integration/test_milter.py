@@ -171,6 +171,46 @@ def test_reject_at_connect_is_the_greeting(make_gateway, tmp_path):
     assert "milter=fake stage=connect verdict=reject" in gw.log()
 
 
+def test_filters_get_the_esmtp_arguments_and_the_connect_macros(
+        make_gateway, tmp_path):
+    """MAIL and RCPT go to the filter with their ESMTP arguments exactly
+    as the client wrote them, one string each; the connect macros name
+    the listener's address the client reached ({if_addr})."""
+    with FakeMilter() as fm:
+        gw = start_gw(make_gateway, tmp_path, [("fake", fm.socket, {})],
+                     ["fake"])
+        c = gw.raw("internet")
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO client.example.org")[0] == 250
+        assert c.cmd("MAIL FROM:<alice@example.org> SIZE=1234  "
+                     "BODY=8BITMIME RET=HDRS ENVID=QQ314159")[0] == 250
+        assert c.cmd("RCPT TO:<postmaster@winery-co.co> "
+                     "NOTIFY=SUCCESS,FAILURE "
+                     "ORCPT=rfc822;postmaster@winery-co.co")[0] == 250
+        assert c.cmd("RCPT TO:<ericm@winery-co.co>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(message(subject="arguments") + b".\r\n")
+        assert c.reply()[0] == 250
+        assert c.cmd("QUIT")[0] == 221
+        assert fm.wait(lambda f: f.last and f.last.end)
+        t = fm.last
+        assert t.mail == ["<alice@example.org>", "SIZE=1234",
+                          "BODY=8BITMIME", "RET=HDRS", "ENVID=QQ314159"]
+        assert t.rcpts == [
+            ["<postmaster@winery-co.co>", "NOTIFY=SUCCESS,FAILURE",
+             "ORCPT=rfc822;postmaster@winery-co.co"],
+            ["<ericm@winery-co.co>"]]
+        conn = fm.conns[0]
+        assert conn.macros["C"]["{if_addr}"] == gw.internet
+        assert conn.macros["C"]["{client_addr}"] == "127.0.0.10"
+        assert conn.macros["C"]["{daemon_name}"] == "postern"
+        assert conn.macros["C"]["{if_name}"] == conn.macros["C"]["j"]
+        assert t.macros["M"]["{mail_addr}"] == "alice@example.org"
+        assert t.macros["R"]["{rcpt_addr}"] == "ericm@winery-co.co"
+        assert t.macros["T"]["i"] == t.macros["M"]["i"]
+        assert t.macros["E"]["i"] == t.macros["M"]["i"]
+
+
 def test_reject_at_helo_is_the_helo_reply(make_gateway, tmp_path):
     with FakeMilter(on={"helo": reject()}) as fm:
         gw = start_gw(make_gateway, tmp_path, [("fake", fm.socket, {})],

@@ -592,6 +592,27 @@ test_rcpt_table(void **state)
 	}
 }
 
+/* Where the parameters start: the filters get them as written. */
+static void
+test_params_offset(void **state)
+{
+	struct smtp_mail_args m;
+	struct smtp_rcpt_args r;
+	const char *a;
+
+	(void)state;
+	a = "FROM: <a@example.org>  SIZE=10 BODY=8BITMIME";
+	assert_int_equal(smtp_parse_mail(a, strlen(a), 1, &m), SMTP_PARAM_OK);
+	assert_string_equal(a + m.params, "  SIZE=10 BODY=8BITMIME");
+	a = "FROM:<>";
+	assert_int_equal(smtp_parse_mail(a, strlen(a), 1, &m), SMTP_PARAM_OK);
+	assert_int_equal(m.params, strlen(a));
+	a = "TO:<b@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@x.org";
+	assert_int_equal(smtp_parse_rcpt(a, strlen(a), 0, &r), SMTP_PARAM_OK);
+	assert_string_equal(a + r.params,
+	    " NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@x.org");
+}
+
 int
 main(void)
 {
@@ -604,6 +625,7 @@ main(void)
 		cmocka_unit_test(test_mail_table),
 		cmocka_unit_test(test_param_lengths),
 		cmocka_unit_test(test_rcpt_table),
+		cmocka_unit_test(test_params_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
