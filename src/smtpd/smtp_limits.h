@@ -1,6 +1,6 @@
 /*
  * smtp_limits — the per-client limits that several gateways share
- * (`cluster`, SPEC section 9, docs/cluster-limits.md), each asked of the
+ * (`cluster`, SPEC section 9, docs/scale-out.md), each asked of the
  * shared store (kv.h) with the node's local answer as the fallback, and
  * the greylist of the node (greylist.h).
  *

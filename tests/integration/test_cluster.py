@@ -141,7 +141,7 @@ def test_cluster_lists_both_nodes_and_their_queues(cluster):
     for k in nodes:
         assert 0 < int(redis.cli("TTL", k)[0]) <= 15
     # The rest are the shared limits' (the connection counts of the
-    # clients above: docs/cluster-limits.md).
+    # clients above: docs/scale-out.md).
     for k in keys:
         assert k.startswith("postern:") and int(redis.cli("TTL", k)[0]) > 0
 

@@ -1,5 +1,5 @@
 """Shared limits over two gateways and one Redis (SPEC section 9,
-docs/cluster-limits.md): two posternd on 127.0.0.51 and 127.0.0.52 with
+docs/scale-out.md): two posternd on 127.0.0.51 and 127.0.0.52 with
 `cluster` on one private redis-server (redisfix.py, a Unix socket in the
 test's directory, no persistence, stopped by PID).
 

@@ -1,6 +1,6 @@
 /*
  * Shared limits and greylisting in the session engine (smtp_limits.h,
- * docs/cluster-limits.md, docs/greylisting.md), driven from memory with
+ * docs/scale-out.md, docs/greylisting.md), driven from memory with
  * the store faked (fake_kv.h, answered by hand): the store's rate-limit
  * answer refuses a MAIL the local table would let through, and the
  * commands pipelined behind it wait; a store that times out or is down
