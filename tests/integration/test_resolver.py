@@ -63,10 +63,19 @@ def ipv6_loopback():
 
 
 def free_udp_port(addr):
+    """A port free for UDP and TCP both: dnsmasq binds the two, and a
+    port free in UDP may be some loopback connection's in TCP."""
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    with socket.socket(fam, socket.SOCK_DGRAM) as s:
-        s.bind((addr, 0))
-        return s.getsockname()[1]
+    while True:
+        with socket.socket(fam, socket.SOCK_DGRAM) as s:
+            s.bind((addr, 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket(fam, socket.SOCK_STREAM) as t:
+                t.bind((addr, port))
+            return port
+        except OSError:
+            continue
 
 
 class Servers:
