@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "orgdomain.h"
 #include "privdrop.h"
+#include "smtp_msgauth.h"
 #include "smtp_msgauth_keys.h"
 #include "queue.h"
 #include "queue_recycle.h"
@@ -387,6 +388,7 @@ main(int argc, char *argv[])
 	if ((rs = resolver_set_new(d.base, d.conf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	d.wp = workpool_new(d.base, 2);
+	smtp_msgauth_start(d.base);	/* DKIM signatures off the loop */
 	d.sched = scheduler_new(d.base, d.writer, d.wp);
 	scheduler_set_config(d.sched, d.conf, d.dir, rs);
 	if ((nqueued = scheduler_load(d.sched)) < 0)
@@ -415,6 +417,7 @@ main(int argc, char *argv[])
 	for (size_t i = 0; i < d.nretired; i++)
 		cluster_close(d.retired[i]);
 	free(d.retired);
+	smtp_msgauth_stop();
 	queue_writer_free(d.writer);
 	workpool_free(d.wp);
 	scheduler_free(d.sched);

@@ -16,6 +16,11 @@
  * directly with the same bytes.  Every question gets one debug line
  * "resolver: profile=P qtype=T name=N outcome=O", so that logs (and tests)
  * show which profile asked what.
+ *
+ * Below every question sits the profile's answer cache
+ * (resolver_cache.h): an answer c-ares hands over is offered to it, and
+ * a question it holds an answer for is answered from it, through the
+ * same path, so no caller can tell but by the time.
  */
 #include "resolver_priv.h"
 
@@ -32,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "conf.h"
 #include "log.h"
@@ -170,13 +176,39 @@ query_complete(struct resolver_query *q)
 	event_active(q->done, EV_TIMEOUT, 1);
 }
 
+/* The cache's clock: whole seconds that never go back. */
+static int64_t
+cache_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 static void
 ask(struct resolver_query *q, struct lookup *lk, const char *name)
 {
+	unsigned char *abuf;
+	int status, alen;
+
 	lk->q = q;
 	lk->outcome = RESOLVER_LK_PENDING;
+	lk->cached = 0;
 	q->pending++;
 	q->r->nqueries++;
+	/*
+	 * A kept answer is handled as if c-ares had just handed it over;
+	 * the callers' callbacks still run from the loop (query_complete
+	 * schedules them), never inside resolver_mx() and the others.
+	 */
+	if (resolver_cache_get(q->r->cache, lk->qtype, name, cache_now(),
+	    &status, &abuf, &alen)) {
+		lk->cached = 1;
+		on_answer(lk, status, 0, abuf, alen);
+		free(abuf);
+		return;
+	}
 	/* ares_query: DNS only, never the search list or the hosts file. */
 	ares_query(q->r->channel, name, ns_c_in, lk->qtype, on_answer, lk);
 }
@@ -257,6 +289,9 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 	(void)timeouts;
 	name = lk->qtype == ns_t_mx || q->rrtype != 0 ? q->name :
 	    q->res->hosts[lk->host].name;
+	if (!lk->cached)	/* kept only if its status and TTL allow */
+		resolver_cache_put(q->r->cache, lk->qtype, name, status, abuf,
+		    alen, cache_now());
 	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED ||
 	    q->cancelled)
 		/* Gone for its caller: no result, no statistics. */
@@ -271,8 +306,9 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 		mx_answer(q, status, abuf, alen, outcome, sizeof(outcome));
 	else
 		addr_answer(lk, status, abuf, alen, outcome, sizeof(outcome));
-	log_debug("resolver: profile=%s qtype=%s name=%s outcome=%s",
-	    q->r->name, resolver_qtype_name(lk->qtype), name, outcome);
+	log_debug("resolver: profile=%s qtype=%s name=%s outcome=%s%s",
+	    q->r->name, resolver_qtype_name(lk->qtype), name, outcome,
+	    lk->cached ? " (cached)" : "");
 	query_release(q);
 }
 

@@ -180,6 +180,7 @@ resolver_free(struct resolver *r)
 	free(r->socks);
 	if (r->timer != NULL)
 		event_free(r->timer);
+	resolver_cache_free(r->cache);
 	free(r->name);
 	free(r);
 }
@@ -207,6 +208,7 @@ resolver_set_new(struct event_base *base, const struct conf *c, char *err,
 		r->list = c->dnslists[i];
 		r->name = xstrdup(c->dnslists[i]->name);
 		r->unnamed = c->dnslists[i]->unnamed;
+		r->cache = resolver_cache_new(0, 0);
 		rs->r[rs->n++] = r;
 		if ((r->timer = evtimer_new(base, on_timer, r)) == NULL)
 			fatalx("resolver: evtimer_new failed");

@@ -13,6 +13,7 @@
 
 #include "resolver.h"
 #include "resolver_answer.h"
+#include "resolver_cache.h"
 
 /*
  * A dead server must become TEMPFAIL within seconds (c-ares doubles the
@@ -41,6 +42,7 @@ struct resolver {
 	TAILQ_HEAD(, resolver_query)	 queries;
 	uint64_t			 nqueries;
 	uint64_t			 nfailures;
+	struct resolver_cache		*cache;	/* answers, this profile's */
 };
 
 struct resolver_set {
@@ -55,6 +57,7 @@ struct lookup {
 	size_t			 host;		/* index in q->res->hosts */
 	int			 qtype;
 	enum resolver_lk	 outcome;
+	int			 cached;	/* answered from the cache */
 };
 
 struct resolver_query {

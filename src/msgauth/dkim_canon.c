@@ -7,6 +7,7 @@
  * more text follows on the line, nothing if the line ends, 3.4.4).  The
  * canonical bytes go through a small buffer to the digest.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,7 +100,8 @@ flush(struct dkim_bodyhash *bh)
 	bh->olen = 0;
 }
 
-/* Canonical output: counted whole, hashed up to the limit. */
+/* Canonical output: counted whole, hashed up to the limit; small pieces
+ * gathered in the buffer, large ones straight to the digest. */
 static void
 emit(struct dkim_bodyhash *bh, const char *p, size_t n)
 {
@@ -112,18 +114,15 @@ emit(struct dkim_bodyhash *bh, const char *p, size_t n)
 			n = (size_t)room;
 	}
 	bh->hashed += n;
-	while (n > 0) {
-		size_t k = BH_OUTBUF - bh->olen;
-
-		if (k > n)
-			k = n;
-		memcpy(bh->out + bh->olen, p, k);
-		bh->olen += k;
-		p += k;
-		n -= k;
-		if (bh->olen == BH_OUTBUF)
-			flush(bh);
+	if (n > BH_OUTBUF - bh->olen) {
+		flush(bh);
+		if (n >= BH_OUTBUF) {
+			EVP_DigestUpdate(bh->ctx, p, n);
+			return;
+		}
 	}
+	memcpy(bh->out + bh->olen, p, n);
+	bh->olen += n;
 }
 
 static void
@@ -165,14 +164,49 @@ dkim_bodyhash_new(enum dkim_canon canon, const EVP_MD *md, long long limit)
 	return bh;
 }
 
+#define BYTES(c)	(0x0101010101010101ULL * (unsigned char)(c))
+
+/* Whether the 8 bytes of v hold the byte of pattern pat (exact). */
+static uint64_t
+has_byte(uint64_t v, uint64_t pat)
+{
+	uint64_t x = v ^ pat;
+
+	return (x - BYTES(1)) & ~x & BYTES(0x80);
+}
+
+/*
+ * The end of the run of line text from p[i]: the next CR, or in relaxed
+ * mode the next blank.  Eight bytes at a time while none is there.
+ */
+static size_t
+text_run(const char *p, size_t i, size_t n, int relaxed)
+{
+	uint64_t v, m;
+
+	while (i + 8 <= n) {
+		memcpy(&v, p + i, 8);
+		m = has_byte(v, BYTES('\r'));
+		if (relaxed)
+			m |= has_byte(v, BYTES(' ')) | has_byte(v, BYTES('\t'));
+		if (m != 0)
+			break;
+		i += 8;
+	}
+	while (i < n && p[i] != '\r' && !(relaxed && is_wsp(p[i])))
+		i++;
+	return i;
+}
+
 void
 dkim_bodyhash_update(struct dkim_bodyhash *bh, const char *p, size_t n)
 {
-	size_t i, run;
+	int relaxed = bh->canon == DKIM_CANON_RELAXED;
+	size_t i = 0, run;
 
 	if (bh->done)
 		return;
-	for (i = 0; i < n; i++) {
+	while (i < n) {
 		char c = p[i];
 
 		if (bh->cr) {
@@ -182,28 +216,32 @@ dkim_bodyhash_update(struct dkim_bodyhash *bh, const char *p, size_t n)
 				 * blanks that ended the line. */
 				bh->blank = 0;
 				bh->crlfs++;
+				i++;
 				continue;
 			}
 			text(bh, '\r');		/* a bare CR is text */
 		}
 		if (c == '\r') {
 			bh->cr = 1;
+			i++;
 			continue;
 		}
-		/* The common case: a run of plain text goes out at once. */
-		if (bh->crlfs == 0 && !bh->blank) {
-			for (run = i; run < n && p[run] != '\r' &&
-			    !(bh->canon == DKIM_CANON_RELAXED &&
-			    is_wsp(p[run])); run++)
-				;
-			if (run > i) {
-				emit(bh, p + i, run - i);
-				bh->any = 1;
-				i = run - 1;
-				continue;
-			}
+		if (relaxed && is_wsp(c)) {
+			bh->blank = 1;
+			i++;
+			continue;
 		}
-		text(bh, c);
+		/* A run of plain text (c is its first byte) goes out at
+		 * once, after what was held back before it. */
+		run = text_run(p, i + 1, n, relaxed);
+		emit_crlfs(bh);
+		if (bh->blank) {
+			emit(bh, " ", 1);
+			bh->blank = 0;
+		}
+		emit(bh, p + i, run - i);
+		bh->any = 1;
+		i = run;
 	}
 }
 

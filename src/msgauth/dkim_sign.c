@@ -5,7 +5,8 @@
  * (folding whitespace is allowed between tags, around the colons of h=
  * and inside base64, RFC 6376 3.2, 3.5).  b= starts a line of its own, so
  * the text signed (the field with b= empty, relaxed) is exactly the text
- * sent.
+ * sent.  The end of a message is three steps (prepare, sign, finish) so
+ * that the private-key operations can run off the event loop.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +24,22 @@
 #define SIGN_FIELDS_MAX	(64 * 1024)	/* every signature of a message */
 #define SIGN_NAME_MAX	100		/* a header name to sign */
 
+/* What one key's signature needs once the header is known. */
+struct sign_part {
+	struct buf		 field;		/* up to and with "b=" */
+	unsigned char		 digest[32];	/* the header hash */
+	EVP_PKEY		*key;		/* a reference of its own */
+	unsigned char		 sig[1024];	/* RSA up to 8192 bits */
+	size_t			 siglen;
+	int			 signed_ok;
+};
+
 struct dkim_signer {
 	const struct dkim_sign_key *const *keys;
 	size_t			 nkeys;
 	time_t			 now;
 	struct dkim_bodyhash	*bh;
+	struct sign_part	*parts;		/* nkeys, once prepared */
 };
 
 struct dkim_signer *
@@ -150,11 +162,12 @@ choose(const struct dkim_sign_key *k, const struct msg_header *h,
 	return 0;
 }
 
-static char *
-sign_digest(EVP_PKEY *key, const unsigned char *d, size_t dl)
+/* One signature of digest d with key; 0, or -1 on failure.  Touches
+ * nothing but its arguments: any thread. */
+static int
+sign_digest(EVP_PKEY *key, const unsigned char *d, size_t dl,
+    unsigned char *sig, size_t *sl)
 {
-	unsigned char sig[1024];
-	size_t sl = sizeof(sig);
 	int ok = 0;
 
 	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
@@ -162,7 +175,7 @@ sign_digest(EVP_PKEY *key, const unsigned char *d, size_t dl)
 		EVP_MD_CTX *md = EVP_MD_CTX_new();
 
 		ok = md != NULL && EVP_DigestSignInit(md, NULL, NULL, NULL,
-		    key) == 1 && EVP_DigestSign(md, sig, &sl, d, dl) == 1;
+		    key) == 1 && EVP_DigestSign(md, sig, sl, d, dl) == 1;
 		EVP_MD_CTX_free(md);
 	} else {
 		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(key, NULL);
@@ -170,25 +183,24 @@ sign_digest(EVP_PKEY *key, const unsigned char *d, size_t dl)
 		ok = c != NULL && EVP_PKEY_sign_init(c) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
 		    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1 &&
-		    EVP_PKEY_sign(c, sig, &sl, d, dl) == 1;
+		    EVP_PKEY_sign(c, sig, sl, d, dl) == 1;
 		EVP_PKEY_CTX_free(c);
 	}
-	return ok ? base64(sig, sl) : NULL;
+	return ok ? 0 : -1;
 }
 
-/* One DKIM-Signature field for key k, appended to out. */
+/* Key k's field up to its b= (in p->field), and the digest it signs. */
 static int
-sign_one(struct dkim_signer *s, const struct dkim_sign_key *k,
-    const struct msg_header *h, const char *bh64, struct buf *out,
+prepare_one(struct dkim_signer *s, const struct dkim_sign_key *k,
+    const struct msg_header *h, const char *bh64, struct sign_part *p,
     char *err, size_t errlen)
 {
 	struct dkim_sig *sig = xcalloc(1, sizeof(*sig));	/* h= only */
-	struct fold f = { out, 0, 0 };
+	struct fold f = { &p->field, 0, 0 };
 	int rc = -1;
-	unsigned char hash[32];
-	size_t start = out->len, i;
+	size_t i;
 	int ed = EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_ED25519;
-	char t[32], *b;
+	char t[32];
 
 	sig->hcanon = DKIM_CANON_RELAXED;
 	if (choose(k, h, sig) == -1) {
@@ -214,58 +226,123 @@ sign_one(struct dkim_signer *s, const struct dkim_sign_key *k,
 	}
 	wordf(&f, "bh=%s;", bh64);
 	put(&f, "\r\n b=", 5);
-	f.col = 3;
 	if (f.full) {
 		snprintf(err, errlen, "signature field too long");
 		goto done;
 	}
-	dkim_check_header_hash(h, sig, out->p + start, out->len - start,
-	    hash);
-	if ((b = sign_digest(k->pkey, hash, sizeof(hash))) == NULL) {
-		snprintf(err, errlen, "signing with %s failed", k->selector);
-		goto done;
-	}
-	b64(&f, b, strlen(b));
-	put(&f, "\r\n", 2);
-	free(b);
-	if (f.full)
-		snprintf(err, errlen, "signature field too long");
-	else
-		rc = 0;
+	dkim_check_header_hash(h, sig, p->field.p, p->field.len, p->digest);
+	/* the signature is made later, maybe on another thread, and
+	 * maybe after the configuration that holds the key is gone */
+	EVP_PKEY_up_ref(k->pkey);
+	p->key = k->pkey;
+	rc = 0;
 done:
 	free(sig);
 	return rc;
+}
+
+int
+dkim_signer_prepare(struct dkim_signer *s, const struct msg_header *h,
+    char *err, size_t errlen)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	size_t i, dl;
+	char *bh64;
+
+	if (s->parts != NULL) {
+		snprintf(err, errlen, "signed twice");
+		return -1;
+	}
+	dl = dkim_bodyhash_final(s->bh, d);
+	bh64 = base64(d, dl);
+	s->parts = xcalloc(s->nkeys, sizeof(*s->parts));
+	for (i = 0; i < s->nkeys; i++) {
+		buf_init(&s->parts[i].field, SIGN_FIELDS_MAX);
+		if (prepare_one(s, s->keys[i], h, bh64, &s->parts[i], err,
+		    errlen) == -1) {
+			free(bh64);
+			return -1;
+		}
+	}
+	free(bh64);
+	return 0;
+}
+
+int
+dkim_signer_sign(struct dkim_signer *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nkeys; i++) {
+		struct sign_part *p = &s->parts[i];
+
+		p->siglen = sizeof(p->sig);
+		if (sign_digest(p->key, p->digest, sizeof(p->digest), p->sig,
+		    &p->siglen) == -1)
+			return (int)i + 1;
+		p->signed_ok = 1;
+	}
+	return 0;
+}
+
+char *
+dkim_signer_finish(struct dkim_signer *s, size_t *len, char *err,
+    size_t errlen)
+{
+	struct buf out;
+	size_t i;
+
+	buf_init(&out, SIGN_FIELDS_MAX);
+	for (i = 0; i < s->nkeys; i++) {
+		struct sign_part *p = &s->parts[i];
+		struct fold f = { &out, 3, 0 };
+		char *b;
+
+		if (!p->signed_ok) {
+			snprintf(err, errlen, "signing with %s failed",
+			    s->keys[i]->selector);
+			buf_free(&out);
+			return NULL;
+		}
+		put(&f, p->field.p, p->field.len);
+		f.col = 3;
+		b = base64(p->sig, p->siglen);
+		b64(&f, b, strlen(b));
+		put(&f, "\r\n", 2);
+		free(b);
+		if (f.full) {
+			snprintf(err, errlen, "signature field too long");
+			buf_free(&out);
+			return NULL;
+		}
+	}
+	return buf_release(&out, len);
 }
 
 char *
 dkim_signer_end(struct dkim_signer *s, const struct msg_header *h,
     size_t *len, char *err, size_t errlen)
 {
-	unsigned char d[EVP_MAX_MD_SIZE];
-	struct buf out;
-	size_t i, dl;
-	char *bh64;
-
-	dl = dkim_bodyhash_final(s->bh, d);
-	bh64 = base64(d, dl);
-	buf_init(&out, SIGN_FIELDS_MAX);
-	for (i = 0; i < s->nkeys; i++) {
-		if (sign_one(s, s->keys[i], h, bh64, &out, err, errlen) ==
-		    -1) {
-			buf_free(&out);
-			free(bh64);
-			return NULL;
-		}
-	}
-	free(bh64);
-	return buf_release(&out, len);
+	if (dkim_signer_prepare(s, h, err, errlen) == -1)
+		return NULL;
+	(void)dkim_signer_sign(s);
+	return dkim_signer_finish(s, len, err, errlen);
 }
 
 void
 dkim_signer_free(struct dkim_signer *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
+	if (s->parts != NULL) {
+		for (i = 0; i < s->nkeys; i++) {
+			buf_free(&s->parts[i].field);
+			EVP_PKEY_free(s->parts[i].key);
+		}
+		free(s->parts);
+	}
 	dkim_bodyhash_free(s->bh);
 	free(s);
 }

@@ -44,6 +44,21 @@ void	dkim_signer_body(struct dkim_signer *s, const char *p, size_t n);
  */
 char	*dkim_signer_end(struct dkim_signer *s, const struct msg_header *h,
 	    size_t *len, char *err, size_t errlen);
+/*
+ * dkim_signer_end() in three steps, for a caller that signs on a worker
+ * thread (smtp_msgauth.c).  prepare: the body hash, each field up to its
+ * b= and the digest each key signs (0, or -1 with err); h and the keys'
+ * domain, selector and headers are not used after it, and the signer
+ * holds its own reference on every key.  sign: the private-key
+ * operations, touching nothing but the signer (any thread, one at a
+ * time); 0, or 1 + the index of the key that failed.  finish: the fields,
+ * as dkim_signer_end() returns them.
+ */
+int	dkim_signer_prepare(struct dkim_signer *s, const struct msg_header *h,
+	    char *err, size_t errlen);
+int	dkim_signer_sign(struct dkim_signer *s);
+char	*dkim_signer_finish(struct dkim_signer *s, size_t *len, char *err,
+	    size_t errlen);
 void	dkim_signer_free(struct dkim_signer *s);
 
 #endif

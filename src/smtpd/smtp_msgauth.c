@@ -15,7 +15,8 @@
  * Authentication-Results carrying our authserv-id are cut, and the
  * message gets its DKIM-Signature fields and our Authentication-Results
  * (smtp_msgauth_result.c writes it).  The session waits, the loop does
- * not: every lookup is asynchronous.
+ * not: every lookup is asynchronous, and the signatures are made on a
+ * thread of their own (dkim_signer_sign on sign_pool).
  */
 #include "smtp_msgauth.h"
 
@@ -42,6 +43,7 @@
 #include "smtp_msgcheck.h"
 #include "smtp_spf.h"
 #include "smtp_state.h"
+#include "workpool.h"
 #include "xmalloc.h"
 
 struct msgauth {
@@ -67,10 +69,21 @@ struct msgauth {
 	void				*arg;
 	struct smtp_msgcheck_result	 res;
 	char				*prepend;
+	char				*authres;	/* ours, to prepend */
+	int				 signing;	/* on sign_pool */
+	int				 abandoned;	/* finished meanwhile */
 	struct queue_cut		 cuts[QUEUE_CUTS_MAX];
 	size_t				 ncuts;
 	char				 reason[300];
 };
+
+/*
+ * The private-key operations of signing run here when posternd made the
+ * pool (smtp_msgauth_start); without it (tests, tools) on the loop.  One
+ * thread: the loop has the other core of a small machine.
+ */
+#define SIGN_THREADS	1
+static struct workpool	*sign_pool;
 
 static void	phase_dmarc(struct msgauth *m);
 static void	conclude(struct msgauth *m);
@@ -415,30 +428,14 @@ count(const struct msgauth *m)
 		c->arc[m->r.arc.result]++;
 }
 
-/* Everything is known: verdict, edits, signature. */
+/* The signature is made (sig NULL: it failed, err says why): the
+ * edits and the verdict go out. */
 static void
-conclude(struct msgauth *m)
+complete(struct msgauth *m, char *sig, const char *err)
 {
 	struct smtp_msgcheck_result *res = &m->res;
-	char *authres = NULL, *sig = NULL;
-	char err[256];
-	size_t len;
 
-	memset(res, 0, sizeof(*res));
-	decide(m);
-	if (m->au != NULL) {
-		if (cut_forgeries(m) == -1 &&
-		    res->verdict != SMTP_MSGCHECK_REFUSE) {
-			res->verdict = SMTP_MSGCHECK_REFUSE;
-			res->rule = POLICY_RULE_AUTH_HEADER;
-		}
-		authres = smtp_msgauth_result_header(m->s, &m->r);
-		count(m);
-		smtp_msgauth_result_log(m->s, &m->r);
-	}
 	if (m->sg != NULL && res->verdict != SMTP_MSGCHECK_REFUSE) {
-		sig = dkim_signer_end(m->sg, m->resigned ? &m->sh : &m->h,
-		    &len, err, sizeof(err));
 		if (sig == NULL)
 			/* Signing is the organisation's promise about its
 			 * mail: unsigned mail is not sent out instead. */
@@ -457,9 +454,11 @@ conclude(struct msgauth *m)
 	}
 	/* The signature on top: the message as it leaves is what it
 	 * signed (Authentication-Results is not among the fields signed). */
-	m->prepend = xasprintf("%s%s", sig ? sig : "", authres ? authres : "");
+	m->prepend = xasprintf("%s%s", sig ? sig : "",
+	    m->authres ? m->authres : "");
 	free(sig);
-	free(authres);
+	free(m->authres);
+	m->authres = NULL;
 	if (res->verdict == SMTP_MSGCHECK_REFUSE)
 		res->reply = policy_reply(res->rule);
 	res->prepend = m->prepend[0] ? m->prepend : NULL;
@@ -529,6 +528,85 @@ resign(struct msgauth *m, const struct smtp_session *s)
 	}
 }
 
+/* On the signing thread: the private-key operations, nothing else. */
+static int
+sign_work(void *arg)
+{
+	struct msgauth *m = arg;
+
+	return dkim_signer_sign(m->sg);
+}
+
+/* Back on the loop. */
+static void
+sign_done(void *arg, int rc)
+{
+	struct msgauth *m = arg;
+	char err[256], *sig;
+	size_t len;
+
+	(void)rc;
+	m->signing = 0;
+	if (m->abandoned) {		/* the session went meanwhile */
+		dkim_signer_free(m->sg);
+		free(m);
+		return;
+	}
+	sig = dkim_signer_finish(m->sg, &len, err, sizeof(err));
+	complete(m, sig, err);
+}
+
+/* Everything is known: verdict, edits, signature. */
+static void
+conclude(struct msgauth *m)
+{
+	struct smtp_msgcheck_result *res = &m->res;
+	char err[256], *sig = NULL;
+	size_t len;
+
+	memset(res, 0, sizeof(*res));
+	err[0] = '\0';
+	decide(m);
+	if (m->au != NULL) {
+		if (cut_forgeries(m) == -1 &&
+		    res->verdict != SMTP_MSGCHECK_REFUSE) {
+			res->verdict = SMTP_MSGCHECK_REFUSE;
+			res->rule = POLICY_RULE_AUTH_HEADER;
+		}
+		m->authres = smtp_msgauth_result_header(m->s, &m->r);
+		count(m);
+		smtp_msgauth_result_log(m->s, &m->r);
+	}
+	if (m->sg != NULL && res->verdict != SMTP_MSGCHECK_REFUSE &&
+	    dkim_signer_prepare(m->sg, m->resigned == 1 ? &m->sh : &m->h,
+	    err, sizeof(err)) == 0) {
+		if (sign_pool != NULL) {
+			/* RSA takes a good part of a millisecond: not on
+			 * the loop, which serves every other session */
+			m->signing = 1;
+			workpool_run(sign_pool, sign_work, sign_done, m);
+			return;
+		}
+		(void)dkim_signer_sign(m->sg);
+		sig = dkim_signer_finish(m->sg, &len, err, sizeof(err));
+	}
+	complete(m, sig, err);
+}
+
+void
+smtp_msgauth_start(struct event_base *base)
+{
+	if (sign_pool == NULL)
+		sign_pool = workpool_new(base, SIGN_THREADS);
+}
+
+void
+smtp_msgauth_stop(void)
+{
+	workpool_free(sign_pool);	/* what is in flight ends first */
+	sign_pool = NULL;
+}
+
 static int
 ma_end(void *st, const struct smtp_session *s,
     struct smtp_msgcheck_result *res, smtp_msgcheck_done_cb done, void *arg)
@@ -543,7 +621,7 @@ ma_end(void *st, const struct smtp_session *s,
 	}
 	resign(m, s);
 	phase_verify(m);
-	if (m->pending > 0 || m->dc != NULL) {
+	if (m->pending > 0 || m->dc != NULL || m->signing) {
 		m->done = done;
 		m->arg = arg;
 		return 1;
@@ -564,12 +642,18 @@ ma_finish(void *st)
 	dmarc_check_cancel(m->dc);
 	dkim_verify_free(m->dv);
 	arc_verify_free(m->av);
-	dkim_signer_free(m->sg);
 	msg_header_free(&m->h);
 	if (m->resigned)
 		msg_header_free(&m->sh);
 	free(m->r.arc_aar);
 	free(m->prepend);
+	free(m->authres);
+	if (m->signing) {
+		/* the signing thread still uses m->sg: sign_done frees */
+		m->abandoned = 1;
+		return;
+	}
+	dkim_signer_free(m->sg);
 	free(m);
 }
 

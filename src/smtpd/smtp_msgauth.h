@@ -10,4 +10,9 @@
 
 extern const struct smtp_msgcheck_def smtp_msgauth_check;
 
+struct event_base;
+/* The signing thread (posternd): made once, stopped after the sessions. */
+void	smtp_msgauth_start(struct event_base *base);
+void	smtp_msgauth_stop(void);
+
 #endif

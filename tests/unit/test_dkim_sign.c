@@ -3,7 +3,8 @@
  * RSA-2048 and Ed25519 keys, one or several, verify with dkim_verify
  * under every chunking; the h= list (configured fields as often as
  * present, From over-signed); lines of at most 78 octets; and every way
- * a key file is refused.  Interop with python3-dkim and Mail::DKIM is in
+ * a key file is refused; the end in three steps (prepare, sign on
+ * another thread, finish) gives the same fields.  Interop with python3-dkim and Mail::DKIM is in
  * tests/integration/test_dkim_interop.py.
  */
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -243,6 +245,56 @@ t_many_fields(void **state)
 	free(m);
 }
 
+static void *
+sign_thread(void *arg)
+{
+	return (void *)(intptr_t)dkim_signer_sign(arg);
+}
+
+/*
+ * prepare, sign on another thread, finish: the same fields as
+ * dkim_signer_end(), even when the keys and the header section are gone
+ * once prepared (a reload freed the configuration, the session ended).
+ */
+static void
+t_sign_in_steps(void **state)
+{
+	EVP_PKEY *kr_copy = EVP_PKEY_dup(rsa), *ke_copy = EVP_PKEY_dup(ed);
+	struct dkim_sign_key kr = { kr_copy, "example.org", "rsa", hdrs, 6 };
+	struct dkim_sign_key ke = { ed, "sub.example.org", "ed", hdrs, 3 };
+	const struct dkim_sign_key *both[] = { &kr, &ke };
+	struct dkim_signer *s;
+	struct msg_header h;
+	char err[128], *whole, *steps;
+	size_t len;
+	pthread_t t;
+	void *rc;
+
+	(void)state;
+	assert_non_null(kr_copy);
+	assert_non_null(ke_copy);
+	ke.pkey = ke_copy;
+	whole = sign(msg, both, 2, 4096);
+	s = dkim_signer_new(both, 2, 1800000000);
+	fx_feed(msg, 4096, &h, NULL, on_body, s);
+	assert_int_equal(dkim_signer_prepare(s, &h, err, sizeof(err)), 0);
+	msg_header_free(&h);
+	EVP_PKEY_free(kr_copy);
+	EVP_PKEY_free(ke_copy);
+	assert_int_equal(pthread_create(&t, NULL, sign_thread, s), 0);
+	assert_int_equal(pthread_join(t, &rc), 0);
+	assert_int_equal((intptr_t)rc, 0);
+	steps = dkim_signer_finish(s, &len, err, sizeof(err));
+	assert_non_null(steps);
+	assert_int_equal(strlen(steps), len);
+	assert_true(strncmp(whole, steps, len) == 0);
+	/* once only */
+	assert_int_equal(dkim_signer_prepare(s, &h, err, sizeof(err)), -1);
+	dkim_signer_free(s);
+	free(steps);
+	free(whole);
+}
+
 static char *
 keyfile(EVP_PKEY *k, const char *text)
 {
@@ -329,6 +381,7 @@ main(void)
 		cmocka_unit_test(t_sign_verify),
 		cmocka_unit_test(t_format),
 		cmocka_unit_test(t_many_fields),
+		cmocka_unit_test(t_sign_in_steps),
 		cmocka_unit_test(t_key_load),
 	};
 
