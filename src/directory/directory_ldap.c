@@ -29,6 +29,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "log.h"
+#include "secretfile.h"
 #include "xmalloc.h"
 
 struct dl_lookup {
@@ -364,76 +365,9 @@ directory_ldap_rc(int rc)
 
 /* ---- the backend ---- */
 
-/*
- * The password read at start, as root: a reload (as the unprivileged
- * user) that may not read the file again keeps using it.
- */
-static struct {
-	char	*path;
-	char	*password;
-} remembered;
-
-static int
-read_password(const char *where, const char *path, char **out, char *err,
-    size_t errlen)
-{
-	struct stat st;
-	char buf[LDAP_PASSWORD_MAX + 2];
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == EACCES && remembered.path != NULL &&
-		    strcmp(remembered.path, path) == 0) {
-			log_warnx("%s: %s: %s: keeping the password read at "
-			    "start", where, path, strerror(errno));
-			*out = xstrdup(remembered.password);
-			return 0;
-		}
-		snprintf(err, errlen, "%s: password-file %s: %s", where, path,
-		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: password-file %s: not a regular "
-		    "file", where, path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & S_IROTH)
-		log_warnx("%s: password-file %s is readable by everyone",
-		    where, path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0 || n > LDAP_PASSWORD_MAX) {
-		snprintf(err, errlen, "%s: password-file %s: %s", where, path,
-		    n < 0 ? strerror(errno) : "longer than allowed");
-		return -1;
-	}
-	buf[n] = '\0';
-	/* One line: the password is the line, without its end. */
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (buf[0] == '\0') {
-		/* An empty password would be an unauthenticated bind, which
-		 * servers accept without checking anything (RFC 4513 5.1.2). */
-		snprintf(err, errlen, "%s: password-file %s is empty", where,
-		    path);
-		return -1;
-	}
-	*out = xstrdup(buf);
-	if (remembered.path == NULL || strcmp(remembered.path, path) != 0 ||
-	    strcmp(remembered.password, buf) != 0) {
-		free(remembered.path);
-		if (remembered.password)
-			explicit_bzero(remembered.password,
-			    strlen(remembered.password));
-		free(remembered.password);
-		remembered.path = xstrdup(path);
-		remembered.password = xstrdup(buf);
-	}
-	explicit_bzero(buf, sizeof(buf));
-	return 0;
-}
+/* The password read at start, as root, for a reload (as the run user)
+ * that may not read the file again (secretfile.h). */
+static struct secretfile_memo password_memo;
 
 /* Add an attribute to the search's list once; its index. */
 static size_t
@@ -526,7 +460,8 @@ ldap_open(struct directory *d, const struct conf *c, char *err,
 			    "password-file", where);
 			goto fail;
 		}
-		if (read_password(where, l->password_file, &dd->s.password,
+		if (secretfile_read(where, l->password_file, LDAP_PASSWORD_MAX,
+		    &password_memo, &dd->s.password,
 		    err, errlen) == -1)
 			goto fail;
 	}
